@@ -1,0 +1,1 @@
+"""Agendas, care requests and appointments (issue: consultation agendas)."""

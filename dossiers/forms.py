@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .identifiers import validate_ins, validate_prison_number
+from .models import Patient
+
+NAME_MAX_LENGTH = 100
+_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '’\-][^\W\d_]+)*$")
+_SPACES = re.compile(r"\s+")
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def clean_name(value: str) -> str:
+    value = _SPACES.sub(" ", value).strip()
+    if not _NAME_RE.match(value):
+        raise ValidationError(
+            _("Letters only, with spaces, hyphens or apostrophes between words."),
+            code="invalid_name",
+        )
+    return value
+
+
+def today() -> datetime.date:
+    return timezone.localdate()
+
+
+class PatientForm(forms.Form):
+    prison_number = forms.CharField(
+        label=_("Prison number (numéro d'écrou)"),
+        max_length=20,
+        help_text=_("4 to 10 digits, optionally one letter."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
+    last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH)
+    first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
+    birth_date = forms.DateField(
+        label=_("Date of birth"), input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=Patient.Sex.choices)
+    ins = forms.CharField(
+        label=_("INS (national health identifier)"),
+        max_length=21,
+        required=False,
+        help_text=_("Optional. 15 characters."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    arrival_date = forms.DateField(
+        label=_("Arrival date"), input_formats=DATE_FORMATS, widget=DateInput()
+    )
+
+    validate_url = reverse_lazy("dossiers:patient_validate")
+
+    def __init__(self, *args: Any, instance: Patient | None = None, **kwargs: Any) -> None:
+        self.instance = instance
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.widget.attrs.update(
+                {
+                    "hx-post": str(self.validate_url),
+                    "hx-trigger": "change, keyup changed delay:700ms",
+                    "hx-target": f"#{name}-feedback",
+                    "hx-swap": "innerHTML",
+                    "hx-sync": "closest form:abort",
+                    "aria-describedby": f"{name}-feedback {name}-help",
+                }
+            )
+
+    def clean_prison_number(self) -> str:
+        from .services import _prison_number_taken
+
+        value = validate_prison_number(self.cleaned_data["prison_number"])
+        if _prison_number_taken(value, exclude=self.instance):
+            raise ValidationError(
+                _("A patient with this prison number is already registered."),
+                code="duplicate_prison_number",
+            )
+        return value
+
+    def clean_last_name(self) -> str:
+        return clean_name(self.cleaned_data["last_name"])
+
+    def clean_first_name(self) -> str:
+        return clean_name(self.cleaned_data["first_name"])
+
+    def clean_birth_date(self) -> datetime.date:
+        value: datetime.date = self.cleaned_data["birth_date"]
+        if value > today():
+            raise ValidationError(_("The date of birth cannot be in the future."), code="future")
+        if value < datetime.date(1900, 1, 1):
+            raise ValidationError(_("The date of birth is too far in the past."), code="too_old")
+        if (today() - value).days < 13 * 365:
+            raise ValidationError(
+                _("A detainee is at least 13 years old: check the date of birth."),
+                code="too_young",
+            )
+        return value
+
+    def clean_ins(self) -> str:
+        value = self.cleaned_data.get("ins", "")
+        return validate_ins(value) if value.strip() else ""
+
+    def clean_arrival_date(self) -> datetime.date:
+        value: datetime.date = self.cleaned_data["arrival_date"]
+        if value > today():
+            raise ValidationError(_("The arrival date cannot be in the future."), code="future")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        birth, arrival = data.get("birth_date"), data.get("arrival_date")
+        if birth and arrival and arrival < birth:
+            self.add_error("arrival_date", _("The arrival date is before the date of birth."))
+        return data
+
+    def field_errors(self, name: str) -> list[str]:
+        """Errors of one field, for inline validation (other fields may still be empty)."""
+        if name not in self.fields:
+            return []
+        return [str(e) for e in self.errors.get(name, [])]
+
+
+class PatientUpdateForm(PatientForm):
+    custody_status = forms.ChoiceField(
+        label=_("Custody status"), choices=Patient.CustodyStatus.choices
+    )
+
+    @classmethod
+    def initial_from(cls, patient: Patient) -> dict[str, Any]:
+        return {
+            "prison_number": patient.prison_number,
+            "last_name": patient.last_name,
+            "first_name": patient.first_name,
+            "birth_date": patient.birth_date,
+            "sex": patient.sex,
+            "ins": patient.ins or "",
+            "arrival_date": patient.arrival_date,
+            "custody_status": patient.custody_status,
+        }
+
+
+class PatientSearchForm(forms.Form):
+    prison_number = forms.CharField(
+        label=_("Prison number"), max_length=20, required=False
+    )
+    last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH, required=False)
+    first_name = forms.CharField(
+        label=_("First name"), max_length=NAME_MAX_LENGTH, required=False
+    )
+    birth_date = forms.DateField(
+        label=_("Date of birth"), input_formats=DATE_FORMATS, required=False, widget=DateInput()
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("prison_number"):
+            try:
+                validate_prison_number(data["prison_number"])
+            except ValidationError as exc:
+                self.add_error("prison_number", exc)
+        elif (data.get("first_name") or data.get("birth_date")) and not data.get("last_name"):
+            self.add_error("last_name", _("Enter the last name too."))
+        return data

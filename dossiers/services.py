@@ -1,0 +1,95 @@
+"""Writes of patients. Each runs in one transaction with its audit row (django-auditlog)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .models import Patient, prison_number_index
+
+
+def _prison_number_taken(prison_number: str, *, exclude: Patient | None = None) -> bool:
+    qs = Patient.objects.filter(prison_number_bidx=prison_number_index(prison_number))
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.exists()
+
+
+def _duplicate_error() -> ValidationError:
+    return ValidationError(
+        {"prison_number": _("A patient with this prison number is already registered.")},
+        code="duplicate_prison_number",
+    )
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    acting_user: Any,
+    prison_number: str,
+    last_name: str,
+    first_name: str,
+    birth_date: datetime.date,
+    sex: str,
+    arrival_date: datetime.date,
+    ins: str | None = None,
+) -> Patient:
+    """Register a patient. Values are expected cleaned by PatientForm; the prison number's
+    uniqueness is re-checked here and enforced by the database."""
+    if _prison_number_taken(prison_number):
+        raise _duplicate_error()
+    patient = Patient(
+        prison_number=prison_number,
+        last_name=last_name,
+        first_name=first_name,
+        birth_date=birth_date,
+        sex=sex,
+        ins=ins or None,
+        arrival_date=arrival_date,
+    )
+    try:
+        with transaction.atomic():
+            patient.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent registration of the same prison number (or INS) won the race.
+        raise _duplicate_error() from None
+    return patient
+
+
+PATIENT_EDITABLE_FIELDS = (
+    "prison_number",
+    "last_name",
+    "first_name",
+    "birth_date",
+    "sex",
+    "ins",
+    "arrival_date",
+    "custody_status",
+)
+
+
+@transaction.atomic
+def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Patient:
+    """Change a patient's identity or custody status; only changed fields are written."""
+    unknown = set(changes) - set(PATIENT_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"patient_update() got unexpected fields: {sorted(unknown)}")
+    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    if not changed:
+        return patient
+    if "prison_number" in changed and _prison_number_taken(
+        changes["prison_number"], exclude=patient
+    ):
+        raise _duplicate_error()
+    for name in changed:
+        setattr(patient, name, changes[name] if changes[name] != "" or name != "ins" else None)
+    try:
+        with transaction.atomic():
+            patient.save(update_fields=[*changed, "updated_at"])
+    except IntegrityError:
+        raise _duplicate_error() from None
+    return patient

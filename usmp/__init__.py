@@ -1,0 +1,1 @@
+"""Cloison: the project package (settings, URLs) and the shared kernel."""

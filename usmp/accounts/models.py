@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from .roles import CLINICAL_ROLES, Role
+
+
+class User(AbstractUser):
+    """A member of the health unit's staff.
+
+    Superusers (IT administrators) do NOT implicitly hold the permissions of the protected
+    apps (clinical and identifying data): those come from role groups only.
+    """
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        if not self.is_active or not self.pk:
+            return frozenset()
+        return frozenset(self.groups.values_list("name", flat=True))
+
+    @property
+    def is_clinician(self) -> bool:
+        return bool(self.roles & CLINICAL_ROLES)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [str(Role(r).label) for r in sorted(self.roles) if r in Role.values]
+
+    @cached_property
+    def _role_permissions(self) -> frozenset[str]:
+        if not self.is_active or not self.pk:
+            return frozenset()
+        from django.contrib.auth.models import Permission
+
+        rows = Permission.objects.filter(group__user=self).values_list(
+            "content_type__app_label", "codename"
+        )
+        return frozenset(f"{app}.{code}" for app, code in rows)
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        if perm.split(".", 1)[0] in settings.USMP_PROTECTED_APP_LABELS:
+            if obj is not None:
+                # Object permissions (guardian) are checked by the domain's access_* functions.
+                return False
+            return perm in self._role_permissions
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if app_label in settings.USMP_PROTECTED_APP_LABELS:
+            return any(p.startswith(f"{app_label}.") for p in self._role_permissions)
+        return super().has_module_perms(app_label)

@@ -1,0 +1,70 @@
+"""System checks for what Django's own deploy checks do not cover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+from usmp.crypto.errors import KeyringError
+from usmp.crypto.keyring import get_keyring, parse_keyring
+
+SECRETS_TAG = "usmp_secrets"
+
+
+@register(SECRETS_TAG, Tags.security, deploy=False)
+def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    errors: list[Any] = []
+    production = not settings.DEBUG
+    if production and settings.SECRET_KEY == settings.INSECURE_SECRET_KEY_PLACEHOLDER:
+        errors.append(
+            Error(
+                "SECRET_KEY is not set.",
+                hint="Set SECRET_KEY or SECRET_KEY_FILE (a file holding at least 50 random "
+                "characters) before running in production.",
+                id="usmp.E001",
+            )
+        )
+    if not settings.USMP_KEYRING:
+        message = "No keyring: USMP_KEYRING or USMP_KEYRING_FILE is not set or unreadable."
+        if production:
+            errors.append(
+                Error(
+                    message,
+                    hint="Mount the keyring as a secret file and point USMP_KEYRING_FILE at it.",
+                    id="usmp.E002",
+                )
+            )
+        else:
+            errors.append(Warning(message, id="usmp.W002"))
+    else:
+        try:
+            parse_keyring(settings.USMP_KEYRING)
+        except KeyringError as exc:
+            errors.append(Error(str(exc), id="usmp.E003"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """`check --deploy` ignores CSP, no-store and session length: check them here."""
+    warnings: list[Any] = []
+    if settings.SESSION_COOKIE_AGE > 3600:
+        warnings.append(
+            Warning("Sessions last more than an hour of inactivity.", id="usmp.W010")
+        )
+    if "usmp.core.middleware.PrivateCacheMiddleware" not in settings.MIDDLEWARE:
+        warnings.append(Warning("Authenticated pages may be cached.", id="usmp.W011"))
+    script_src = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])
+    if any("unsafe" in s for s in script_src):
+        warnings.append(Warning("The CSP allows unsafe scripts.", id="usmp.W012"))
+    return warnings
+
+
+def keyring_loads() -> bool:
+    try:
+        get_keyring()
+    except KeyringError:
+        return False
+    return True

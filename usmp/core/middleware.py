@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+
+from .net import client_ip
+
+
+class PrivateCacheMiddleware:
+    """No page of a logged-in user may be stored by the browser or any cache.
+
+    Also sets the Permissions-Policy header, which Django does not manage.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated) or request.path.startswith(
+            ("/accounts/", "/patients/")
+        ):
+            patch_cache_control(response, no_store=True, no_cache=True, private=True)
+            response.headers["Pragma"] = "no-cache"
+        response.headers.setdefault("Permissions-Policy", settings.USMP_PERMISSIONS_POLICY)
+        return response
+
+
+class AuditlogMiddleware(BaseAuditlogMiddleware):
+    """django-auditlog's middleware, believing X-Forwarded-For only from trusted proxies."""
+
+    @staticmethod
+    def _get_remote_addr(request: HttpRequest) -> str | None:
+        return client_ip(request)
+
+    @staticmethod
+    def _get_remote_port(request: HttpRequest) -> int | None:
+        return None

@@ -1,0 +1,13 @@
+"""WSGI entry point. In production, refuses to start when secrets or the keyring are missing."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usmp.settings")
+
+application = get_wsgi_application()
+
+from usmp.startup import refuse_to_start_without_secrets  # noqa: E402
+
+refuse_to_start_without_secrets()
