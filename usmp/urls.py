@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from usmp.core import views as core_views
 
@@ -10,7 +12,8 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("usmp.accounts.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Anonymous users on the login page may switch language too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("patients/", include("dossiers.urls")),
     path("admin/", admin.site.urls),
 ]
