@@ -42,7 +42,7 @@ def today() -> datetime.date:
 
 class PatientForm(forms.Form):
     prison_number = forms.CharField(
-        label=_("Prison number (numéro d'écrou)"),
+        label=_("Prison number"),
         max_length=20,
         help_text=_("4 to 10 digits, optionally one letter."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
@@ -104,9 +104,11 @@ class PatientForm(forms.Form):
             raise ValidationError(_("The date of birth cannot be in the future."), code="future")
         if value < datetime.date(1900, 1, 1):
             raise ValidationError(_("The date of birth is too far in the past."), code="too_old")
-        if (today() - value).days < 13 * 365:
+        now = today()
+        age = now.year - value.year - ((now.month, now.day) < (value.month, value.day))
+        if age < 13:
             raise ValidationError(
-                _("A detainee is at least 13 years old: check the date of birth."),
+                _("The patient must be at least 13 years old: check the date of birth."),
                 code="too_young",
             )
         return value

@@ -1,0 +1,71 @@
+# Cloison: production image (see docker-compose.yml and docs/architecture.md).
+#
+# Secrets are never baked in: SECRET_KEY_FILE, USMP_KEYRING_FILE and the database password
+# come from mounted secret files at run time. With DEBUG off, the WSGI entry point refuses to
+# start without them (usmp/startup.py).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_SETTINGS_MODULE=usmp.settings \
+    STATIC_ROOT=/app/staticfiles
+
+WORKDIR /app
+
+# Runtime dependencies only: `pip install .` without the `dev` extra (no embedded PostgreSQL,
+# test or lint tools). Only pyproject.toml is copied first, so that this layer is rebuilt only
+# when the dependencies change. The (empty) distribution is then removed: the code runs from
+# /app, where settings.BASE_DIR finds templates/, static/ and locale/; a copy installed in
+# site-packages would look for them there.
+COPY pyproject.toml ./
+RUN pip install . \
+ && pip uninstall --yes cloison \
+ && rm -rf build ./*.egg-info
+
+# The application, path by path: var/ (development keyring and database), .venv/, .git/ and
+# secrets/ must never enter the image, with or without a .dockerignore.
+COPY manage.py ./
+COPY scripts/compile_messages.py scripts/
+COPY usmp usmp/
+COPY dossiers dossiers/
+COPY appointments appointments/
+COPY bridge bridge/
+COPY templates templates/
+COPY static static/
+COPY locale locale/
+
+# Translations and static files are built into the image. collectstatic runs only the
+# `staticfiles` system checks, not the secrets check (tag `usmp_secrets`, usmp/checks.py), so
+# it needs no SECRET_KEY or keyring here. Bytecode is compiled now: the root filesystem is
+# read-only at run time.
+RUN find . -name __pycache__ -prune -exec rm -rf {} + \
+ && find locale -name '*.mo' -delete \
+ && python scripts/compile_messages.py \
+ && DEBUG=0 python manage.py collectstatic --noinput --verbosity 0 \
+ && python -m compileall -q usmp dossiers appointments bridge \
+ && chmod -R a+rX,go-w /app
+
+# The application owns none of its files: it reads code, templates and static files only.
+RUN groupadd --system --gid 10001 cloison \
+ && useradd --system --uid 10001 --gid cloison --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin cloison
+USER cloison:cloison
+
+EXPOSE 8000
+
+# /healthz answers only on a host in ALLOWED_HOSTS (Django's host check comes first): send the
+# first one. It is exempt from the HTTPS redirect (SECURE_REDIRECT_EXEMPT) and needs no login.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request as u; h = os.environ.get('ALLOWED_HOSTS', '').split(',')[0].strip().lstrip('.'); h = h if h not in ('', '*') else 'localhost'; u.urlopen(u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}), timeout=4)"]
+
+# Access log: method, path and status only. The path carries patient UUIDs, never names; the
+# query string and the Referer are left out because search forms put names there
+# (GET /patients/?last_name=...). The control socket (gunicorn >= 25.1) is not needed.
+CMD ["gunicorn", "usmp.wsgi:application", \
+     "--bind", "0.0.0.0:8000", \
+     "--workers", "3", \
+     "--access-logfile", "-", \
+     "--access-logformat", "%(h)s %(t)s \"%(m)s %(U)s %(H)s\" %(s)s %(B)s %(M)sms", \
+     "--no-control-socket"]

@@ -1,0 +1,90 @@
+"""Search through blind indexes: variants of spelling find the patient, wrong values nothing."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from dossiers.selectors import PatientQuery, patient_search
+from tests.factories import make_patient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lefevre():
+    return make_patient(
+        prison_number="2026123",
+        last_name="Lefèvre-Le Gall",
+        first_name="Jean-Noël",
+        birth_date=datetime.date(1979, 11, 3),
+    )
+
+
+@pytest.mark.parametrize(
+    "last_name",
+    ["Lefèvre-Le Gall", "LEFEVRE-LE GALL", "lefevre le gall", "  Lefèvre   le-gall ", "LEFÈVRE LE GALL"],
+)
+def test_last_name_variants_find_the_patient(lefevre, last_name):
+    assert patient_search(PatientQuery(last_name=last_name)) == [lefevre]
+
+
+@pytest.mark.parametrize("first_name", ["Jean-Noël", "jean noel", "JEAN-NOËL"])
+def test_full_name_and_birth_date_find_the_patient(lefevre, first_name):
+    query = PatientQuery(
+        last_name="lefevre le gall", first_name=first_name, birth_date=datetime.date(1979, 11, 3)
+    )
+    assert patient_search(query) == [lefevre]
+
+
+@pytest.mark.parametrize("prison_number", ["2026123", " 2026 123 ", "2026-123"])
+def test_prison_number_variants_find_the_patient(lefevre, prison_number):
+    assert patient_search(PatientQuery(prison_number=prison_number)) == [lefevre]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        PatientQuery(prison_number="2026124"),
+        PatientQuery(last_name="Lefevr"),
+        PatientQuery(last_name="Lefèvre-Le Gall", first_name="Jean"),
+        PatientQuery(last_name="Lefèvre-Le Gall", birth_date=datetime.date(1979, 11, 4)),
+        PatientQuery(),
+    ],
+)
+def test_wrong_values_find_nothing(lefevre, query):
+    assert patient_search(query) == []
+
+
+def test_homonyms_are_all_listed_sorted_by_first_name():
+    b = make_patient(last_name="Homonyme", first_name="Bruno")
+    a = make_patient(last_name="Homonyme", first_name="Alain")
+    make_patient(last_name="Autre")
+    assert patient_search(PatientQuery(last_name="homonyme")) == [a, b]
+
+
+def test_search_page_finds_by_prison_number(persona_client, lefevre):
+    response = persona_client("nurse").get(
+        reverse("dossiers:patient_search"), {"prison_number": "2026 123"}
+    )
+    assert response.status_code == 200
+    assert "LEFÈVRE-LE GALL Jean-Noël" in response.content.decode()
+
+
+def test_search_page_rejects_invalid_prison_number_clearly(persona_client, lefevre):
+    response = persona_client("nurse").get(
+        reverse("dossiers:patient_search"), {"prison_number": "12'; DROP TABLE"}
+    )
+    assert response.status_code == 200
+    assert "4 à 10 chiffres" in response.content.decode()
+    assert "LEFÈVRE" not in response.content.decode()
+
+
+def test_search_query_count_does_not_grow_with_results(persona_client, django_assert_max_num_queries):
+    for i in range(30):
+        make_patient(last_name="Nombreux", first_name=f"Prénom{chr(65 + i % 26)}{i}")
+    client = persona_client("secretary")
+    url = reverse("dossiers:patient_search")
+    with django_assert_max_num_queries(8):
+        response = client.get(url, {"last_name": "nombreux"})
+    assert response.content.decode().count("NOMBREUX") == 30
