@@ -14,7 +14,7 @@ from .identifiers import validate_ins, validate_prison_number
 from .models import Patient
 
 NAME_MAX_LENGTH = 100
-_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '’\-][^\W\d_]+)*$")
+_NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
 _SPACES = re.compile(r"\s+")
 DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"]
 
@@ -52,7 +52,8 @@ class PatientForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Date of birth"), input_formats=DATE_FORMATS, widget=DateInput()
     )
-    sex = forms.ChoiceField(label=_("Sex"), choices=Patient.Sex.choices)
+    # No default: a pre-selected value would be saved unread by a hurried user.
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Patient.Sex.choices])
     ins = forms.CharField(
         label=_("INS (national health identifier)"),
         max_length=21,
@@ -157,13 +158,9 @@ class PatientUpdateForm(PatientForm):
 
 
 class PatientSearchForm(forms.Form):
-    prison_number = forms.CharField(
-        label=_("Prison number"), max_length=20, required=False
-    )
+    prison_number = forms.CharField(label=_("Prison number"), max_length=20, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH, required=False)
-    first_name = forms.CharField(
-        label=_("First name"), max_length=NAME_MAX_LENGTH, required=False
-    )
+    first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH, required=False)
     birth_date = forms.DateField(
         label=_("Date of birth"), input_formats=DATE_FORMATS, required=False, widget=DateInput()
     )

@@ -33,10 +33,14 @@ def validate_ins(value: str) -> str:
     normalised = _SEPARATORS.sub("", value or "").upper()
     if not re.match(r"^[12378][0-9]{4}(?:[0-9]{2}|2A|2B)[0-9]{6}[0-9]{2}$", normalised):
         raise ValidationError(
-            _("An INS has 15 characters: 13 for the number (starting with 1, 2, 3, 7 or 8) and 2 for the key."),
+            _(
+                "An INS has 15 characters: 13 for the number (starting with 1, 2, 3, 7 or 8) and 2 for the key."
+            ),
             code="invalid_ins",
         )
     body = normalised[:13].replace("2A", "19", 1).replace("2B", "18", 1)
     if 97 - (int(body) % 97) != int(normalised[13:]):
-        raise ValidationError(_("The INS control key does not match: check the number."), code="invalid_ins_key")
+        raise ValidationError(
+            _("The INS control key does not match: check the number."), code="invalid_ins_key"
+        )
     return normalised

@@ -42,7 +42,8 @@ class Patient(EncryptedModel):
     last_name_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
     full_name_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
     last_birth_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
-    ins_bidx = models.CharField(max_length=BIDX_LENGTH, null=True, unique=True)
+    # NULL, not "", when no INS: patients without one must not collide on the unique index.
+    ins_bidx = models.CharField(max_length=BIDX_LENGTH, null=True, unique=True)  # noqa: DJ001
 
     arrival_date = models.DateField(_("arrival date"))
     custody_status = models.CharField(

@@ -37,9 +37,7 @@ def patient_search(query: PatientQuery) -> list[Patient]:
     elif query.last_name:
         if query.first_name:
             qs = qs.filter(
-                full_name_bidx=blind_index(
-                    "patient.full_name", query.last_name, query.first_name
-                )
+                full_name_bidx=blind_index("patient.full_name", query.last_name, query.first_name)
             )
         else:
             qs = qs.filter(last_name_bidx=blind_index("patient.last_name", query.last_name))

@@ -37,7 +37,9 @@ def patient_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         duplicates = selectors.patient_likely_duplicates(
-            last_name=data["last_name"], first_name=data["first_name"], birth_date=data["birth_date"]
+            last_name=data["last_name"],
+            first_name=data["first_name"],
+            birth_date=data["birth_date"],
         )
         # The Gasper lesson: show the likely duplicate before creating a second record.
         if not duplicates or request.POST.get("confirm_distinct") == "1":
@@ -48,9 +50,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Patient registered."))
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
-    return render(
-        request, "dossiers/patient_form.html", {"form": form, "duplicates": duplicates}
-    )
+    return render(request, "dossiers/patient_form.html", {"form": form, "duplicates": duplicates})
 
 
 @require_POST
@@ -117,7 +117,5 @@ def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 messages.success(request, _("Patient updated."))
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
     else:
-        form = PatientUpdateForm(
-            initial=PatientUpdateForm.initial_from(patient), instance=patient
-        )
+        form = PatientUpdateForm(initial=PatientUpdateForm.initial_from(patient), instance=patient)
     return render(request, "dossiers/patient_form.html", {"form": form, "patient": patient})

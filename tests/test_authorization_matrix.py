@@ -56,9 +56,7 @@ MATRIX: dict[str, Row] = {
     "set_language": Row("post", _everyone(302, anonymous=302), data={"language": "en"}),
     "dossiers:patient_search": Row("get", _patient_desk(200, 403)),
     "dossiers:patient_create": Row("get", _patient_desk(200, 403)),
-    "dossiers:patient_validate": Row(
-        "post", _patient_desk(200, 403), data={"prison_number": "12"}
-    ),
+    "dossiers:patient_validate": Row("post", _patient_desk(200, 403), data={"prison_number": "12"}),
     # A patient's presence is confidential: 404, not 403, for those without access.
     "dossiers:patient_detail": Row("get", _patient_desk(200, 404), kwargs=_patient),
     "dossiers:patient_update": Row("get", _patient_desk(200, 404), kwargs=_patient),

@@ -51,9 +51,7 @@ def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """`check --deploy` ignores CSP, no-store and session length: check them here."""
     warnings: list[Any] = []
     if settings.SESSION_COOKIE_AGE > 3600:
-        warnings.append(
-            Warning("Sessions last more than an hour of inactivity.", id="usmp.W010")
-        )
+        warnings.append(Warning("Sessions last more than an hour of inactivity.", id="usmp.W010"))
     if "usmp.core.middleware.PrivateCacheMiddleware" not in settings.MIDDLEWARE:
         warnings.append(Warning("Authenticated pages may be cached.", id="usmp.W011"))
     script_src = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])

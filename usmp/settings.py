@@ -52,7 +52,7 @@ DEBUG = env_bool("DEBUG", False)
 
 # A placeholder keeps Django importable so that `manage.py check` can say what is missing;
 # usmp.checks turns it into an error in production.
-INSECURE_SECRET_KEY_PLACEHOLDER = "insecure-development-key-do-not-use-in-production"
+INSECURE_SECRET_KEY_PLACEHOLDER = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_secret("SECRET_KEY") or INSECURE_SECRET_KEY_PLACEHOLDER
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")

@@ -13,7 +13,7 @@ def _test_key(label: str) -> str:
 
 
 DEBUG = False
-SECRET_KEY = "test-secret-key-" + "x" * 50  # noqa: S105
+SECRET_KEY = "test-secret-key-" + "x" * 50
 USMP_KEYRING = json.dumps(
     {
         "active": "test1",
@@ -27,7 +27,7 @@ SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 # Argon2 is the production hasher (tests check it); tests use a fast one for speed.
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # noqa: S303
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

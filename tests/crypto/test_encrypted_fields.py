@@ -35,7 +35,9 @@ def set_raw_column(patient, column, value):
 
 
 def test_round_trip_of_every_type():
-    patient = make_patient(last_name="Éléonore-D'Arc", ins="", birth_date=datetime.date(1990, 2, 28))
+    patient = make_patient(
+        last_name="Éléonore-D'Arc", ins="", birth_date=datetime.date(1990, 2, 28)
+    )
     again = fresh(patient)
     assert again.last_name == "Éléonore-D'Arc"
     assert again.birth_date == datetime.date(1990, 2, 28)
@@ -115,9 +117,11 @@ def test_wrong_master_key_names_the_key_id(settings):
     patient = make_patient()
     keyring = json.loads(settings.USMP_KEYRING)
     keyring["master_keys"]["test1"] = keyring["audit_key"]  # another 32-byte key, same id
-    with override_settings(USMP_KEYRING=json.dumps(keyring)):
-        with pytest.raises(DecryptionError) as excinfo:
-            fresh(patient).last_name  # noqa: B018
+    with (
+        override_settings(USMP_KEYRING=json.dumps(keyring)),
+        pytest.raises(DecryptionError) as excinfo,
+    ):
+        fresh(patient).last_name  # noqa: B018
     assert "'test1'" in str(excinfo.value)
     assert str(patient.identity_key_id) in str(excinfo.value)
 
@@ -127,9 +131,11 @@ def test_missing_master_key_names_the_key_id(settings):
     keyring = json.loads(settings.USMP_KEYRING)
     keyring["master_keys"] = {"other": keyring["audit_key"]}
     keyring["active"] = "other"
-    with override_settings(USMP_KEYRING=json.dumps(keyring)):
-        with pytest.raises(KeyNotFound, match="'test1' is not in the keyring"):
-            fresh(patient).last_name  # noqa: B018
+    with (
+        override_settings(USMP_KEYRING=json.dumps(keyring)),
+        pytest.raises(KeyNotFound, match="'test1' is not in the keyring"),
+    ):
+        fresh(patient).last_name  # noqa: B018
 
 
 def test_encrypted_fields_cannot_be_queried():

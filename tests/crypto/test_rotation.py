@@ -95,6 +95,8 @@ def test_rotation_without_the_old_key_fails_clearly(settings):
     make_patient()
     keyring = json.loads(add_master_key(settings.USMP_KEYRING, "test2"))
     del keyring["master_keys"]["test1"]
-    with override_settings(USMP_KEYRING=json.dumps(keyring)):
-        with pytest.raises(CommandError, match="'test1' is not in the keyring"):
-            run_rotate()
+    with (
+        override_settings(USMP_KEYRING=json.dumps(keyring)),
+        pytest.raises(CommandError, match="'test1' is not in the keyring"),
+    ):
+        run_rotate()

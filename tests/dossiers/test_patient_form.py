@@ -96,7 +96,9 @@ def test_duplicate_prison_number_is_refused(nurse_client):
 
 def test_likely_duplicate_is_shown_before_creating(nurse_client):
     existing = make_patient(
-        prison_number="111111", last_name="Nouveau", first_name="Arrivant",
+        prison_number="111111",
+        last_name="Nouveau",
+        first_name="Arrivant",
         birth_date=datetime.date(1991, 6, 15),
     )
     response = post_create(nurse_client)
@@ -112,7 +114,9 @@ def test_likely_duplicate_is_shown_before_creating(nurse_client):
 
 def test_first_name_typo_is_still_flagged_as_likely_duplicate(nurse_client):
     make_patient(
-        prison_number="111111", last_name="Nouveau", first_name="Arivant",
+        prison_number="111111",
+        last_name="Nouveau",
+        first_name="Arivant",
         birth_date=datetime.date(1991, 6, 15),
     )
     response = post_create(nurse_client)
@@ -135,7 +139,9 @@ def test_inline_validation_returns_only_the_field_errors(nurse_client):
 
 def test_inline_validation_warns_of_a_likely_duplicate(nurse_client):
     make_patient(
-        prison_number="111111", last_name="Nouveau", first_name="Arrivant",
+        prison_number="111111",
+        last_name="Nouveau",
+        first_name="Arrivant",
         birth_date=datetime.date(1991, 6, 15),
     )
     response = nurse_client.post(
@@ -181,7 +187,9 @@ def test_edit_to_another_patients_prison_number_is_refused(nurse_client):
     make_patient(prison_number="222222")
     patient = make_patient(prison_number="333333")
     url = reverse("dossiers:patient_update", kwargs={"patient_id": patient.pk})
-    response = nurse_client.post(url, {**VALID, "prison_number": "222222", "custody_status": "present"})
+    response = nurse_client.post(
+        url, {**VALID, "prison_number": "222222", "custody_status": "present"}
+    )
     assert response.status_code == 200
     patient.refresh_from_db()
     assert patient.prison_number == "333333"

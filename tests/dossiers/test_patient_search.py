@@ -23,7 +23,13 @@ def lefevre():
 
 @pytest.mark.parametrize(
     "last_name",
-    ["Lefèvre-Le Gall", "LEFEVRE-LE GALL", "lefevre le gall", "  Lefèvre   le-gall ", "LEFÈVRE LE GALL"],
+    [
+        "Lefèvre-Le Gall",
+        "LEFEVRE-LE GALL",
+        "lefevre le gall",
+        "  Lefèvre   le-gall ",
+        "LEFÈVRE LE GALL",
+    ],
 )
 def test_last_name_variants_find_the_patient(lefevre, last_name):
     assert patient_search(PatientQuery(last_name=last_name)) == [lefevre]
@@ -80,7 +86,9 @@ def test_search_page_rejects_invalid_prison_number_clearly(persona_client, lefev
     assert "LEFÈVRE" not in response.content.decode()
 
 
-def test_search_query_count_does_not_grow_with_results(persona_client, django_assert_max_num_queries):
+def test_search_query_count_does_not_grow_with_results(
+    persona_client, django_assert_max_num_queries
+):
     for i in range(30):
         make_patient(last_name="Nombreux", first_name=f"Prénom{chr(65 + i % 26)}{i}")
     client = persona_client("secretary")

@@ -19,7 +19,7 @@ def register_audited(model: type[models.Model], *, m2m_fields: set[str] | None =
         for f in model._meta.concrete_fields
         if isinstance(f, models.BinaryField) or f.name.endswith("_bidx")
     ]
-    auditlog.register(model, exclude_fields=excluded + ["password"], m2m_fields=m2m_fields or set())
+    auditlog.register(model, exclude_fields=[*excluded, "password"], m2m_fields=m2m_fields or set())
 
 
 @contextmanager

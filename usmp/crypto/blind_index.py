@@ -15,7 +15,8 @@ from .keyring import get_keyring
 
 INDEX_HEX_LENGTH = 32
 _SPACES = re.compile(r"\s+")
-_NAME_PUNCTUATION = re.compile(r"[-'’‐‑.,]+")
+# hyphen, apostrophes (straight and typographic), Unicode hyphens, dots, commas
+_NAME_PUNCTUATION = re.compile("[-'\u2019\u2010\u2011.,]+")
 
 
 def normalise(value: str) -> str:

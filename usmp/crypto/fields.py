@@ -50,7 +50,7 @@ class EncryptedAttribute(DeferredAttribute):
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.BinaryField):
+class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
     descriptor_class = EncryptedAttribute
     plaintext_type: type = str
 
@@ -123,9 +123,7 @@ class EncryptedField(models.BinaryField):
                 key.unwrap(), key.id, self.to_plain_bytes(value), self._aad(model_instance, key)
             )
         )
-        self._remember(
-            model_instance, _Sealed(ciphertext, value, str(model_instance.pk), key.id)
-        )
+        self._remember(model_instance, _Sealed(ciphertext, value, str(model_instance.pk), key.id))
         return ciphertext
 
     # -- database -------------------------------------------------------------------------------
@@ -164,7 +162,7 @@ class EncryptedDateField(EncryptedField):
             raise TypeError(f"{self.model.__name__}.{self.name} takes a date.")
 
     def to_plain_bytes(self, value: Any) -> bytes:
-        return value.isoformat().encode("ascii")
+        return str(value.isoformat()).encode("ascii")
 
     def from_plain_bytes(self, raw: bytes) -> Any:
         return datetime.date.fromisoformat(raw.decode("ascii"))

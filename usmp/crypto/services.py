@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from .errors import CryptoError
@@ -66,7 +67,7 @@ class VerifyReport:
         return not self.failures
 
 
-def encrypted_models() -> list[type]:
+def encrypted_models() -> list[type[Model]]:
     return [m for m in apps.get_models() if encrypted_fields(m)]
 
 

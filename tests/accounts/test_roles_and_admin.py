@@ -1,0 +1,73 @@
+"""Roles as groups; the IT administrator reaches no clinical or identifying data."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from tests.factories import PASSWORD, make_patient, make_user
+from usmp.accounts.roles import ROLE_PERMISSIONS, Role
+
+pytestmark = pytest.mark.django_db
+
+PROTECTED = {"dossiers", "appointments", "bridge", "crypto"}
+
+
+def test_every_role_exists_with_exactly_its_permissions():
+    for role, perms in ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=role)
+        actual = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        assert actual == set(perms)
+    assert set(Group.objects.values_list("name", flat=True)) >= set(Role.values)
+
+
+def test_admin_registers_no_clinical_or_identifying_model():
+    registered = {model._meta.app_label for model in admin.site._registry}
+    assert not registered & PROTECTED
+
+
+def test_superuser_holds_no_patient_permission():
+    root = make_user("superuser")
+    assert not root.has_perm("dossiers.view_patient")
+    assert not root.has_module_perms("dossiers")
+    assert root.has_perm("accounts.change_user")  # still runs the system
+
+
+def test_superuser_finds_no_patient_in_the_admin(client):
+    make_patient(last_name="Invisible")
+    root = make_user("superuser")
+    client.force_login(root)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Patient" not in index and "patient" not in index
+    assert "INVISIBLE" not in index.upper()
+
+
+def test_coordinator_manages_accounts_but_cannot_grant_superuser(client):
+    coordinator = make_user("coordinator")
+    nurse = make_user("nurse")
+    client.force_login(coordinator)
+    url = reverse("admin:accounts_user_change", args=[nurse.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="is_superuser"' not in page.content.decode()
+    assert 'name="user_permissions"' not in page.content.decode()
+
+
+def test_users_cannot_be_deleted_in_the_admin(client):
+    client.force_login(make_user("superuser"))
+    nurse = make_user("nurse")
+    assert client.get(reverse("admin:accounts_user_delete", args=[nurse.pk])).status_code == 403
+
+
+def test_login_with_the_form_in_french(client):
+    user = make_user("nurse")
+    bad = client.post(reverse("login"), {"username": user.username, "password": "wrong"})
+    assert bad.status_code == 200
+    assert "Saisissez un nom d" in bad.content.decode()
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_inactive_user_has_no_permission():
+    nurse = make_user("nurse", is_active=False)
+    assert not nurse.has_perm("dossiers.view_patient")
