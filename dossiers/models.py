@@ -38,12 +38,14 @@ class Patient(EncryptedModel):
     sex = EncryptedTextField(key_field="identity_key", choices=Sex.choices)
     ins = EncryptedTextField(key_field="identity_key", null=True)
 
-    prison_number_bidx = models.CharField(max_length=BIDX_LENGTH, unique=True)
-    last_name_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
-    full_name_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
-    last_birth_bidx = models.CharField(max_length=BIDX_LENGTH, db_index=True)
+    # Blind indexes (see usmp.crypto.blind_index). Indexed in Meta with plain btree indexes:
+    # they are only ever compared for equality.
+    prison_number_bidx = models.CharField(max_length=BIDX_LENGTH)
+    last_name_bidx = models.CharField(max_length=BIDX_LENGTH)
+    full_name_bidx = models.CharField(max_length=BIDX_LENGTH)
+    last_birth_bidx = models.CharField(max_length=BIDX_LENGTH)
     # NULL, not "", when no INS: patients without one must not collide on the unique index.
-    ins_bidx = models.CharField(max_length=BIDX_LENGTH, null=True, unique=True)  # noqa: DJ001
+    ins_bidx = models.CharField(max_length=BIDX_LENGTH, null=True)  # noqa: DJ001
 
     arrival_date = models.DateField(_("arrival date"))
     custody_status = models.CharField(
@@ -60,6 +62,18 @@ class Patient(EncryptedModel):
     class Meta:
         verbose_name = _("patient")
         verbose_name_plural = _("patients")
+        constraints = [
+            # A prison number is unique in the unit, enforced by the database.
+            models.UniqueConstraint(
+                fields=["prison_number_bidx"], name="patient_prison_number_uniq"
+            ),
+            models.UniqueConstraint(fields=["ins_bidx"], name="patient_ins_uniq"),
+        ]
+        indexes = [
+            models.Index(fields=["last_name_bidx"], name="patient_last_name_bidx"),
+            models.Index(fields=["full_name_bidx"], name="patient_full_name_bidx"),
+            models.Index(fields=["last_birth_bidx"], name="patient_last_birth_bidx"),
+        ]
 
     def __str__(self) -> str:
         return f"Patient {self.pk}"
