@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .identifiers import validate_ins, validate_prison_number
 from .models import Patient
+from .selectors import prison_number_taken
 
 NAME_MAX_LENGTH = 100
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
@@ -83,10 +84,8 @@ class PatientForm(forms.Form):
             )
 
     def clean_prison_number(self) -> str:
-        from .services import _prison_number_taken
-
         value = validate_prison_number(self.cleaned_data["prison_number"])
-        if _prison_number_taken(value, exclude=self.instance):
+        if prison_number_taken(value, exclude=self.instance):
             raise ValidationError(
                 _("A patient with this prison number is already registered."),
                 code="duplicate_prison_number",

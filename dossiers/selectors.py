@@ -54,6 +54,14 @@ def patient_search(query: PatientQuery) -> list[Patient]:
     return patients
 
 
+def prison_number_taken(prison_number: str, *, exclude: Patient | None = None) -> bool:
+    """Whether another patient already has this (normalised) prison number."""
+    qs = Patient.objects.filter(prison_number_bidx=prison_number_index(prison_number))
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.exists()
+
+
 def patient_by_prison_number(prison_number: str) -> Patient | None:
     return (
         Patient.objects.select_related("identity_key")

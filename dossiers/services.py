@@ -1,4 +1,5 @@
-"""Writes of patients. Each runs in one transaction with its audit row (django-auditlog)."""
+"""Writes of patients. Each runs in one transaction with its audit row (django-auditlog),
+attributed to ``acting_user``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .models import Patient, prison_number_index
+from usmp.core.audit import acting_as
 
-
-def _prison_number_taken(prison_number: str, *, exclude: Patient | None = None) -> bool:
-    qs = Patient.objects.filter(prison_number_bidx=prison_number_index(prison_number))
-    if exclude is not None:
-        qs = qs.exclude(pk=exclude.pk)
-    return qs.exists()
+from .models import Patient
+from .selectors import prison_number_taken
 
 
 def _duplicate_error() -> ValidationError:
@@ -40,7 +37,7 @@ def patient_create(
 ) -> Patient:
     """Register a patient. Values are expected cleaned by PatientForm; the prison number's
     uniqueness is re-checked here and enforced by the database."""
-    if _prison_number_taken(prison_number):
+    if prison_number_taken(prison_number):
         raise _duplicate_error()
     patient = Patient(
         prison_number=prison_number,
@@ -52,7 +49,7 @@ def patient_create(
         arrival_date=arrival_date,
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), acting_as(acting_user):
             patient.save(force_insert=True)
     except IntegrityError:
         # A concurrent registration of the same prison number (or INS) won the race.
@@ -78,17 +75,19 @@ def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Pat
     unknown = set(changes) - set(PATIENT_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"patient_update() got unexpected fields: {sorted(unknown)}")
+    if changes.get("ins") == "":
+        changes["ins"] = None
     changed = [name for name, value in changes.items() if getattr(patient, name) != value]
     if not changed:
         return patient
-    if "prison_number" in changed and _prison_number_taken(
+    if "prison_number" in changed and prison_number_taken(
         changes["prison_number"], exclude=patient
     ):
         raise _duplicate_error()
     for name in changed:
-        setattr(patient, name, changes[name] if changes[name] != "" or name != "ins" else None)
+        setattr(patient, name, changes[name])
     try:
-        with transaction.atomic():
+        with transaction.atomic(), acting_as(acting_user):
             patient.save(update_fields=[*changed, "updated_at"])
     except IntegrityError:
         raise _duplicate_error() from None

@@ -14,11 +14,13 @@ from .forms import PatientForm, PatientSearchForm, PatientUpdateForm
 from .selectors import PatientQuery
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def patient_search(request: HttpRequest) -> HttpResponse:
+    """Search form (GET) and results (POST): search terms are identities, so they never go
+    into a URL, where proxy logs, browser history and the login redirect would keep them."""
     if not permissions.can_view_patients(request.user):
         raise PermissionDenied
-    form = PatientSearchForm(request.GET or None)
+    form = PatientSearchForm(request.POST or None)
     results = None
     if form.is_bound and form.is_valid():
         query = PatientQuery(**form.cleaned_data)

@@ -227,6 +227,8 @@ GUARDIAN_RAISE_403 = False
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "usmp.core.errors.ClinicalExceptionReporterFilter"
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "cloison@localhost")
 
@@ -239,5 +241,7 @@ LOGGING = {
     "loggers": {
         # Request bodies and SQL parameters may carry ciphertext or search terms: never log them.
         "django.db.backends": {"level": "WARNING"},
+        # Scanners hitting with a wrong Host header would flood the log with tracebacks.
+        "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }

@@ -71,3 +71,46 @@ def test_login_with_the_form_in_french(client):
 def test_inactive_user_has_no_permission():
     nurse = make_user("nurse", is_active=False)
     assert not nurse.has_perm("dossiers.view_patient")
+
+
+def test_superuser_in_a_clinical_group_still_reaches_no_patient(client):
+    root = make_user("superuser")
+    root.groups.add(Group.objects.get(name=Role.NURSE))
+    patient = make_patient()
+    client.force_login(root)
+    assert not root.has_perm("dossiers.view_patient")
+    url = reverse("dossiers:patient_detail", kwargs={"patient_id": patient.pk})
+    assert client.get(url).status_code == 404
+
+
+def test_nobody_edits_their_own_roles(client):
+    coordinator = make_user("coordinator")
+    client.force_login(coordinator)
+    page = client.get(reverse("admin:accounts_user_change", args=[coordinator.pk]))
+    assert page.status_code == 200
+    assert 'name="groups"' not in page.content.decode()
+
+
+def test_role_grants_are_audited_with_their_actor(client):
+    from auditlog.models import LogEntry
+
+    coordinator = make_user("coordinator")
+    nurse = make_user("nurse")
+    client.force_login(coordinator)
+    url = reverse("admin:accounts_user_change", args=[nurse.pk])
+    physician_group = Group.objects.get(name=Role.PHYSICIAN)
+    form = {
+        "username": nurse.username,
+        "first_name": nurse.first_name,
+        "last_name": nurse.last_name,
+        "email": "",
+        "is_active": "on",
+        "groups": [str(physician_group.pk)],
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entries = LogEntry.objects.get_for_object(nurse).filter(actor=coordinator)
+    assert any("groups" in (e.changes_dict or {}) for e in entries)
+    assert all("password" not in (e.changes_dict or {}) for e in entries)

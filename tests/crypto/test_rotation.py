@@ -100,3 +100,14 @@ def test_rotation_without_the_old_key_fails_clearly(settings):
         pytest.raises(CommandError, match="'test1' is not in the keyring"),
     ):
         run_rotate()
+
+
+def test_rotation_reports_keys_it_could_not_rewrap(rotated_keyring, monkeypatch):
+    make_patient()
+    # A key locked by a concurrent transaction is skipped by the batch; the command must say so.
+    monkeypatch.setattr(crypto_services, "data_keys_rewrap", lambda **kwargs: 0)
+    with (
+        override_settings(USMP_KEYRING=rotated_keyring),
+        pytest.raises(CommandError, match="1 data key\\(s\\) are still under an older master key"),
+    ):
+        run_rotate()

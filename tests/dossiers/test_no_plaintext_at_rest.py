@@ -62,7 +62,7 @@ def test_sentinel_identity_is_absent_from_dump_logs_and_audit(persona_client, ca
     # Read it back through the UI too, so any read path that logs would show.
     page = client.get(response["Location"])
     assert SENTINEL_LAST.upper() in page.content.decode()
-    client.get(reverse("dossiers:patient_search"), {"last_name": SENTINEL_LAST})
+    client.post(reverse("dossiers:patient_search"), {"last_name": SENTINEL_LAST})
 
     dump = dump_database()
     assert "dossiers_patient" in dump  # the dump is real and holds the table

@@ -203,3 +203,15 @@ def test_audit_rows_name_the_actor_and_hold_no_identity(nurse_client):
     for secret in ("Auditable", "Arrivant", "987654", "1991"):
         assert secret not in text
     assert "custody_status" in entry.changes_dict
+
+
+def test_service_outside_a_request_attributes_the_audit_row():
+    from dossiers.services import patient_update
+    from tests.factories import make_user
+
+    nurse = make_user("nurse")
+    patient = make_patient()
+    patient_update(acting_user=nurse, patient=patient, custody_status="transferred")
+    entry = LogEntry.objects.get_for_object(patient).latest("timestamp")
+    assert entry.actor == nurse
+    assert entry.changes_dict["custody_status"] == ["present", "transferred"]

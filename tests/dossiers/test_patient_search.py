@@ -70,7 +70,7 @@ def test_homonyms_are_all_listed_sorted_by_first_name():
 
 
 def test_search_page_finds_by_prison_number(persona_client, lefevre):
-    response = persona_client("nurse").get(
+    response = persona_client("nurse").post(
         reverse("dossiers:patient_search"), {"prison_number": "2026 123"}
     )
     assert response.status_code == 200
@@ -78,7 +78,7 @@ def test_search_page_finds_by_prison_number(persona_client, lefevre):
 
 
 def test_search_page_rejects_invalid_prison_number_clearly(persona_client, lefevre):
-    response = persona_client("nurse").get(
+    response = persona_client("nurse").post(
         reverse("dossiers:patient_search"), {"prison_number": "12'; DROP TABLE"}
     )
     assert response.status_code == 200
@@ -94,5 +94,5 @@ def test_search_query_count_does_not_grow_with_results(
     client = persona_client("secretary")
     url = reverse("dossiers:patient_search")
     with django_assert_max_num_queries(8):
-        response = client.get(url, {"last_name": "nombreux"})
+        response = client.post(url, {"last_name": "nombreux"})
     assert response.content.decode().count("NOMBREUX") == 30

@@ -34,6 +34,10 @@ class UserAdmin(BaseUserAdmin):
         )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if request.user.is_superuser:
-            return ("last_login", "date_joined")
-        return ("last_login", "date_joined", "is_staff", "is_superuser")
+        readonly = ["last_login", "date_joined"]
+        if not request.user.is_superuser:
+            readonly += ["is_staff", "is_superuser"]
+        if obj is not None and obj.pk == request.user.pk:
+            # Nobody grants roles to themselves; another coordinator or admin must.
+            readonly += ["groups", "is_active"]
+        return readonly

@@ -10,7 +10,16 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.models import Group
+
+        from usmp.core.audit import register_audited
+
+        from .models import User
         from .roles import sync_role_groups
+
+        # Role grants are the most sensitive writes of all: audit them, groups included.
+        register_audited(User, m2m_fields={"groups", "user_permissions"}, exclude={"last_login"})
+        register_audited(Group, m2m_fields={"permissions"})
 
         # Permissions exist only after every app has migrated: sync the groups then.
         post_migrate.connect(sync_role_groups, dispatch_uid="usmp.accounts.sync_role_groups")

@@ -48,6 +48,10 @@ class User(AbstractUser):
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
         if perm.split(".", 1)[0] in settings.USMP_PROTECTED_APP_LABELS:
+            if self.is_superuser:
+                # The IT administrator never reads clinical or identifying data, even if
+                # someone added the account to a clinical group.
+                return False
             if obj is not None:
                 # Object permissions (guardian) are checked by the domain's access_* functions.
                 return False
@@ -56,5 +60,7 @@ class User(AbstractUser):
 
     def has_module_perms(self, app_label: str) -> bool:
         if app_label in settings.USMP_PROTECTED_APP_LABELS:
+            if self.is_superuser:
+                return False
             return any(p.startswith(f"{app_label}.") for p in self._role_permissions)
         return super().has_module_perms(app_label)

@@ -6,25 +6,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from contextvars import ContextVar
+
 from auditlog.context import set_actor
 from auditlog.registry import auditlog
 from django.db import models
 
 
-def register_audited(model: type[models.Model], *, m2m_fields: set[str] | None = None) -> None:
-    """Audit writes of MODEL, leaving out every binary column (ciphertexts, wrapped keys) and
-    every blind index: the diff reads Python attributes, which hold plaintext."""
-    excluded = [
+def register_audited(
+    model: type[models.Model],
+    *,
+    m2m_fields: set[str] | None = None,
+    exclude: set[str] | None = None,
+) -> None:
+    """Audit writes of MODEL, leaving out every binary column (ciphertexts, wrapped keys),
+    every blind index and passwords: the diff reads Python attributes, which hold plaintext."""
+    excluded = {
         f.name
         for f in model._meta.concrete_fields
-        if isinstance(f, models.BinaryField) or f.name.endswith("_bidx")
-    ]
-    auditlog.register(model, exclude_fields=[*excluded, "password"], m2m_fields=m2m_fields or set())
+        if isinstance(f, models.BinaryField) or f.name.endswith("_bidx") or f.name == "password"
+    }
+    auditlog.register(
+        model, exclude_fields=sorted(excluded | (exclude or set())), m2m_fields=m2m_fields or set()
+    )
+
+
+# True while usmp.core.middleware.AuditlogMiddleware handles a request. django-auditlog's own
+# context variable is never reset after a request, so it cannot tell us that.
+in_request: ContextVar[bool] = ContextVar("usmp_audit_in_request", default=False)
 
 
 @contextmanager
 def acting_as(user: Any) -> Iterator[None]:
-    """Attribute audit rows written inside the block to USER (for commands and services
-    called outside a request; inside a request the middleware has already done it)."""
+    """Attribute audit rows written inside the block to USER.
+
+    Inside a request the middleware has already set the actor and the source address: they
+    are kept. Elsewhere (commands, tests, jobs) USER becomes the actor."""
+    if user is None or in_request.get():
+        yield
+        return
     with set_actor(user):
         yield

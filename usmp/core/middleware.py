@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
+from .audit import in_request
 from .net import client_ip
 
 
@@ -33,6 +34,13 @@ class PrivateCacheMiddleware:
 
 class AuditlogMiddleware(BaseAuditlogMiddleware):
     """django-auditlog's middleware, believing X-Forwarded-For only from trusted proxies."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = in_request.set(True)
+        try:
+            return super().__call__(request)  # type: ignore[no-any-return]
+        finally:
+            in_request.reset(token)
 
     @staticmethod
     def _get_remote_addr(request: HttpRequest) -> str | None:

@@ -87,6 +87,12 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         return key
 
     def _aad(self, instance: Any, key: Any) -> bytes:
+        if instance.pk is None:
+            # The row id is part of the associated data: it must exist before the first save.
+            raise ValueError(
+                f"{self.model.__name__} needs a client-side primary key (UUID with a default) "
+                "to hold encrypted fields."
+            )
         return aead.associated_data(
             self.model._meta.label_lower, self.name, str(instance.pk), key.purpose
         )

@@ -56,6 +56,11 @@ def data_keys_rewrap(*, batch_size: int = 200, progress: ProgressFactory = _sile
     return done
 
 
+def data_keys_pending() -> int:
+    """Data keys still wrapped by a master key other than the active one."""
+    return DataKey.objects.exclude(master_key_id=get_keyring().active_id).count()
+
+
 @dataclass
 class VerifyReport:
     rows: int = 0

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from usmp.core.progress import Progress
 from usmp.crypto.errors import CryptoError
 from usmp.crypto.keyring import get_keyring
-from usmp.crypto.services import data_keys_rewrap, encrypted_rows_verify
+from usmp.crypto import services
 
 
 class Command(BaseCommand):
@@ -27,9 +27,10 @@ class Command(BaseCommand):
             keyring = get_keyring()
             if not verify_only:
                 self.stdout.write(f"Active master key: {keyring.active_id}")
-                count = data_keys_rewrap(batch_size=batch_size, progress=self._bar)
+                count = services.data_keys_rewrap(batch_size=batch_size, progress=self._bar)
                 self.stdout.write(f"Re-wrapped {count} data key(s).")
-            report = encrypted_rows_verify(progress=self._bar)
+            pending = services.data_keys_pending()
+            report = services.encrypted_rows_verify(progress=self._bar)
         except CryptoError as exc:
             raise CommandError(str(exc)) from None
         for failure in report.failures[:50]:
@@ -37,6 +38,11 @@ class Command(BaseCommand):
         if not report.ok:
             raise CommandError(
                 f"{len(report.failures)} value(s) failed to decrypt out of {report.values}."
+            )
+        if not verify_only and pending:
+            raise CommandError(
+                f"{pending} data key(s) are still under an older master key (locked by a "
+                "concurrent transaction): run rotate_keys again."
             )
         self.stdout.write(
             self.style.SUCCESS(f"Verified {report.values} value(s) in {report.rows} row(s).")
