@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
 from contextvars import ContextVar
+from typing import Any
 
 from auditlog.context import set_actor
 from auditlog.registry import auditlog

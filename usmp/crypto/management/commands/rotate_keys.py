@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from usmp.core.progress import Progress
+from usmp.crypto import services
 from usmp.crypto.errors import CryptoError
 from usmp.crypto.keyring import get_keyring
-from usmp.crypto import services
 
 
 class Command(BaseCommand):
