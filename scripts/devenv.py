@@ -106,18 +106,29 @@ def run(env: dict[str, str]) -> int:
     if logins.exists():
         print(logins.read_text(encoding="utf-8"), end="")
     print("=" * 72, flush=True)
+    # Its own session, so that stopping it reaches the autoreloader and its child together.
     server = subprocess.Popen(
-        [PYTHON, str(ROOT / "manage.py"), "runserver", "127.0.0.1:8000"], env=env
+        [PYTHON, str(ROOT / "manage.py"), "runserver", "127.0.0.1:8000"],
+        env=env,
+        start_new_session=True,
     )
     try:
         return server.wait()
     except KeyboardInterrupt:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         return 0
+    finally:
+        stop_process_group(server)
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def test(env: dict[str, str], pytest_args: list[str]) -> int:
@@ -133,8 +144,10 @@ def main() -> int:
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     env = dict(os.environ)
-    # SIGTERM (e.g. from a CI runner) should stop PostgreSQL like Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C and SIGTERM both stop everything, PostgreSQL included, even when this process
+    # was started with SIGINT ignored (as background jobs of a shell are).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     rest = [a for a in args.rest if a != "--"]
     if env.get("DATABASE_URL"):
         say("using DATABASE_URL")
