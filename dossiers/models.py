@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.db import IntegrityError, models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from usmp.crypto.blind_index import blind_index
-from usmp.crypto.fields import EncryptedDateField, EncryptedModel, EncryptedTextField
+from usmp.crypto.fields import (
+    EncryptedBinaryField,
+    EncryptedDateField,
+    EncryptedModel,
+    EncryptedTextField,
+)
 from usmp.crypto.models import DataKey
 
 BIDX_LENGTH = 32
@@ -102,3 +111,216 @@ class Patient(EncryptedModel):
 
 def prison_number_index(prison_number: str) -> str:
     return blind_index("patient.prison_number", prison_number)
+
+
+class Compartment(models.TextChoices):
+    """Somatic and psychiatric care are kept apart: separate teams, permissions and keys."""
+
+    SOMATIC = "somatic", _("Somatic")
+    PSYCHIATRIC = "psychiatric", _("Psychiatric")
+
+
+class Dossier(models.Model):
+    """One per patient and compartment, created with the patient. Every patient has both, so
+    that a dossier's existence says nothing; its content is another matter."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="dossiers")
+    compartment = models.CharField(max_length=16, choices=Compartment.choices)
+    data_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "compartment"], name="dossier_one_per_compartment"
+            )
+        ]
+        default_permissions = ("view", "change")
+
+    def __str__(self) -> str:
+        return f"Dossier {self.pk} ({self.compartment})"
+
+
+class DossierUserObjectPermission(UserObjectPermissionBase):
+    """Per-object grant to one user (a visiting specialist), with a real foreign key."""
+
+    content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+
+class DossierGroupObjectPermission(GroupObjectPermissionBase):
+    """Per-object grant to a named care team (a group)."""
+
+    content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+
+class EntryKind(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation note")
+    NURSING = "nursing", _("Nursing note")
+    OBSERVATION = "observation", _("Observation")
+    TREATMENT = "treatment", _("Treatment summary")
+    ALLERGY = "allergy", _("Allergy")
+    HISTORY = "history", _("History")
+    LETTER = "letter", _("Letter")
+
+
+class Entry(EncryptedModel):
+    """A dated, authored, encrypted note. Append-only (database triggers refuse UPDATE and
+    DELETE): a correction is a new entry that supersedes the previous version."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="entries")
+    data_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    kind = models.CharField(_("type"), max_length=16, choices=EntryKind.choices)
+    text = EncryptedTextField(key_field="data_key")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+    )
+    break_glass = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
+        indexes = [models.Index(fields=["dossier", "-created_at"], name="entry_timeline")]
+
+    def __str__(self) -> str:
+        return f"Entry {self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise IntegrityError("Entries are append-only: write a correction instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("Entries are never deleted.")
+
+
+class Document(EncryptedModel):
+    """An uploaded PDF or image, encrypted with the dossier's key. Never deleted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="documents")
+    data_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    title = EncryptedTextField(key_field="data_key")
+    filename = EncryptedTextField(key_field="data_key")
+    content = EncryptedBinaryField(key_field="data_key")
+    content_type = models.CharField(max_length=32)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    break_glass = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"Document {self.pk}"
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("Documents are never deleted.")
+
+
+class BreakGlassAccess(EncryptedModel):
+    """Emergency access of one clinician to one dossier outside their compartment: a written
+    reason, at most 60 minutes, flagged in the audit, reviewed by the coordinator."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="+")
+    # The reason is read by the coordinator, who has no dossier access: it is encrypted with
+    # the patient's identity key, not the dossier's.
+    reason_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    reason = EncryptedTextField(key_field="reason_key")
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    review_comment = EncryptedTextField(key_field="reason_key", null=True)
+
+    class Meta:
+        verbose_name = _("break-the-glass access")
+        verbose_name_plural = _("break-the-glass accesses")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("started_at"))
+                & models.Q(expires_at__lte=models.F("started_at") + datetime.timedelta(hours=1)),
+                name="break_glass_at_most_one_hour",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "dossier", "-expires_at"], name="break_glass_active")
+        ]
+
+    def __str__(self) -> str:
+        return f"BreakGlassAccess {self.pk}"
+
+    def is_active(self, at: datetime.datetime | None = None) -> bool:
+        return self.started_at <= (at or timezone.now()) < self.expires_at
+
+
+class Consent(EncryptedModel):
+    """Information, consent or opposition recorded with the patient (décret 2016-994).
+
+    Withdrawal at any time: withdrawn_at is set, the record stays."""
+
+    class Kind(models.TextChoices):
+        INFORMED = "informed", _("Patient informed of the processing of their health data")
+        SHARE_SPIP = "share_spip", _("Sharing with the SPIP (probation service)")
+        SHARE_PROFESSIONAL = "share_professional", _("Sharing with a named professional")
+        TELECONSULTATION = "teleconsultation", _("Teleconsultation")
+
+    class Decision(models.TextChoices):
+        CONSENT = "consent", _("Consents")
+        OPPOSITION = "opposition", _("Opposes")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    identity_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    # Who the sharing is with (a named professional) and its scope, in the patient's words.
+    recipient = EncryptedTextField(key_field="identity_key", null=True)
+    scope = EncryptedTextField(key_field="identity_key", null=True)
+    given_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("consent or opposition")
+        verbose_name_plural = _("consents and oppositions")
+
+    def __str__(self) -> str:
+        return f"Consent {self.pk}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.withdrawn_on is None

@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
+from usmp.crypto.models import DataKey
 
-from .models import Patient
+from .models import Compartment, Dossier, Patient
 from .selectors import prison_number_taken
 
 
@@ -51,6 +52,14 @@ def patient_create(
     try:
         with transaction.atomic(), acting_as(acting_user):
             patient.save(force_insert=True)
+            # Both compartments from the start, each with its own data key: that a patient
+            # has a psychiatric dossier then tells nobody anything.
+            for compartment in Compartment:
+                Dossier.objects.create(
+                    patient=patient,
+                    compartment=compartment,
+                    data_key=DataKey.objects.generate(purpose=compartment.value),
+                )
     except IntegrityError:
         # A concurrent registration of the same prison number (or INS) won the race.
         raise _duplicate_error() from None

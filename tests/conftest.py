@@ -1,9 +1,23 @@
 from __future__ import annotations
 
 import pytest
+from django.db.backends.postgresql.operations import DatabaseOperations
 from django.test import Client
 
 from tests.factories import PERSONAS, make_patient, make_user
+from usmp.core.db import MAINTENANCE_SETTING
+
+_sql_flush = DatabaseOperations.sql_flush
+
+
+def _sql_flush_in_maintenance(self, style, tables, **kwargs):
+    """Transactional tests empty the database with TRUNCATE, which the append-only triggers
+    refuse unless the session deliberately declares maintenance (usmp.core.db)."""
+    statements = _sql_flush(self, style, tables, **kwargs)
+    return [f"SET LOCAL {MAINTENANCE_SETTING} = 'on'", *statements] if statements else statements
+
+
+DatabaseOperations.sql_flush = _sql_flush_in_maintenance
 
 
 @pytest.fixture

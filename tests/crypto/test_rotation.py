@@ -42,7 +42,7 @@ def test_rotation_rewraps_every_key_and_keeps_every_plaintext(rotated_keyring):
     before = plaintext_digest()
     with override_settings(USMP_KEYRING=rotated_keyring):
         output = run_rotate()
-        assert "Re-wrapped 5 data key(s)." in output
+        assert "Re-wrapped 15 data key(s)." in output  # identity + 2 dossiers each
         assert "Verified 25 value(s) in 5 row(s)." in output  # 5 fields x 5 rows, INS unset
         assert set(DataKey.objects.values_list("master_key_id", flat=True)) == {"test2"}
         assert plaintext_digest() == before
@@ -73,7 +73,7 @@ def test_interrupted_rotation_can_be_resumed(rotated_keyring, monkeypatch):
             crypto_services.data_keys_rewrap(batch_size=2)
         assert DataKey.objects.filter(master_key_id="test2").count() == 2  # first batch kept
         monkeypatch.setattr(DataKey, "rewrap_under_active", original)
-        assert "Re-wrapped 2 data key(s)." in run_rotate()
+        assert "Re-wrapped 10 data key(s)." in run_rotate()  # 12 keys, 2 done before
         assert plaintext_digest() == before
 
 
@@ -108,6 +108,6 @@ def test_rotation_reports_keys_it_could_not_rewrap(rotated_keyring, monkeypatch)
     monkeypatch.setattr(crypto_services, "data_keys_rewrap", lambda **kwargs: 0)
     with (
         override_settings(USMP_KEYRING=rotated_keyring),
-        pytest.raises(CommandError, match="1 data key\\(s\\) are still under an older master key"),
+        pytest.raises(CommandError, match="3 data key\\(s\\) are still under an older master key"),
     ):
         run_rotate()

@@ -174,6 +174,22 @@ class EncryptedDateField(EncryptedField):
         return datetime.date.fromisoformat(raw.decode("ascii"))
 
 
+class EncryptedBinaryField(EncryptedField):
+    """Encrypted bytes (uploaded documents)."""
+
+    plaintext_type = bytes
+
+    def check_plaintext_type(self, value: Any) -> None:
+        if not isinstance(value, bytes) or isinstance(value, Ciphertext):
+            raise TypeError(f"{self.model.__name__}.{self.name} takes bytes.")
+
+    def to_plain_bytes(self, value: Any) -> bytes:
+        return bytes(value)
+
+    def from_plain_bytes(self, raw: bytes) -> Any:
+        return raw
+
+
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
 
