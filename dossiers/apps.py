@@ -10,6 +10,17 @@ class DossiersConfig(AppConfig):
     def ready(self) -> None:
         from usmp.core.audit import register_audited
 
-        from .models import Patient
+        from . import models
 
-        register_audited(Patient)
+        for model in (
+            models.Patient,
+            models.Dossier,
+            models.Entry,
+            models.Document,
+            models.BreakGlassAccess,
+            models.Consent,
+            # Per-object grants: who gave whom access to which dossier.
+            models.DossierUserObjectPermission,
+            models.DossierGroupObjectPermission,
+        ):
+            register_audited(model)

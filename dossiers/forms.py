@@ -10,8 +10,9 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .documents import MAX_DOCUMENT_BYTES
 from .identifiers import validate_ins, validate_prison_number
-from .models import Patient
+from .models import ENTRY_MAX_LENGTH, Consent, EntryKind, Patient
 from .selectors import prison_number_taken
 
 NAME_MAX_LENGTH = 100
@@ -174,3 +175,144 @@ class PatientSearchForm(forms.Form):
         elif (data.get("first_name") or data.get("birth_date")) and not data.get("last_name"):
             self.add_error("last_name", _("Enter the last name too."))
         return data
+
+
+# -- dossiers ---------------------------------------------------------------------------------
+
+
+class EntryForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *EntryKind.choices])
+    text = forms.CharField(
+        label=_("Note"),
+        max_length=ENTRY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Kept for good: a later correction adds a new version, this one stays."),
+    )
+
+    def __init__(self, *args: Any, validate_url: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if validate_url:
+            for name, field in self.fields.items():
+                field.widget.attrs.update(
+                    {
+                        "hx-post": validate_url,
+                        "hx-trigger": "change, keyup changed delay:700ms",
+                        "hx-target": f"#{name}-feedback",
+                        "hx-swap": "innerHTML",
+                        "aria-describedby": f"{name}-feedback {name}-help",
+                    }
+                )
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if not text:
+            raise ValidationError(_("The note is empty."), code="empty")
+        return text
+
+    def field_errors(self, name: str) -> list[str]:
+        return [str(e) for e in self.errors.get(name, [])] if name in self.fields else []
+
+
+class EntryFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("All types")), *EntryKind.choices]
+    )
+    author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args: Any, authors: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["author"].choices = [("", _("All authors"))] + [
+            (a.pk, a.get_full_name() or a.get_username()) for a in authors
+        ]
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    file = forms.FileField(
+        label=_("File (PDF, PNG or JPEG, 10 MB at most)"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_DOCUMENT_BYTES:
+            raise ValidationError(_("The file is too large (10 MB at most)."), code="too_large")
+        return upload
+
+
+class BreakGlassForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the emergency access"),
+        min_length=15,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Read by the unit coordinator. Write the facts, not a diagnosis."),
+    )
+    password = forms.CharField(
+        label=_("Your password, to confirm"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(_("Wrong password."), code="wrong_password")
+        return password
+
+
+class ConsentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Subject"), choices=[("", "—"), *Consent.Kind.choices])
+    decision = forms.ChoiceField(
+        label=_("Patient's decision"), choices=Consent.Decision.choices, widget=forms.RadioSelect
+    )
+    given_on = forms.DateField(label=_("Date"), input_formats=DATE_FORMATS, widget=DateInput())
+    recipient = forms.CharField(
+        label=_("Professional concerned"),
+        max_length=200,
+        required=False,
+        help_text=_("Name and function, for sharing with a named professional."),
+    )
+    scope = forms.CharField(
+        label=_("Scope, in the patient's words"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == Consent.Kind.SHARE_PROFESSIONAL and not data.get("recipient"):
+            self.add_error("recipient", _("Name the professional concerned."))
+        if data.get("given_on") and data["given_on"] > today():
+            self.add_error("given_on", _("The date cannot be in the future."))
+        return data
+
+
+class WithdrawForm(forms.Form):
+    withdrawn_on = forms.DateField(
+        label=_("Withdrawn on"), input_formats=DATE_FORMATS, widget=DateInput()
+    )
+
+
+class GrantForm(forms.Form):
+    grantee = forms.ChoiceField(label=_("Give access to"))
+    write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
+
+    def __init__(self, *args: Any, users: list[Any], groups: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.users = {f"user:{u.pk}": u for u in users}
+        self.groups = {f"group:{g.pk}": g for g in groups}
+        self.fields["grantee"].choices = (
+            [("", "—")]
+            + [(key, _("Care team: %(name)s") % {"name": g.name}) for key, g in self.groups.items()]
+            + [(key, u.get_full_name() or u.get_username()) for key, u in self.users.items()]
+        )
+
+    def clean_grantee(self) -> Any:
+        key = self.cleaned_data["grantee"]
+        return self.users.get(key) or self.groups[key]

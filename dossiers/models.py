@@ -119,6 +119,16 @@ class Compartment(models.TextChoices):
     SOMATIC = "somatic", _("Somatic")
     PSYCHIATRIC = "psychiatric", _("Psychiatric")
 
+    @property
+    def dossier_title(self) -> str:
+        return str(DOSSIER_TITLES[self])
+
+
+DOSSIER_TITLES = {
+    Compartment.SOMATIC: _("Somatic dossier"),
+    Compartment.PSYCHIATRIC: _("Psychiatric dossier"),
+}
+
 
 class Dossier(models.Model):
     """One per patient and compartment, created with the patient. Every patient has both, so
@@ -140,10 +150,20 @@ class Dossier(models.Model):
                 fields=["patient", "compartment"], name="dossier_one_per_compartment"
             )
         ]
+        # view/change are granted per object (guardian) to a visiting specialist or a named
+        # care team; the team_* permissions make a role a compartment's team.
         default_permissions = ("view", "change")
+        permissions = [
+            ("team_somatic", _("Member of the somatic care team")),
+            ("team_psychiatric", _("Member of the psychiatric care team")),
+        ]
 
     def __str__(self) -> str:
         return f"Dossier {self.pk} ({self.compartment})"
+
+    @property
+    def title(self) -> str:
+        return Compartment(self.compartment).dossier_title
 
 
 class DossierUserObjectPermission(UserObjectPermissionBase):
@@ -156,6 +176,9 @@ class DossierGroupObjectPermission(GroupObjectPermissionBase):
     """Per-object grant to a named care team (a group)."""
 
     content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+
+ENTRY_MAX_LENGTH = 20_000
 
 
 class EntryKind(models.TextChoices):
@@ -180,7 +203,9 @@ class Entry(EncryptedModel):
     kind = models.CharField(_("type"), max_length=16, choices=EntryKind.choices)
     text = EncryptedTextField(key_field="data_key")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The clinical time of the note: a correction keeps its original's place in the timeline.
+    occurred_at = models.DateTimeField(default=timezone.now)
     supersedes = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,
@@ -193,7 +218,7 @@ class Entry(EncryptedModel):
     class Meta:
         verbose_name = _("entry")
         verbose_name_plural = _("entries")
-        indexes = [models.Index(fields=["dossier", "-created_at"], name="entry_timeline")]
+        indexes = [models.Index(fields=["dossier", "-occurred_at"], name="entry_timeline")]
 
     def __str__(self) -> str:
         return f"Entry {self.pk}"
@@ -271,6 +296,7 @@ class BreakGlassAccess(EncryptedModel):
         indexes = [
             models.Index(fields=["user", "dossier", "-expires_at"], name="break_glass_active")
         ]
+        permissions = [("review_break_glass", _("Can review emergency accesses"))]
 
     def __str__(self) -> str:
         return f"BreakGlassAccess {self.pk}"

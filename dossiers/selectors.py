@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
 
 from usmp.crypto.blind_index import blind_index
 
 from .identifiers import normalise_prison_number
-from .models import Patient, prison_number_index
+from .models import (
+    BreakGlassAccess,
+    Consent,
+    Document,
+    Dossier,
+    Entry,
+    Patient,
+    prison_number_index,
+)
 
 SEARCH_LIMIT = 50
 
@@ -24,6 +36,17 @@ class PatientQuery:
     @property
     def is_empty(self) -> bool:
         return not (self.prison_number or self.last_name)
+
+
+def search_index(query: PatientQuery) -> str:
+    """The blind index a search looks up first (what the access log records: not the term)."""
+    if query.prison_number:
+        return prison_number_index(normalise_prison_number(query.prison_number))
+    if query.last_name and query.first_name:
+        return blind_index("patient.full_name", query.last_name, query.first_name)
+    if query.last_name:
+        return blind_index("patient.last_name", query.last_name)
+    return ""
 
 
 def patient_search(query: PatientQuery) -> list[Patient]:
@@ -86,3 +109,95 @@ def patient_likely_duplicates(
     full = blind_index("patient.full_name", last_name, first_name)
     # Same full name first: the likeliest duplicates.
     return sorted(qs[:20], key=lambda p: p.full_name_bidx != full)
+
+
+# -- dossiers ---------------------------------------------------------------------------------
+
+
+TIMELINE_PAGE_SIZE = 50
+
+
+def dossier_timeline(
+    dossier: Dossier, *, kind: str = "", author_id: int | None = None
+) -> QuerySet[Entry]:
+    """Current versions of the dossier's entries, newest clinical time first (paginate it,
+    then pass each page through ``with_dossier_key``)."""
+    qs = (
+        Entry.objects.filter(dossier=dossier, superseded_by__isnull=True)
+        .select_related("author")
+        .order_by("-occurred_at", "-created_at")
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if author_id:
+        qs = qs.filter(author_id=author_id)
+    return qs
+
+
+def with_dossier_key(entries: Iterable[Entry], dossier: Dossier) -> list[Entry]:
+    """Give every entry the dossier's own DataKey instance, so the data key is unwrapped
+    once per page rather than once per entry; flag the entries that correct an earlier one."""
+    out = []
+    for entry in entries:
+        entry.data_key = dossier.data_key
+        entry.has_versions = entry.supersedes_id is not None  # type: ignore[attr-defined]
+        out.append(entry)
+    return out
+
+
+def dossier_authors(dossier: Dossier) -> list[Any]:
+    """Everyone who wrote in the dossier, for the timeline's author filter."""
+    from usmp.accounts.models import User
+
+    return list(
+        User.objects.filter(
+            pk__in=Entry.objects.filter(dossier=dossier).values("author_id")
+        ).order_by("last_name", "first_name")
+    )
+
+
+def entry_versions(entry: Entry) -> list[Entry]:
+    """Every version of an entry, the current one first (follows the correction chain)."""
+    # Walk to the newest version, then back through the chain.
+    current = entry
+    while True:
+        newer = (
+            Entry.objects.filter(supersedes=current).select_related("author", "data_key").first()
+        )
+        if newer is None:
+            break
+        current = newer
+    versions = [current]
+    while versions[-1].supersedes_id is not None:
+        versions.append(
+            Entry.objects.select_related("author", "data_key").get(pk=versions[-1].supersedes_id)
+        )
+    return versions
+
+
+def dossier_documents(dossier: Dossier) -> list[Document]:
+    """Documents without their content (loaded only on download)."""
+    return list(
+        Document.objects.filter(dossier=dossier)
+        .defer("content")
+        .select_related("uploaded_by", "data_key")
+        .order_by("-uploaded_at")
+    )
+
+
+def patient_consents(patient: Patient) -> list[Consent]:
+    return list(
+        Consent.objects.filter(patient=patient)
+        .select_related("identity_key", "recorded_by", "withdrawn_by")
+        .order_by("withdrawn_on", "-given_on")
+    )
+
+
+def break_glass_accesses(*, reviewed: bool | None = None) -> list[BreakGlassAccess]:
+    """Emergency accesses for the coordinator, newest first."""
+    qs = BreakGlassAccess.objects.select_related(
+        "user", "reason_key", "dossier", "reviewed_by"
+    ).order_by("-started_at")
+    if reviewed is not None:
+        qs = qs.filter(reviewed_at__isnull=not reviewed)
+    return list(qs[:200])

@@ -6,14 +6,27 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
 from usmp.crypto.models import DataKey
 
-from .models import Compartment, Dossier, Patient
+from .documents import MAX_DOCUMENT_BYTES, sniff
+from .models import (
+    ENTRY_MAX_LENGTH,
+    BreakGlassAccess,
+    Compartment,
+    Consent,
+    Document,
+    Dossier,
+    Entry,
+    EntryKind,
+    Patient,
+)
+from .permissions import DossierAccess
 from .selectors import prison_number_taken
 
 
@@ -75,6 +88,7 @@ PATIENT_EDITABLE_FIELDS = (
     "ins",
     "arrival_date",
     "custody_status",
+    "expected_release_date",
 )
 
 
@@ -101,3 +115,226 @@ def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Pat
     except IntegrityError:
         raise _duplicate_error() from None
     return patient
+
+
+# -- dossiers ---------------------------------------------------------------------------------
+
+BREAK_GLASS_MAX_MINUTES = 60
+
+
+@transaction.atomic
+def entry_create(
+    *,
+    acting_user: Any,
+    access: DossierAccess,
+    kind: str,
+    text: str,
+    supersedes: Entry | None = None,
+) -> Entry:
+    """Append an entry (or the corrected version of SUPERSEDES) to the dossier."""
+    if not access.can_write:
+        raise PermissionDenied
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": _("The note is empty.")})
+    if len(text) > ENTRY_MAX_LENGTH:
+        raise ValidationError(
+            {
+                "text": _("The note is too long (%(max)d characters at most).")
+                % {"max": ENTRY_MAX_LENGTH}
+            }
+        )
+    if kind not in EntryKind.values:
+        raise ValidationError({"kind": _("Unknown entry type.")})
+    if supersedes is not None:
+        if supersedes.dossier_id != access.dossier.pk:
+            raise ValidationError(_("This entry belongs to another dossier."))
+        if Entry.objects.filter(supersedes=supersedes).exists():
+            raise ValidationError(
+                _("This version has already been corrected: correct the latest one.")
+            )
+    entry = Entry(
+        dossier=access.dossier,
+        data_key=access.dossier.data_key,
+        kind=kind,
+        text=text,
+        author=acting_user,
+        supersedes=supersedes,
+        occurred_at=supersedes.occurred_at if supersedes is not None else timezone.now(),
+        break_glass=access.is_break_glass,
+    )
+    try:
+        with transaction.atomic(), acting_as(acting_user):
+            entry.save(force_insert=True)
+    except IntegrityError:
+        # Two people corrected the same version at the same moment: the second one loses.
+        raise ValidationError(
+            _("This version has already been corrected: correct the latest one.")
+        ) from None
+    return entry
+
+
+@transaction.atomic
+def document_upload(
+    *, acting_user: Any, access: DossierAccess, title: str, filename: str, content: bytes
+) -> Document:
+    """Store an uploaded PDF or image, encrypted with the dossier's key."""
+    if not access.can_write:
+        raise PermissionDenied
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"file": _("The file is too large (10 MB at most).")})
+    if not content:
+        raise ValidationError({"file": _("The file is empty.")})
+    kind = sniff(content)
+    if kind is None:
+        raise ValidationError(
+            {"file": _("Only PDF, PNG and JPEG files are accepted (checked from the content).")}
+        )
+    document = Document(
+        dossier=access.dossier,
+        data_key=access.dossier.data_key,
+        title=title.strip() or filename,
+        filename=filename[:200],
+        content=content,
+        content_type=kind.mime,
+        size=len(content),
+        uploaded_by=acting_user,
+        break_glass=access.is_break_glass,
+    )
+    with acting_as(acting_user):
+        document.save(force_insert=True)
+    return document
+
+
+@transaction.atomic
+def break_glass_open(
+    *, acting_user: Any, dossier: Dossier, reason: str, minutes: int = BREAK_GLASS_MAX_MINUTES
+) -> BreakGlassAccess:
+    """Open an emergency access to one dossier for at most an hour and alert the
+    coordinators (in-app list and e-mail). The caller has re-checked the password."""
+    reason = reason.strip()
+    if len(reason) < 15:
+        raise ValidationError({"reason": _("Explain the emergency (15 characters at least).")})
+    if not 1 <= minutes <= BREAK_GLASS_MAX_MINUTES:
+        raise ValidationError({"minutes": _("An emergency access lasts one hour at most.")})
+    now = timezone.now()
+    grant = BreakGlassAccess(
+        user=acting_user,
+        dossier=dossier,
+        reason_key=dossier.patient.identity_key,
+        reason=reason,
+        started_at=now,
+        expires_at=now + datetime.timedelta(minutes=minutes),
+    )
+    with acting_as(acting_user):
+        grant.save(force_insert=True)
+    transaction.on_commit(lambda: notify_coordinators_of_break_glass(grant))
+    return grant
+
+
+def notify_coordinators_of_break_glass(grant: BreakGlassAccess) -> None:
+    """E-mail every active coordinator. The message names no patient and no reason: those
+    are read in the application, where the reading is itself audited."""
+    from django.core.mail import send_mail
+
+    from usmp.accounts.models import User
+    from usmp.accounts.roles import Role
+
+    recipients = list(
+        User.objects.filter(groups__name=Role.COORDINATOR, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    send_mail(
+        subject=_("Cloison: emergency access to review"),
+        message=_(
+            "%(user)s opened an emergency (break-the-glass) access to a dossier at %(time)s. "
+            "Review it in Cloison: Coordination > Emergency accesses."
+        )
+        % {
+            "user": grant.user.get_full_name() or grant.user.get_username(),
+            "time": timezone.localtime(grant.started_at).strftime("%d/%m/%Y %H:%M"),
+        },
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    acting_user: Any,
+    patient: Patient,
+    kind: str,
+    decision: str,
+    given_on: datetime.date,
+    recipient: str = "",
+    scope: str = "",
+) -> Consent:
+    """Record that the patient was informed, consents or opposes (décret 2016-994)."""
+    if kind == Consent.Kind.SHARE_PROFESSIONAL and not recipient.strip():
+        raise ValidationError({"recipient": _("Name the professional concerned.")})
+    if given_on > timezone.localdate():
+        raise ValidationError({"given_on": _("The date cannot be in the future.")})
+    consent = Consent(
+        patient=patient,
+        identity_key=patient.identity_key,
+        kind=kind,
+        decision=decision,
+        recipient=recipient.strip() or None,
+        scope=scope.strip() or None,
+        given_on=given_on,
+        recorded_by=acting_user,
+    )
+    with acting_as(acting_user):
+        consent.save(force_insert=True)
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -> Consent:
+    """The patient withdraws a consent or an opposition; the record stays, dated."""
+    if consent.withdrawn_on is not None:
+        raise ValidationError(_("This decision has already been withdrawn."))
+    if on < consent.given_on or on > timezone.localdate():
+        raise ValidationError(_("The withdrawal date must be between the decision and today."))
+    consent.withdrawn_on = on
+    consent.withdrawn_by = acting_user
+    with acting_as(acting_user):
+        consent.save(update_fields=["withdrawn_on", "withdrawn_by"])
+    return consent
+
+
+@transaction.atomic
+def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bool) -> None:
+    """Give a visiting clinician (a user) or a named care team (a group) access to one
+    dossier. Only the dossier's compartment team may grant."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from .permissions import is_clinician, is_team_member
+
+    if not is_team_member(acting_user, dossier.compartment):
+        raise PermissionDenied
+    if not isinstance(grantee, Group) and not is_clinician(grantee):
+        raise ValidationError(_("Access can only be given to a clinician or a care team."))
+    with acting_as(acting_user):
+        assign_perm("view_dossier", grantee, dossier)
+        if write:
+            assign_perm("change_dossier", grantee, dossier)
+
+
+@transaction.atomic
+def dossier_revoke(*, acting_user: Any, dossier: Dossier, grantee: Any) -> None:
+    from guardian.shortcuts import remove_perm
+
+    from .permissions import is_team_member
+
+    if not is_team_member(acting_user, dossier.compartment):
+        raise PermissionDenied
+    with acting_as(acting_user):
+        remove_perm("view_dossier", grantee, dossier)
+        remove_perm("change_dossier", grantee, dossier)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,7 +25,8 @@ LOGIN = "login"  # expected outcome: redirect to the login page
 class Row:
     method: str
     expected: dict[str, int | str]
-    kwargs: Callable[[Any], dict[str, Any]] = lambda patient: {}
+    # Receives the `world` fixture below (patient, entry, document, consent...).
+    kwargs: Callable[[Any], dict[str, Any]] = lambda world: {}
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,8 +46,28 @@ def _patient_desk(allowed: int, denied: int) -> dict[str, int | str]:
     }
 
 
-def _patient(p: Any) -> dict[str, Any]:
-    return {"patient_id": p.pk}
+def _somatic_team(allowed: int | str, denied: int | str = 404) -> dict[str, int | str]:
+    return {
+        "anonymous": LOGIN,
+        "nurse": allowed,
+        "physician": allowed,
+        "psychiatrist": denied,
+        "secretary": denied,
+        "coordinator": denied,
+        "superuser": denied,
+    }
+
+
+def _clinicians(allowed: int | str, denied: int | str = 404) -> dict[str, int | str]:
+    return {**_somatic_team(allowed, denied), "psychiatrist": allowed}
+
+
+def _patient(world: Any) -> dict[str, Any]:
+    return {"patient_id": world.patient.pk}
+
+
+def _somatic(world: Any) -> dict[str, Any]:
+    return {"patient_id": world.patient.pk, "compartment": "somatic"}
 
 
 MATRIX: dict[str, Row] = {
@@ -60,6 +82,53 @@ MATRIX: dict[str, Row] = {
     # A patient's presence is confidential: 404, not 403, for those without access.
     "dossiers:patient_detail": Row("get", _patient_desk(200, 404), kwargs=_patient),
     "dossiers:patient_update": Row("get", _patient_desk(200, 404), kwargs=_patient),
+    # Dossiers (somatic compartment here; tests/dossiers/test_dossier_access.py walks both
+    # compartments with break-the-glass active and expired). Existence is secret: 404.
+    "dossiers:dossier_detail": Row("get", _somatic_team(200), kwargs=_somatic),
+    "dossiers:entry_create": Row(
+        "post", _somatic_team(302), kwargs=_somatic, data={"kind": "observation", "text": "Vu."}
+    ),
+    "dossiers:entry_validate": Row("post", _somatic_team(200), kwargs=_somatic, data={"text": ""}),
+    "dossiers:entry_history": Row(
+        "get", _somatic_team(200), kwargs=lambda w: {**_somatic(w), "entry_id": w.entry.pk}
+    ),
+    "dossiers:entry_correct": Row(
+        "get", _somatic_team(200), kwargs=lambda w: {**_somatic(w), "entry_id": w.entry.pk}
+    ),
+    "dossiers:document_upload": Row("post", _somatic_team(400), kwargs=_somatic),
+    "dossiers:document_download": Row(
+        "get", _somatic_team(200), kwargs=lambda w: {**_somatic(w), "document_id": w.document.pk}
+    ),
+    "dossiers:dossier_sharing": Row("get", _somatic_team(200), kwargs=_somatic),
+    # The team is redirected to the dossier it already reaches; other clinicians get the form.
+    "dossiers:break_glass": Row(
+        "get", {**_somatic_team(302), "psychiatrist": 200}, kwargs=_somatic
+    ),
+    "dossiers:consents": Row("get", _clinicians(200), kwargs=_patient),
+    "dossiers:consent_withdraw": Row(
+        "post",
+        _clinicians(302),
+        kwargs=lambda w: {"patient_id": w.patient.pk, "consent_id": w.consent.pk},
+        data={"withdrawn_on": "2026-11-22"},
+    ),
+    "dossiers:patient_rights": Row("get", _patient_desk(200, 404), kwargs=_patient),
+    "coordination:break_glass_list": Row("get", {**_everyone(403), "coordinator": 200}),
+}
+
+# Pages that legitimately show the sentinel identity or clinical text to those allowed.
+SHOWS_SENTINEL = {
+    "dossiers:patient_detail",
+    "dossiers:patient_update",
+    "dossiers:dossier_detail",
+    "dossiers:entry_history",
+    "dossiers:entry_correct",
+    "dossiers:document_upload",  # the team's form error re-displays the dossier
+    "dossiers:entry_create",
+    "dossiers:document_download",
+    "dossiers:dossier_sharing",
+    "dossiers:break_glass",
+    "dossiers:consents",
+    "dossiers:patient_rights",
 }
 
 # The Django admin holds accounts only; its own permission checks are tested in
@@ -86,13 +155,47 @@ def test_every_url_pattern_has_a_row():
     assert named_patterns() == set(MATRIX)
 
 
+@pytest.fixture
+def world(db):
+    """Data that could leak: a patient with notes in both compartments, a document, a
+    consent, and an emergency access to review."""
+    import datetime
+
+    from dossiers.models import Compartment
+    from dossiers.services import consent_record, document_upload
+    from tests.dossiers.conftest import dossier_of, open_break_glass, write_entry
+    from tests.factories import make_user
+
+    physician, psychiatrist = make_user("physician"), make_user("psychiatrist")
+    patient = make_patient(last_name="Sentinelle", first_name="Fuite")
+    entry = write_entry(physician, patient, Compartment.SOMATIC, "SOMATIC-SENTINEL")
+    write_entry(psychiatrist, patient, Compartment.PSYCHIATRIC, "PSY-SENTINEL")
+    from dossiers.permissions import dossier_access_for
+
+    document = document_upload(
+        acting_user=physician,
+        access=dossier_access_for(physician, dossier_of(patient, Compartment.SOMATIC)),
+        title="Radio",
+        filename="radio.pdf",
+        content=b"%PDF-1.4\nSENTINEL\n%%EOF\n",
+    )
+    consent = consent_record(
+        acting_user=physician,
+        patient=patient,
+        kind="share_spip",
+        decision="opposition",
+        given_on=datetime.date(2026, 11, 1),
+    )
+    open_break_glass(make_user("nurse"), patient, Compartment.PSYCHIATRIC)
+    return SimpleNamespace(patient=patient, entry=entry, document=document, consent=consent)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", ALL_PERSONAS)
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
-def test_authorization_matrix(persona_client, persona, url_name):
-    patient = make_patient(last_name="Sentinelle", first_name="Fuite")
+def test_authorization_matrix(persona_client, world, persona, url_name):
     row = MATRIX[url_name]
-    url = reverse(url_name, kwargs=row.kwargs(patient))
+    url = reverse(url_name, kwargs=row.kwargs(world))
     client = persona_client(persona)
     response = getattr(client, row.method)(url, data=row.data)
     expected = row.expected[persona]
@@ -101,13 +204,14 @@ def test_authorization_matrix(persona_client, persona, url_name):
         assert response["Location"].startswith(reverse("login"))
     else:
         assert response.status_code == expected
-    if response.status_code != 200 or url_name.startswith("dossiers:"):
-        body = response.content.decode()
-        allowed = expected == 200 and url_name in {
-            "dossiers:patient_detail",
-            "dossiers:patient_update",
-        }
-        assert ("SENTINELLE" in body.upper()) is allowed
+    body = response.content.decode(errors="replace")
+    # The psychiatric note never shows through any of these URLs (they are all somatic or
+    # identity pages), and nothing shows to those who are refused.
+    assert "PSY-SENTINEL" not in body
+    refused = expected in (403, 404, LOGIN)
+    if refused or url_name not in SHOWS_SENTINEL:
+        assert "SENTINELLE" not in body.upper()
+        assert "SOMATIC-SENTINEL" not in body
 
 
 @pytest.mark.django_db

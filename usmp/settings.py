@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "usmp.accounts",
     "usmp.crypto",
     "usmp.core",
+    "usmp.audit",
     "dossiers",
     "appointments",
     "bridge",

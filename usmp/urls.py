@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from dossiers import urls as dossiers_urls
 from usmp.core import views as core_views
 
 admin.site.site_header = "Cloison"
@@ -15,6 +16,7 @@ urlpatterns = [
     # Anonymous users on the login page may switch language too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("patients/", include("dossiers.urls")),
+    path("coordination/", include(dossiers_urls.coordination_patterns)),
     path("admin/", admin.site.urls),
 ]
 

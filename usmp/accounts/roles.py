@@ -35,14 +35,18 @@ CLINICAL_ROLES = frozenset(
 )
 
 _PATIENT_DESK = ["dossiers.view_patient", "dossiers.add_patient", "dossiers.change_patient"]
+# Compartment teams read and write every dossier of their compartment; anyone else needs a
+# per-object grant (guardian) or a break-the-glass access.
+_SOMATIC_TEAM = [*_PATIENT_DESK, "dossiers.team_somatic"]
+_PSYCHIATRIC_TEAM = [*_PATIENT_DESK, "dossiers.team_psychiatric"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    Role.NURSE: _PATIENT_DESK,
-    Role.PHYSICIAN: _PATIENT_DESK,
-    Role.DENTIST: _PATIENT_DESK,
-    Role.PSYCHIATRIST: _PATIENT_DESK,
-    Role.PSYCHOLOGIST: _PATIENT_DESK,
-    Role.PSY_NURSE: _PATIENT_DESK,
+    Role.NURSE: _SOMATIC_TEAM,
+    Role.PHYSICIAN: _SOMATIC_TEAM,
+    Role.DENTIST: _SOMATIC_TEAM,
+    Role.PSYCHIATRIST: _PSYCHIATRIC_TEAM,
+    Role.PSYCHOLOGIST: _PSYCHIATRIC_TEAM,
+    Role.PSY_NURSE: _PSYCHIATRIC_TEAM,
     # Secretaries register arrivals and book: identity yes, dossier content never.
     Role.SECRETARY: _PATIENT_DESK,
     # The coordinator manages accounts (in the admin, which holds no clinical model) and, in
@@ -52,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.add_user",
         "accounts.change_user",
         "auth.view_group",
+        "dossiers.review_break_glass",
     ],
 }
 

@@ -27,6 +27,9 @@ NAVIGATION = [
     NavItem(_("Patients"), "dossiers:patient_search", "dossiers.view_patient"),
     NavItem(_("New patient"), "dossiers:patient_create", "dossiers.add_patient"),
     NavItem(_("Accounts"), "admin:accounts_user_changelist", "accounts.view_user", True),
+    NavItem(
+        _("Emergency accesses"), "coordination:break_glass_list", "dossiers.review_break_glass"
+    ),
 ]
 
 

@@ -12,11 +12,12 @@ def client_ip(request: HttpRequest) -> str | None:
     With N trusted proxies, the N-th address from the right of X-Forwarded-For is the one the
     outermost trusted proxy saw; anything left of it is client-supplied and may be forged.
     """
-    trusted = settings.USMP_TRUSTED_PROXY_COUNT
-    remote = request.META.get("REMOTE_ADDR") or None
+    trusted: int = settings.USMP_TRUSTED_PROXY_COUNT
+    remote: str | None = request.META.get("REMOTE_ADDR") or None
     if trusted <= 0:
         return remote
-    chain = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    chain = [p.strip() for p in forwarded.split(",")]
     chain = [p for p in chain if p]
     if len(chain) < trusted:
         return remote
