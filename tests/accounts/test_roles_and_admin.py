@@ -10,7 +10,8 @@ from usmp.accounts.roles import ROLE_PERMISSIONS, Role
 
 pytestmark = pytest.mark.django_db
 
-PROTECTED = {"dossiers", "appointments", "bridge", "crypto"}
+# Clinical and identifying models, keys, and the audit trails (which list patients).
+PROTECTED = {"dossiers", "appointments", "bridge", "crypto", "audit", "auditlog"}
 
 
 def test_every_role_exists_with_exactly_its_permissions():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
@@ -41,3 +42,9 @@ class UserAdmin(BaseUserAdmin):
             # Nobody grants roles to themselves; another coordinator or admin must.
             readonly += ["groups", "is_active"]
         return readonly
+
+
+# The write history lists patients' ids and their changes: it is the coordinator's to review
+# (audit page), not the IT administrator's.
+if admin.site.is_registered(LogEntry):
+    admin.site.unregister(LogEntry)
