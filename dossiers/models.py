@@ -87,6 +87,10 @@ class Patient(EncryptedModel):
     def __str__(self) -> str:
         return f"Patient {self.pk}"
 
+    def get_additional_data(self) -> dict[str, str]:
+        # Write-history rows carry the patient's id (never identity) for the audit filters.
+        return {"patient_id": str(self.pk)}
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.compute_blind_indexes()
         update_fields = kwargs.get("update_fields")
@@ -165,17 +169,26 @@ class Dossier(models.Model):
     def title(self) -> str:
         return Compartment(self.compartment).dossier_title
 
+    def get_additional_data(self) -> dict[str, str]:
+        return {"patient_id": str(self.patient_id), "compartment": self.compartment}
+
 
 class DossierUserObjectPermission(UserObjectPermissionBase):
     """Per-object grant to one user (a visiting specialist), with a real foreign key."""
 
     content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
 
+    def get_additional_data(self) -> dict[str, str]:
+        return self.content_object.get_additional_data()
+
 
 class DossierGroupObjectPermission(GroupObjectPermissionBase):
     """Per-object grant to a named care team (a group)."""
 
     content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+    def get_additional_data(self) -> dict[str, str]:
+        return self.content_object.get_additional_data()
 
 
 ENTRY_MAX_LENGTH = 20_000
@@ -223,6 +236,9 @@ class Entry(EncryptedModel):
     def __str__(self) -> str:
         return f"Entry {self.pk}"
 
+    def get_additional_data(self) -> dict[str, str]:
+        return self.dossier.get_additional_data()
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise IntegrityError("Entries are append-only: write a correction instead.")
@@ -257,6 +273,9 @@ class Document(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Document {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        return self.dossier.get_additional_data()
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise IntegrityError("Documents are never deleted.")
@@ -300,6 +319,9 @@ class BreakGlassAccess(EncryptedModel):
 
     def __str__(self) -> str:
         return f"BreakGlassAccess {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        return self.dossier.get_additional_data()
 
     def is_active(self, at: datetime.datetime | None = None) -> bool:
         return self.started_at <= (at or timezone.now()) < self.expires_at
@@ -346,6 +368,9 @@ class Consent(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Consent {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        return {"patient_id": str(self.patient_id)}
 
     @property
     def is_current(self) -> bool:

@@ -216,6 +216,15 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 USMP_KEYRING = env_secret("USMP_KEYRING")
 USMP_UNIT_NAME = env("USMP_UNIT_NAME", "Centre pénitentiaire de Démo")
 
+# Access events are kept this long (the code de la santé publique asks for at least six
+# months; `manage.py audit_purge` refuses less than 183 days). Write history is never purged.
+USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1095")
+# Working hours for the audit page's "outside working hours" flag, local time.
+USMP_WORKING_HOURS = (
+    int(env("USMP_WORKING_HOURS_START", "7") or "7"),
+    int(env("USMP_WORKING_HOURS_END", "20") or "20"),
+)
+
 # Apps whose permissions a superuser does NOT get implicitly (usmp.accounts.models.User).
 USMP_PROTECTED_APP_LABELS = frozenset({"dossiers", "appointments", "bridge"})
 

@@ -7,3 +7,6 @@ class AuditConfig(AppConfig):
     label = "audit"
     verbose_name = _("Audit")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (chain links, login events)

@@ -22,6 +22,15 @@ class AccessEvent(models.Model):
         DOCUMENT_DOWNLOAD = "document_download", _("Document download")
         CONSENTS_VIEW = "consents_view", _("Consents read")
         BREAK_GLASS_OPEN = "break_glass_open", _("Break-the-glass access opened")
+        LOGIN = "login", _("Login")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGOUT = "logout", _("Logout")
+        AUDIT_VIEW = "audit_view", _("Audit log read")
+        AUDIT_EXPORT = "audit_export", _("Audit log export")
+        ACCESS_REPORT = "access_report", _("Patient access report")
+        AUDIT_PURGE = "audit_purge", _("Audit retention purge")
+        BRIDGE_PULL = "bridge_pull", _("Bridge: movements pulled")
+        BRIDGE_PUSH = "bridge_push", _("Bridge: event pushed")
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("Allowed")
@@ -60,3 +69,49 @@ class AccessEvent(models.Model):
             return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         except (TypeError, ValueError):
             return None
+
+
+class ChainLink(models.Model):
+    """One link of the tamper-evident chain over both audit tables (access events and
+    django-auditlog's write history). ``row_hash`` = HMAC(audit key, previous hash | canonical
+    content of the row); links are numbered without gaps under a lock (usmp.audit.chain)."""
+
+    class Source(models.TextChoices):
+        ACCESS = "access", _("Access event")
+        WRITE = "write", _("Write history")
+
+    seq = models.BigIntegerField(primary_key=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    source_id = models.BigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain link")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="chain_one_link_per_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"ChainLink {self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A recorded head of the chain (also printed, to be kept outside the database)."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    seq = models.BigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    # A purge moves the chain's start: verification resumes from this link's hash.
+    is_purge_boundary = models.BooleanField(default=False)
+    purged_access_events = models.BigIntegerField(default=0)
+    # Write-history rows up to this id lost their links in a purge (the rows are kept).
+    unlinked_writes_through = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit checkpoint")
+        get_latest_by = "seq"
+
+    def __str__(self) -> str:
+        return f"Checkpoint {self.seq}"

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import re
+
+from django.core.management.base import BaseCommand, CommandError
+
+from usmp.audit import chain
+from usmp.core.progress import Progress
+
+
+class Command(BaseCommand):
+    help = (
+        "Verify the audit chain (access events and write history): recompute every link, "
+        "name the first broken one; compare with recorded checkpoints and, optionally, with a "
+        "head kept outside the database (--expect SEQ:HASH)."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--expect", help="A head printed by audit_checkpoint: SEQ:HASH")
+
+    def handle(self, *args, expect: str | None = None, **options):  # type: ignore[no-untyped-def]
+        expected = None
+        if expect:
+            match = re.fullmatch(r"(\d+):([0-9a-f]{64})", expect.strip())
+            if not match:
+                raise CommandError("--expect takes SEQ:HASH as printed by audit_checkpoint.")
+            expected = (int(match.group(1)), match.group(2))
+        report = chain.verify(
+            expect=expected,
+            progress=lambda label, total: Progress(label, total, stream=self.stderr._out),
+        )
+        if not report.ok:
+            self.stderr.write(f"First broken link: {report.problems[0]}")
+            for problem in report.problems[1:20]:
+                self.stderr.write(f"  then: {problem}")
+            raise CommandError(f"The audit chain is broken ({len(report.problems)} problem(s)).")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit chain intact: {report.links} link(s), head {report.head_seq}:{report.head_hash}"
+            )
+        )
