@@ -6,3 +6,28 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
     verbose_name = _("Appointments")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from dossiers.models import Patient
+        from usmp.core.audit import register_audited
+
+        from . import models, signals
+
+        for model in (
+            models.MovementPoint,
+            models.Specialty,
+            models.Room,
+            models.OpeningHours,
+            models.Absence,
+            models.RoomClosure,
+            models.CareRequest,
+            models.Series,
+            models.Appointment,
+            models.VisitTask,
+        ):
+            register_audited(model)
+        post_save.connect(
+            signals.patient_saved, sender=Patient, dispatch_uid="appointments_visit_tasks"
+        )

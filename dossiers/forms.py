@@ -142,6 +142,22 @@ class PatientUpdateForm(PatientForm):
     custody_status = forms.ChoiceField(
         label=_("Custody status"), choices=Patient.CustodyStatus.choices
     )
+    expected_release_date = forms.DateField(
+        label=_("Expected release date"),
+        input_formats=DATE_FORMATS,
+        required=False,
+        widget=DateInput(),
+        help_text=_("If known: a pre-release visit is then due in the month before it."),
+    )
+
+    def clean_expected_release_date(self) -> datetime.date | None:
+        value: datetime.date | None = self.cleaned_data.get("expected_release_date")
+        arrival = self.cleaned_data.get("arrival_date")
+        if value and arrival and value < arrival:
+            raise ValidationError(
+                _("The expected release date is before the arrival date."), code="before_arrival"
+            )
+        return value
 
     @classmethod
     def initial_from(cls, patient: Patient) -> dict[str, Any]:
@@ -154,6 +170,7 @@ class PatientUpdateForm(PatientForm):
             "ins": patient.ins or "",
             "arrival_date": patient.arrival_date,
             "custody_status": patient.custody_status,
+            "expected_release_date": patient.expected_release_date,
         }
 
 

@@ -63,6 +63,8 @@ class Patient(EncryptedModel):
         choices=CustodyStatus.choices,
         default=CustodyStatus.PRESENT,
     )
+    # Known release date: the agenda creates a pre-release visit task in the month before it.
+    expected_release_date = models.DateField(_("expected release date"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

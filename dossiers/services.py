@@ -232,6 +232,23 @@ def break_glass_open(
     return grant
 
 
+@transaction.atomic
+def break_glass_review(
+    *, acting_user: Any, grant: BreakGlassAccess, comment: str
+) -> BreakGlassAccess:
+    """The coordinator marks an emergency access as reviewed, with a comment."""
+    if grant.reviewed_at is not None:
+        raise ValidationError(_("This emergency access has already been reviewed."))
+    if grant.user_id == acting_user.pk:
+        raise ValidationError(_("Nobody reviews their own emergency access."))
+    grant.reviewed_at = timezone.now()
+    grant.reviewed_by = acting_user
+    grant.review_comment = comment.strip()
+    with acting_as(acting_user):
+        grant.save(update_fields=["reviewed_at", "reviewed_by", "review_comment"])
+    return grant
+
+
 def notify_coordinators_of_break_glass(grant: BreakGlassAccess) -> None:
     """E-mail every active coordinator. The message names no patient and no reason: those
     are read in the application, where the reading is itself audited."""

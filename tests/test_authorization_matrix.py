@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.appointments import factories as agenda
 from tests.conftest import ALL_PERSONAS
 from tests.factories import make_patient
 
@@ -113,10 +114,64 @@ MATRIX: dict[str, Row] = {
     ),
     "dossiers:patient_rights": Row("get", _patient_desk(200, 404), kwargs=_patient),
     "coordination:break_glass_list": Row("get", {**_everyone(403), "coordinator": 200}),
+    # Oversight: the coordinator only (the IT administrator included: 403).
+    "oversight:audit_log": Row("get", {**_everyone(403), "coordinator": 200}),
+    "oversight:audit_export": Row("get", {**_everyone(403), "coordinator": 200}),
+    "oversight:patient_report_lookup": Row("get", {**_everyone(403), "coordinator": 200}),
+    "oversight:patient_report": Row("get", {**_everyone(403), "coordinator": 200}, kwargs=_patient),
+    "oversight:break_glass_review": Row(
+        "post",
+        {**_everyone(403), "coordinator": 302},
+        kwargs=lambda w: {"access_id": w.break_glass.pk},
+        data={"comment": "Revue faite, accès justifié."},
+    ),
+    # Agenda: the patient desk (clinicians and secretaries) uses it; the coordinator only
+    # edits its reference data; appointments and care requests are objects: 404.
+    "appointments:day": Row("get", _patient_desk(200, 403)),
+    "appointments:day_print": Row("get", _patient_desk(200, 403)),
+    "appointments:week": Row("get", _patient_desk(200, 403)),
+    "appointments:patient": Row("get", _patient_desk(200, 404), kwargs=_patient),
+    "appointments:book": Row("get", _patient_desk(200, 403)),
+    "appointments:slots": Row("get", _patient_desk(200, 403)),
+    "appointments:validate": Row(
+        "post", _patient_desk(200, 403), data={"form": "booking", "field": "date"}
+    ),
+    "appointments:tasks": Row("get", _patient_desk(200, 403)),
+    "appointments:appointment_detail": Row(
+        "get", _patient_desk(200, 404), kwargs=agenda.matrix_appointment
+    ),
+    "appointments:appointment_move": Row(
+        "get", _patient_desk(200, 404), kwargs=agenda.matrix_appointment
+    ),
+    "appointments:appointment_cancel": Row(
+        "get", _patient_desk(200, 404), kwargs=agenda.matrix_appointment
+    ),
+    "appointments:appointment_outcome": Row(
+        "get", _patient_desk(200, 404), kwargs=agenda.matrix_appointment
+    ),
+    # Care requests hold clinical text: clinicians only, never secretaries.
+    "appointments:request_list": Row("get", {**_clinicians(200, 403), "secretary": 403}),
+    "appointments:request_create": Row("get", {**_clinicians(200, 403), "secretary": 403}),
+    "appointments:request_close": Row(
+        "get", {**_clinicians(200, 404), "secretary": 404}, kwargs=agenda.matrix_care_request
+    ),
+    "appointments:setup": Row("get", {**_everyone(403), "coordinator": 200}),
+    "appointments:setup_create": Row(
+        "get", {**_everyone(403), "coordinator": 200}, kwargs=lambda w: {"kind": "rooms"}
+    ),
+    "appointments:setup_edit": Row(
+        "get", {**_everyone(403), "coordinator": 200}, kwargs=agenda.matrix_movement_point
+    ),
 }
 
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
 SHOWS_SENTINEL = {
+    "appointments:patient",
+    "appointments:appointment_detail",
+    "appointments:appointment_move",
+    "appointments:appointment_cancel",
+    "appointments:appointment_outcome",
+    "appointments:request_close",
     "dossiers:patient_detail",
     "dossiers:patient_update",
     "dossiers:dossier_detail",
@@ -186,8 +241,10 @@ def world(db):
         decision="opposition",
         given_on=datetime.date(2026, 11, 1),
     )
-    open_break_glass(make_user("nurse"), patient, Compartment.PSYCHIATRIC)
-    return SimpleNamespace(patient=patient, entry=entry, document=document, consent=consent)
+    grant = open_break_glass(make_user("nurse"), patient, Compartment.PSYCHIATRIC)
+    return SimpleNamespace(
+        patient=patient, entry=entry, document=document, consent=consent, break_glass=grant
+    )
 
 
 @pytest.mark.django_db
@@ -204,7 +261,8 @@ def test_authorization_matrix(persona_client, world, persona, url_name):
         assert response["Location"].startswith(reverse("login"))
     else:
         assert response.status_code == expected
-    body = response.content.decode(errors="replace")
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    body = raw.decode(errors="replace")
     # The psychiatric note never shows through any of these URLs (they are all somatic or
     # identity pages), and nothing shows to those who are refused.
     assert "PSY-SENTINEL" not in body

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "csp",
     "guardian",
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "usmp.crypto",
     "usmp.core",
     "usmp.audit",
+    "oversight",
     "dossiers",
     "appointments",
     "bridge",
@@ -219,6 +221,8 @@ USMP_UNIT_NAME = env("USMP_UNIT_NAME", "Centre pénitentiaire de Démo")
 # Access events are kept this long (the code de la santé publique asks for at least six
 # months; `manage.py audit_purge` refuses less than 183 days). Write history is never purged.
 USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1095")
+# The audit page flags a user who opened more patients than this within an hour.
+USMP_AUDIT_BURST_THRESHOLD = int(env("USMP_AUDIT_BURST_THRESHOLD", "20") or "20")
 # Working hours for the audit page's "outside working hours" flag, local time.
 USMP_WORKING_HOURS = (
     int(env("USMP_WORKING_HOURS_START", "7") or "7"),
@@ -226,7 +230,8 @@ USMP_WORKING_HOURS = (
 )
 
 # Apps whose permissions a superuser does NOT get implicitly (usmp.accounts.models.User).
-USMP_PROTECTED_APP_LABELS = frozenset({"dossiers", "appointments", "bridge"})
+# The audit trail lists patients' ids and who read what: the coordinator's, not the IT admin's.
+USMP_PROTECTED_APP_LABELS = frozenset({"dossiers", "appointments", "bridge", "audit"})
 
 # django-guardian: no anonymous user, no superuser or global-permission shortcuts (see
 # LIBRARIES.md); the shortcuts are also passed explicitly where guardian is queried.

@@ -16,7 +16,9 @@ urlpatterns = [
     # Anonymous users on the login page may switch language too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("patients/", include("dossiers.urls")),
+    path("agenda/", include("appointments.urls")),
     path("coordination/", include(dossiers_urls.coordination_patterns)),
+    path("coordination/audit/", include("oversight.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -57,8 +57,44 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.change_user",
         "auth.view_group",
         "dossiers.review_break_glass",
+        "audit.review_audit",
     ],
 }
+
+# The agenda (appointments app). Clinicians use it fully, motives and care requests included.
+# Secretaries book, move and cancel, and see who, when, where and with whom: never a motive,
+# a comment or a care request (no view_motive, no carerequest permission). The coordinator
+# edits the reference data (specialties, rooms, movement points, opening hours, absences,
+# room closures) and sees no patient.
+_AGENDA_DESK = [
+    "appointments.view_appointment",
+    "appointments.add_appointment",
+    "appointments.change_appointment",
+    "appointments.view_visittask",
+]
+_AGENDA_CLINICAL = [
+    *_AGENDA_DESK,
+    "appointments.view_motive",
+    "appointments.view_carerequest",
+    "appointments.add_carerequest",
+    "appointments.change_carerequest",
+]
+_AGENDA_REFERENCE = [
+    f"appointments.{action}_{model}"
+    for model in (
+        "specialty",
+        "room",
+        "movementpoint",
+        "openinghours",
+        "absence",
+        "roomclosure",
+    )
+    for action in ("view", "add", "change")
+]
+for _role in CLINICAL_ROLES:
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_AGENDA_CLINICAL]
+ROLE_PERMISSIONS[Role.SECRETARY] = [*ROLE_PERMISSIONS[Role.SECRETARY], *_AGENDA_DESK]
+ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_AGENDA_REFERENCE]
 
 
 def sync_role_groups(sender: Any = None, **kwargs: Any) -> None:

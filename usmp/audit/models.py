@@ -59,6 +59,8 @@ class AccessEvent(models.Model):
             models.Index(fields=["patient_id", "-at"], name="access_by_patient"),
             models.Index(fields=["actor", "-at"], name="access_by_actor"),
         ]
+        default_permissions = ()
+        permissions = [("review_audit", _("Can review the audit trail"))]
 
     def __str__(self) -> str:
         return f"AccessEvent {self.pk} {self.action} {self.outcome}"

@@ -26,10 +26,15 @@ NAVIGATION = [
     NavItem(_("Home"), "home"),
     NavItem(_("Patients"), "dossiers:patient_search", "dossiers.view_patient"),
     NavItem(_("New patient"), "dossiers:patient_create", "dossiers.add_patient"),
+    NavItem(_("Agenda"), "appointments:day", "appointments.view_appointment"),
+    NavItem(_("Care requests"), "appointments:request_list", "appointments.view_carerequest"),
+    NavItem(_("Agenda settings"), "appointments:setup", "appointments.change_specialty"),
     NavItem(_("Accounts"), "admin:accounts_user_changelist", "accounts.view_user", True),
     NavItem(
         _("Emergency accesses"), "coordination:break_glass_list", "dossiers.review_break_glass"
     ),
+    NavItem(_("Audit log"), "oversight:audit_log", "audit.review_audit"),
+    NavItem(_("Access report"), "oversight:patient_report_lookup", "audit.review_audit"),
 ]
 
 

@@ -379,4 +379,10 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
                 sex=Patient.Sex.FEMALE if female else Patient.Sex.MALE,
                 arrival_date=today - datetime.timedelta(days=rng.randint(0, 3 * 365)),
             )
+    from appointments.demo import load_demo_agenda
+
+    users = {
+        u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
+    }
+    load_demo_agenda(rng=rng, users=users)
     return logins

@@ -1,0 +1,16 @@
+"""Mandatory visits follow the patient's custody facts, whoever changes them (the patient
+form today, the bridge's custody events later)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dossiers.models import Patient
+
+
+def patient_saved(sender: Any, instance: Patient, raw: bool = False, **kwargs: Any) -> None:
+    if raw:  # loaddata
+        return
+    from .services import visit_tasks_sync
+
+    visit_tasks_sync(acting_user=None, patient=instance, created=bool(kwargs.get("created")))

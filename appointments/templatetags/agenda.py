@@ -1,0 +1,35 @@
+"""The agenda's panel on the home page: the nurses' mandatory visits and the request queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from .. import permissions, selectors
+from ..models import CareRequest, Priority
+
+register = template.Library()
+
+
+@register.inclusion_tag("appointments/_home.html", takes_context=True)
+def agenda_home(context: dict[str, Any]) -> dict[str, Any]:
+    user = context["request"].user
+    result: dict[str, Any] = {"show_tasks": False, "show_requests": False}
+    if permissions.can_view_visit_tasks(user):
+        rows = selectors.visit_tasks_pending()
+        result.update(
+            show_tasks=True,
+            task_rows=rows,
+            overdue=sum(1 for r in rows if r.overdue),
+            can_book=permissions.can_book(user),
+        )
+    if permissions.can_view_care_requests(user):
+        waiting = CareRequest.objects.filter(status=CareRequest.Status.WAITING)
+        result.update(
+            show_requests=True,
+            waiting=waiting.count(),
+            urgent=waiting.filter(priority=Priority.URGENT).count(),
+            can_add_request=permissions.can_add_care_requests(user),
+        )
+    return result

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from dossiers.forms import DATE_FORMATS, DateInput
+from dossiers.identifiers import validate_prison_number
+from dossiers.models import Compartment
+from dossiers.selectors import patient_by_prison_number
+from usmp.accounts.models import User
+from usmp.audit.models import AccessEvent
+
+from .selectors import WRITE, TrailFilter
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.ModelChoiceField(
+        label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
+    )
+    prison_number = forms.CharField(
+        label=_("Patient (prison number)"),
+        required=False,
+        max_length=20,
+        help_text=_("Looked up through the blind index; the number is not logged."),
+    )
+    compartment = forms.ChoiceField(
+        label=_("Compartment"), required=False, choices=[("", _("All")), *Compartment.choices]
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
+    )
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        choices=[("", _("All")), (WRITE, _("Write (history)")), *AccessEvent.Action.choices],
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("All")), *AccessEvent.Outcome.choices],
+    )
+    flagged_only = forms.BooleanField(label=_("Denied or emergency accesses only"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username} ({u.username})"
+        )
+        self.patient = None
+
+    def clean_prison_number(self) -> str:
+        value = self.cleaned_data["prison_number"].strip()
+        if not value:
+            return ""
+        number = validate_prison_number(value)
+        self.patient = patient_by_prison_number(number)
+        if self.patient is None:
+            raise ValidationError(_("No patient with this prison number."), code="unknown")
+        return number
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def trail_filter(self) -> TrailFilter:
+        data = self.cleaned_data
+        return TrailFilter(
+            actor_id=data["actor"].pk if data.get("actor") else None,
+            patient_id=self.patient.pk if self.patient else None,
+            compartment=data.get("compartment") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            action=data.get("action") or "",
+            outcome=data.get("outcome") or "",
+            flagged_only=bool(data.get("flagged_only")),
+        )
+
+
+class PatientReportForm(forms.Form):
+    prison_number = forms.CharField(label=_("Prison number"), max_length=20)
+
+    def clean_prison_number(self) -> Any:
+        number = validate_prison_number(self.cleaned_data["prison_number"])
+        patient = patient_by_prison_number(number)
+        if patient is None:
+            raise ValidationError(_("No patient with this prison number."), code="unknown")
+        return patient
+
+
+class ReviewForm(forms.Form):
+    comment = forms.CharField(
+        label=_("Review comment"),
+        min_length=5,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
