@@ -19,6 +19,7 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from usmp.core.db import PURGE_SETTING
@@ -209,9 +210,12 @@ def _unlinked_rows(boundary: Checkpoint | None) -> list[str]:
     writes_floor = (boundary.unlinked_writes_through or 0) if boundary else 0
     for source, (model, _fields, _time) in SOURCES.items():
         floor = writes_floor if source == ChainLink.Source.WRITE else 0
+        # NOT EXISTS (an anti-join on the link index), not NOT IN: on millions of rows the
+        # latter cannot be hashed and turns quadratic.
+        linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
         missing = list(
             model.objects.filter(id__gt=floor)
-            .exclude(id__in=ChainLink.objects.filter(source=source).values("source_id"))
+            .filter(~Exists(linked))
             .order_by("id")
             .values_list("id", flat=True)[:5]
         )
