@@ -165,6 +165,9 @@ def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
     else:
         form = PatientUpdateForm(initial=PatientUpdateForm.initial_from(patient), instance=patient)
+        access_record(
+            request=request, action=AccessEvent.Action.PATIENT_VIEW, patient_id=patient.pk
+        )
     return render(request, "dossiers/patient_form.html", {"form": form, "patient": patient})
 
 

@@ -164,6 +164,37 @@ MATRIX: dict[str, Row] = {
     ),
 }
 
+# Audit rows one allowed request leaves: (access events, write-history rows). Reads of
+# identity or clinical content leave one access event, writes one history row.
+AUDIT_COUNTS = {
+    "dossiers:patient_detail": (1, 0),
+    "dossiers:patient_update": (1, 0),
+    "dossiers:dossier_detail": (1, 0),
+    "dossiers:entry_create": (0, 1),
+    "dossiers:entry_validate": (0, 0),
+    "dossiers:entry_history": (1, 0),
+    "dossiers:entry_correct": (1, 0),
+    "dossiers:document_upload": (1, 0),  # the error page re-displays (and reads) the dossier
+    "dossiers:document_download": (1, 0),
+    "dossiers:consents": (1, 0),
+    "dossiers:consent_withdraw": (0, 1),
+    "oversight:audit_log": (1, 0),
+    "oversight:audit_export": (1, 0),
+    "oversight:patient_report": (1, 0),
+    "oversight:break_glass_review": (0, 1),
+}
+# Refusals that leave one denied access event: the dossier URLs answering 404.
+DENIALS_RECORDED = {
+    "dossiers:dossier_detail",
+    "dossiers:entry_create",
+    "dossiers:entry_validate",
+    "dossiers:entry_history",
+    "dossiers:entry_correct",
+    "dossiers:document_upload",
+    "dossiers:document_download",
+    "dossiers:dossier_sharing",
+}
+
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
 SHOWS_SENTINEL = {
     "appointments:patient",
@@ -251,17 +282,29 @@ def world(db):
 @pytest.mark.parametrize("persona", ALL_PERSONAS)
 @pytest.mark.parametrize("url_name", sorted(MATRIX))
 def test_authorization_matrix(persona_client, world, persona, url_name):
+    from auditlog.models import LogEntry
+
+    from usmp.audit.models import AccessEvent
+
     row = MATRIX[url_name]
     url = reverse(url_name, kwargs=row.kwargs(world))
     client = persona_client(persona)
+    events_before, writes_before = AccessEvent.objects.count(), LogEntry.objects.count()
     response = getattr(client, row.method)(url, data=row.data)
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    events = AccessEvent.objects.count() - events_before
+    writes = LogEntry.objects.count() - writes_before
     expected = row.expected[persona]
+    if expected in (200, 302, 400) and url_name in AUDIT_COUNTS:
+        assert (events, writes) == AUDIT_COUNTS[url_name]
+    if expected == 404 and url_name in DENIALS_RECORDED:
+        assert (events, writes) == (1, 0)
+        assert AccessEvent.objects.latest("id").outcome == AccessEvent.Outcome.DENIED
     if expected == LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
     else:
         assert response.status_code == expected
-    raw = b"".join(response.streaming_content) if response.streaming else response.content
     body = raw.decode(errors="replace")
     # The psychiatric note never shows through any of these URLs (they are all somatic or
     # identity pages), and nothing shows to those who are refused.
