@@ -6,3 +6,13 @@ class BridgeConfig(AppConfig):
     name = "bridge"
     verbose_name = _("Prison administration bridge")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from usmp.core.audit import register_audited
+
+        from . import checks  # noqa: F401 - registers the leakage lint
+        from .models import BridgeClient, MovementWave
+
+        # Write history of the clients and waves; the token hash never goes into a diff.
+        register_audited(BridgeClient, exclude={"token_hash"})
+        register_audited(MovementWave)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,7 +105,19 @@ def run(env: dict[str, str]) -> int:
     print("=" * 72)
     print("Cloison is running at http://127.0.0.1:8000  (Ctrl-C to stop)")
     if logins.exists():
-        print(logins.read_text(encoding="utf-8"), end="")
+        text = logins.read_text(encoding="utf-8")
+        print(text, end="")
+        bridge_token = re.search(r"clb_[A-Za-z0-9_-]+", text)
+        if bridge_token:
+            print("Movements for the prison (bridge), e.g.:")
+            print(
+                f"  curl -H 'Authorization: Bearer {bridge_token.group()}' "
+                "http://127.0.0.1:8000/bridge/v1/movements"
+            )
+            print(
+                "  printable list: "
+                f"http://127.0.0.1:8000/bridge/print/?token={bridge_token.group()}"
+            )
     print("=" * 72, flush=True)
     # Its own session, so that stopping it reaches the autoreloader and its child together.
     server = subprocess.Popen(

@@ -16,6 +16,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.appointments import factories as agenda
+from tests.bridge import factories as bridge_rows
 from tests.conftest import ALL_PERSONAS
 from tests.factories import make_patient
 
@@ -162,6 +163,25 @@ MATRIX: dict[str, Row] = {
     "appointments:setup_edit": Row(
         "get", {**_everyone(403), "coordinator": 200}, kwargs=agenda.matrix_movement_point
     ),
+    # The bridge: its API and the wing's printable list authenticate by token only, never by
+    # session (401 for every persona); the coordinator manages clients and waves.
+    "bridge:v1:openapi-json": Row("get", _everyone(200, anonymous=200)),
+    "bridge:v1:movements": Row("get", _everyone(401, anonymous=401)),
+    "bridge:v1:movements_csv": Row("get", _everyone(401, anonymous=401)),
+    "bridge:v1:movements_ics": Row("get", _everyone(401, anonymous=401)),
+    "bridge:movements_print": Row("get", _everyone(401, anonymous=401)),
+    "bridge:clients": Row("get", {**_everyone(403), "coordinator": 200}),
+    "bridge:client_create": Row("get", {**_everyone(403), "coordinator": 200}),
+    "bridge:client_rotate": Row(
+        "get", {**_everyone(403), "coordinator": 200}, kwargs=bridge_rows.matrix_client
+    ),
+    "bridge:client_revoke": Row(
+        "get", {**_everyone(403), "coordinator": 200}, kwargs=bridge_rows.matrix_client
+    ),
+    "bridge:waves": Row("get", {**_everyone(403), "coordinator": 200}),
+    "bridge:wave_delete": Row(
+        "post", {**_everyone(403), "coordinator": 302}, kwargs=bridge_rows.matrix_wave
+    ),
 }
 
 # Audit rows one allowed request leaves: (access events, write-history rows). Reads of
@@ -182,6 +202,7 @@ AUDIT_COUNTS = {
     "oversight:audit_export": (1, 0),
     "oversight:patient_report": (1, 0),
     "oversight:break_glass_review": (0, 1),
+    "bridge:wave_delete": (0, 1),
 }
 # Refusals that leave one denied access event: the dossier URLs answering 404.
 DENIALS_RECORDED = {

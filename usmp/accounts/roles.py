@@ -96,6 +96,19 @@ for _role in CLINICAL_ROLES:
 ROLE_PERMISSIONS[Role.SECRETARY] = [*ROLE_PERMISSIONS[Role.SECRETARY], *_AGENDA_DESK]
 ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_AGENDA_REFERENCE]
 
+# The bridge: the coordinator creates, rotates and revokes the prison's clients and sets the
+# movement waves. Nobody else manages them; no role reads the feed (clients are not users).
+_BRIDGE_ADMIN = [
+    "bridge.view_bridgeclient",
+    "bridge.add_bridgeclient",
+    "bridge.change_bridgeclient",
+    "bridge.view_movementwave",
+    "bridge.add_movementwave",
+    "bridge.change_movementwave",
+    "bridge.delete_movementwave",
+]
+ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_BRIDGE_ADMIN]
+
 
 def sync_role_groups(sender: Any = None, **kwargs: Any) -> None:
     """Create the role groups and set exactly their permissions."""

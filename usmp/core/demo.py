@@ -319,6 +319,8 @@ class DemoUser:
     staff: bool = False
 
 
+BRIDGE_TOKEN_LABEL = "AP bridge token (not a login: Authorization: Bearer <token>)"  # noqa: S105
+
 DEMO_USERS = [
     DemoUser("infirmiere", "Claire", "Infirmière", Role.NURSE),
     DemoUser("medecin", "Paul", "Médecin", Role.PHYSICIAN),
@@ -385,4 +387,9 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
         u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
     }
     load_demo_agenda(rng=rng, users=users)
+    from bridge.demo import load_demo_bridge
+
+    # Not a login: the prison's bridge token, listed with the logins so `make run` prints it.
+    bridge_token = load_demo_bridge(acting_user=users["coordinatrice"])
+    logins.append((DemoUser("pont-ap", "", "", BRIDGE_TOKEN_LABEL), bridge_token))
     return logins

@@ -1,0 +1,21 @@
+"""The demo unit's bridge: the usual waves and one prison client (development only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import auth, policy
+from .models import MovementWave, Scope
+
+
+def load_demo_bridge(*, acting_user: Any) -> str:
+    """Create the demo waves and a demo prison client; return its token (shown once)."""
+    for time in policy.DEFAULT_WAVES:
+        MovementWave.objects.get_or_create(time=time)
+    issued = auth.client_create(
+        acting_user=acting_user,
+        establishment="Centre pénitentiaire de Démo (greffe)",
+        scopes=[Scope.MOVEMENTS_READ, Scope.CUSTODY_WRITE],
+        rate_limit_per_minute=120,
+    )
+    return issued.token

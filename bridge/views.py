@@ -1,0 +1,221 @@
+"""The guards' printable movement list (token-authenticated) and the coordinator's pages."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from usmp.audit.services import Action, Outcome, access_record
+from usmp.core.net import client_ip
+
+from . import auth, feeds
+from .checks import leakage_warnings
+from .models import BridgeClient, MovementWave, Scope
+
+# -- The wing's printable list ------------------------------------------------------------------
+
+
+@login_not_required
+@csrf_exempt
+@require_GET
+def movements_print(request: HttpRequest) -> HttpResponse:
+    """The same movements as the API, as a page a guard prints. A browser cannot set an
+    Authorization header, so the token may come as ?token= (see the README's trade-off)."""
+    try:
+        client = auth.resolve_client(auth.token_from_request(request, allow_query=True))
+    except auth.BridgeAuthError:
+        return _plain(401, "Unauthorized")
+    if not auth.address_allowed(client, client_ip(request)) or (
+        Scope.MOVEMENTS_READ not in client.scopes
+    ):
+        access_record(
+            request=request,
+            action=Action.BRIDGE_PULL,
+            outcome=Outcome.DENIED,
+            object_type="bridge_client",
+            object_id=str(client.pk),
+        )
+        return _plain(403, "Forbidden")
+    try:
+        auth.check_rate(client)
+    except auth.RateLimited as exc:
+        response = _plain(429, "Too many requests")
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    with transaction.atomic():
+        feed = feeds.build_feed()
+        body = feeds.as_html(feed, unit_name=settings.USMP_UNIT_NAME or "")
+        access_record(
+            request=request,
+            action=Action.BRIDGE_PULL,
+            object_type="bridge_client",
+            object_id=str(client.pk),
+        )
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response["ETag"] = feeds.etag(feed, "html")
+    response["Cache-Control"] = "no-store, private"
+    # The token is in the address: never send it on as a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _plain(status: int, message: str) -> HttpResponse:
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+# -- Coordinator: clients and waves -------------------------------------------------------------
+
+
+def _require(request: HttpRequest, *perms: str) -> None:
+    if not request.user.has_perms(perms):
+        raise PermissionDenied
+
+
+class ClientForm(forms.Form):
+    establishment = forms.CharField(label=gettext_lazy("Establishment"), max_length=120)
+    scopes = forms.MultipleChoiceField(
+        label=gettext_lazy("Scopes"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Scope.MOVEMENTS_READ],
+    )
+    allowed_networks = forms.CharField(
+        label=gettext_lazy("Allowed networks"),
+        required=False,
+        help_text=gettext_lazy("CIDR blocks separated by commas or spaces. Empty: any address."),
+    )
+    rate_limit_per_minute = forms.IntegerField(
+        label=gettext_lazy("Requests per minute"), min_value=1, max_value=10_000, initial=60
+    )
+
+    def clean_allowed_networks(self) -> list[str]:
+        raw = self.cleaned_data["allowed_networks"].replace(",", " ").split()
+        networks = []
+        for item in raw:
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a network address (e.g. 10.20.0.0/16).") % {"value": item}
+                ) from None
+        return networks
+
+
+class WaveForm(forms.Form):
+    time = forms.TimeField(
+        label=gettext_lazy("Time"), widget=forms.TimeInput(attrs={"type": "time"})
+    )
+
+    def clean_time(self) -> datetime.time:
+        time: datetime.time = self.cleaned_data["time"].replace(second=0, microsecond=0)
+        if MovementWave.objects.filter(time=time).exists():
+            raise forms.ValidationError(_("This wave already exists."))
+        return time
+
+
+@require_GET
+def client_list(request: HttpRequest) -> HttpResponse:
+    _require(request, "bridge.view_bridgeclient")
+    return render(
+        request,
+        "bridge/clients.html",
+        {
+            "clients": BridgeClient.objects.select_related("created_by"),
+            "waves": MovementWave.objects.all(),
+            "warnings": [message for _id, message in leakage_warnings()],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def client_create(request: HttpRequest) -> HttpResponse:
+    _require(request, "bridge.add_bridgeclient")
+    form = ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        issued = auth.client_create(acting_user=request.user, **form.cleaned_data)
+        return _token_page(request, issued, created=True)
+    return render(request, "bridge/client_form.html", {"form": form})
+
+
+def _client(pk: int) -> BridgeClient:
+    if pk > 2**63 - 1:
+        raise Http404
+    client = BridgeClient.objects.filter(pk=pk).first()
+    if client is None:
+        raise Http404
+    return client
+
+
+def _token_page(request: HttpRequest, issued: auth.IssuedToken, *, created: bool) -> HttpResponse:
+    response = render(
+        request,
+        "bridge/client_token.html",
+        {
+            "client": issued.client,
+            "token": issued.token,
+            "created": created,
+            "print_url": request.build_absolute_uri("/bridge/print/"),
+        },
+    )
+    response["Cache-Control"] = "no-store, no-cache, private"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "bridge.change_bridgeclient")
+    client = _client(pk)
+    if request.method == "POST" and client.is_active:
+        return _token_page(request, auth.client_rotate(client=client), created=False)
+    return render(request, "bridge/client_confirm.html", {"client": client, "action": "rotate"})
+
+
+@require_http_methods(["GET", "POST"])
+def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "bridge.change_bridgeclient")
+    client = _client(pk)
+    if request.method == "POST":
+        auth.client_revoke(client=client)
+        return redirect("bridge:clients")
+    return render(request, "bridge/client_confirm.html", {"client": client, "action": "revoke"})
+
+
+@require_http_methods(["GET", "POST"])
+def waves(request: HttpRequest) -> HttpResponse:
+    _require(request, "bridge.view_movementwave")
+    form = WaveForm(request.POST or None)
+    if request.method == "POST":
+        _require(request, "bridge.add_movementwave")
+        if form.is_valid():
+            MovementWave.objects.create(time=form.cleaned_data["time"])
+            return redirect("bridge:waves")
+    return render(
+        request,
+        "bridge/waves.html",
+        {
+            "form": form,
+            "waves": MovementWave.objects.all(),
+            "warnings": [message for _id, message in leakage_warnings()],
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def wave_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "bridge.delete_movementwave")
+    if pk > 2**63 - 1:
+        raise Http404
+    MovementWave.objects.filter(pk=pk).delete()
+    return redirect("bridge:waves")
