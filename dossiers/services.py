@@ -268,7 +268,7 @@ def notify_coordinators_of_break_glass(grant: BreakGlassAccess) -> None:
         subject=_("Cloison: emergency access to review"),
         message=_(
             "%(user)s opened an emergency (break-the-glass) access to a dossier at %(time)s. "
-            "Review it in Cloison: Coordination > Emergency accesses."
+            "Review it in Cloison, on the Emergency accesses page."
         )
         % {
             "user": grant.user.get_full_name() or grant.user.get_username(),
