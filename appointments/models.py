@@ -514,3 +514,34 @@ class VisitTask(models.Model):
 
     def __str__(self) -> str:
         return f"VisitTask {self.pk}"
+
+
+# -- Custody events (the bridge) ----------------------------------------------------------------
+
+
+class CustodyEvent(models.Model):
+    """An arrival, release or transfer pushed by the prison administration through the
+    bridge, kept so that a repeated push (same client reference) changes nothing. No reason
+    is ever asked or stored."""
+
+    class Kind(models.TextChoices):
+        ARRIVAL = "arrival", _("Arrival")
+        RELEASE = "release", _("Release")
+        TRANSFER = "transfer", _("Transfer")
+
+    client_ref = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="custody_events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    date = models.DateField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    # The bridge client that pushed it (its establishment), not a user.
+    created_by = models.CharField(max_length=160)
+
+    class Meta:
+        verbose_name = _("custody event")
+        verbose_name_plural = _("custody events")
+        default_permissions = ("view",)
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"CustodyEvent {self.pk}"

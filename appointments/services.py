@@ -767,11 +767,38 @@ def _cancel_tasks(tasks: Iterable[VisitTask], now: datetime.datetime) -> None:
         task.save(update_fields=["status", "closed_at"])
 
 
+def _entry_task_sync(patient: Patient) -> None:
+    due_from = patient.arrival_date
+    due_by = due_from + datetime.timedelta(days=ENTRY_VISIT_DAYS)
+    task = _pending(patient, VisitTask.Kind.ENTRY)
+    if task is not None:
+        if task.status == VisitTask.Status.OPEN and (task.due_from, task.due_by) != (
+            due_from,
+            due_by,
+        ):
+            task.due_from, task.due_by = due_from, due_by
+            task.save(update_fields=["due_from", "due_by"])
+        return
+    seen = VisitTask.objects.filter(
+        patient=patient,
+        kind=VisitTask.Kind.ENTRY,
+        status=VisitTask.Status.DONE,
+        due_from__gte=due_from,
+    ).exists()
+    if not seen:
+        VisitTask.objects.create(
+            patient=patient, kind=VisitTask.Kind.ENTRY, due_from=due_from, due_by=due_by
+        )
+
+
 @transaction.atomic
-def visit_tasks_sync(*, acting_user: Any, patient: Patient, created: bool = False) -> None:
+def visit_tasks_sync(
+    *, acting_user: Any, patient: Patient, created: bool = False, arrived: bool = False
+) -> None:
     """Derive the mandatory visits from the patient's custody facts: an entry visit after a
     new arrival, a pre-release visit in the month before a known release date; none once the
-    patient has left."""
+    patient has left. ARRIVED (a readmission, or a changed arrival date) opens an entry visit
+    unless one is pending (an open one follows the new date) or was done since that date."""
     now = timezone.now()
     today = clock.today()
     pending = VisitTask.objects.filter(
@@ -781,15 +808,10 @@ def visit_tasks_sync(*, acting_user: Any, patient: Patient, created: bool = Fals
         if patient.custody_status != Patient.CustodyStatus.PRESENT:
             _cancel_tasks(pending, now)
             return
-        if created and patient.arrival_date >= today - datetime.timedelta(
+        if (created or arrived) and patient.arrival_date >= today - datetime.timedelta(
             days=ENTRY_VISIT_LOOKBACK_DAYS
         ):
-            VisitTask.objects.create(
-                patient=patient,
-                kind=VisitTask.Kind.ENTRY,
-                due_from=patient.arrival_date,
-                due_by=patient.arrival_date + datetime.timedelta(days=ENTRY_VISIT_DAYS),
-            )
+            _entry_task_sync(patient)
         release = patient.expected_release_date
         task = _pending(patient, VisitTask.Kind.PRE_RELEASE)
         if release is None or release < today:

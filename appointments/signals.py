@@ -13,4 +13,10 @@ def patient_saved(sender: Any, instance: Patient, raw: bool = False, **kwargs: A
         return
     from .services import visit_tasks_sync
 
-    visit_tasks_sync(acting_user=None, patient=instance, created=bool(kwargs.get("created")))
+    # A partial save that sets the arrival date or brings the patient back into custody is an
+    # arrival too (a readmission, or the bridge's custody event).
+    update_fields = kwargs.get("update_fields") or ()
+    arrived = bool({"arrival_date", "custody_status"} & set(update_fields))
+    visit_tasks_sync(
+        acting_user=None, patient=instance, created=bool(kwargs.get("created")), arrived=arrived
+    )

@@ -1,12 +1,15 @@
-"""The AP-facing API, v1 (django-ninja): movement slots as JSON, CSV and ICS.
+"""The AP-facing API, v1 (django-ninja): movement slots as JSON, CSV and ICS; custody events
+pushed by the prison side.
 
 Every answer to an authenticated client, 304 included, is recorded as a BRIDGE_PULL access
-event in the transaction that computed it. Errors carry a generic message only.
+event in the transaction that computed it; every push, accepted or refused, as a BRIDGE_PUSH.
+Errors carry a generic message only.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable
 from typing import Any, Literal
@@ -17,7 +20,10 @@ from django.urls import reverse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
+from appointments import movements as agenda
 from usmp.audit.services import Action, Outcome, access_record
 from usmp.core.net import client_ip
 
@@ -106,16 +112,18 @@ def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return _error(422, "Invalid request")
 
 
-def authorize(request: HttpRequest, scope: str) -> BridgeClient:
+def authorize(
+    request: HttpRequest, scope: str, *, action: str = Action.BRIDGE_PULL, object_type: str = ""
+) -> BridgeClient:
     """Address, scope and rate for the client the token resolved to."""
     client: BridgeClient = request.auth  # type: ignore[attr-defined]
     if not auth.address_allowed(client, client_ip(request)) or scope not in client.scopes:
         access_record(
             request=request,
-            action=Action.BRIDGE_PULL,
+            action=action,
             outcome=Outcome.DENIED,
-            object_type="bridge_client",
-            object_id=str(client.pk),
+            object_type=object_type or "bridge_client",
+            object_id="" if object_type else str(client.pk),
         )
         raise auth.BridgeForbidden
     auth.check_rate(client)
@@ -222,3 +230,112 @@ def movements_csv(request: HttpRequest, since: str | None = None) -> HttpRespons
 )
 def movements_ics(request: HttpRequest, since: str | None = None) -> HttpResponse:
     return pull(request, "ics", since)
+
+
+# -- Custody events (push) ---------------------------------------------------------------------
+
+CUSTODY_MAX_BYTES = 16 * 1024
+
+
+class CustodyEventIn(BaseModel):
+    """An arrival, release or transfer, with its date. No reason is asked. A plain pydantic
+    model, validated from the JSON bytes: ninja's Schema would validate in Python mode, where
+    a strict date refuses the ISO string."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="The client's reference")
+    prison_number: str = Field(min_length=1, max_length=32)
+    kind: Literal["arrival", "release", "transfer"]
+    date: datetime.date
+
+
+class CustodyEventOut(Schema):
+    id: str
+    status: Literal["recorded", "duplicate"]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _bounded_body(request: HttpRequest) -> bytes:
+    """The request body, refused (_TooLarge) beyond CUSTODY_MAX_BYTES before it is read."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > CUSTODY_MAX_BYTES:
+        raise _TooLarge
+    # Read at most one byte more than allowed: a body without a length cannot be larger.
+    body = request.body if hasattr(request, "_body") else request.read(CUSTODY_MAX_BYTES + 1)
+    if len(body) > CUSTODY_MAX_BYTES:
+        raise _TooLarge
+    return body
+
+
+def _push_refused(request: HttpRequest, status: int, message: str, ref: str = "") -> HttpResponse:
+    access_record(
+        request=request,
+        action=Action.BRIDGE_PUSH,
+        outcome=Outcome.DENIED,
+        object_type="custody_event",
+        object_id=ref,
+    )
+    return _error(status, message)
+
+
+def _json(status: int, payload: dict[str, str]) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(payload).encode(), status=status, content_type="application/json"
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@api.post(
+    "/custody-events",
+    response={200: CustodyEventOut, 201: CustodyEventOut, 413: ErrorOut, **ERRORS},
+    url_name="custody_events",
+    summary="Record an arrival, release or transfer (idempotent by id)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CustodyEventIn.model_json_schema()}},
+        }
+    },
+)
+def custody_events(request: HttpRequest) -> HttpResponse:
+    client = authorize(
+        request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type="custody_event"
+    )
+    try:
+        body = _bounded_body(request)
+    except _TooLarge:
+        return _push_refused(request, 413, "Payload too large")
+    try:
+        event = CustodyEventIn.model_validate_json(body)
+    except PydanticValidationError:
+        return _push_refused(request, 422, "Invalid request")
+    try:
+        with transaction.atomic():
+            result = agenda.custody_event_record(
+                prison_number=event.prison_number,
+                kind=event.kind,
+                date=event.date,
+                client_ref=event.id,
+                acting_client_label=f"{client.establishment} (#{client.pk})",
+            )
+            access_record(
+                request=request,
+                action=Action.BRIDGE_PUSH,
+                object_type="custody_event",
+                object_id=event.id,
+            )
+    except agenda.UnknownPrisonNumber:
+        return _push_refused(request, 422, "Unknown prison number", event.id)
+    except agenda.CustodyInconsistent:
+        return _push_refused(request, 422, "Inconsistent custody event", event.id)
+    if result.created:
+        return _json(201, {"id": event.id, "status": "recorded"})
+    return _json(200, {"id": event.id, "status": "duplicate"})

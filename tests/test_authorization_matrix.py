@@ -169,6 +169,7 @@ MATRIX: dict[str, Row] = {
     "bridge:v1:movements": Row("get", _everyone(401, anonymous=401)),
     "bridge:v1:movements_csv": Row("get", _everyone(401, anonymous=401)),
     "bridge:v1:movements_ics": Row("get", _everyone(401, anonymous=401)),
+    "bridge:v1:custody_events": Row("post", _everyone(401, anonymous=401)),
     "bridge:movements_print": Row("get", _everyone(401, anonymous=401)),
     "bridge:clients": Row("get", {**_everyone(403), "coordinator": 200}),
     "bridge:client_create": Row("get", {**_everyone(403), "coordinator": 200}),
