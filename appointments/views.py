@@ -17,6 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from usmp.audit.models import AccessEvent
+from usmp.audit.services import access_record
+
 from . import clock, permissions, selectors, services
 from . import forms as agenda_forms
 from .models import (
@@ -32,6 +35,20 @@ from .models import (
 )
 
 # -- Helpers ------------------------------------------------------------------------------------
+
+
+def _record_read(
+    request: HttpRequest, patient_id: uuid.UUID, object_type: str, object_id: Any = ""
+) -> None:
+    """One access event for a page showing one patient's agenda data (identity, and for
+    clinicians motives and care-request texts)."""
+    access_record(
+        request=request,
+        action=AccessEvent.Action.PATIENT_VIEW,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=str(object_id),
+    )
 
 
 def _uuid_or_404(value: str | None) -> uuid.UUID | None:
@@ -220,6 +237,7 @@ def week(request: HttpRequest) -> HttpResponse:
 def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
     the_patient = permissions.access_agenda_patient(request.user, patient_id)
     show_requests = permissions.can_view_care_requests(request.user)
+    _record_read(request, the_patient.pk, "agenda")
     return render(
         request,
         "appointments/patient.html",
@@ -408,6 +426,7 @@ def validate(request: HttpRequest) -> HttpResponse:
 def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = permissions.access_appointment(request.user, appointment_id)
     can_change = permissions.can_change_appointments(request.user)
+    _record_read(request, appointment.patient_id, "appointment", appointment.pk)
     return render(
         request,
         "appointments/appointment_detail.html",
@@ -433,6 +452,7 @@ def _appointment_form_page(
     status: int = 200,
     slots: list[Any] | None = None,
 ) -> HttpResponse:
+    _record_read(request, appointment.patient_id, "appointment", appointment.pk)
     return render(
         request,
         "appointments/appointment_form.html",
@@ -635,6 +655,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
         else:
             messages.success(request, _("Care request closed."))
             return redirect("appointments:request_list")
+    _record_read(request, care_request.patient_id, "care_request", care_request.pk)
     return render(
         request,
         "appointments/request_close.html",

@@ -204,6 +204,12 @@ AUDIT_COUNTS = {
     "oversight:patient_report": (1, 0),
     "oversight:break_glass_review": (0, 1),
     "bridge:wave_delete": (0, 1),
+    "appointments:patient": (1, 0),
+    "appointments:appointment_detail": (1, 0),
+    "appointments:appointment_move": (1, 0),
+    "appointments:appointment_cancel": (1, 0),
+    "appointments:appointment_outcome": (1, 0),
+    "appointments:request_close": (1, 0),
 }
 # Refusals that leave one denied access event: the dossier URLs answering 404.
 DENIALS_RECORDED = {
