@@ -93,7 +93,12 @@ class Patient(EncryptedModel):
         # Write-history rows carry the patient's id (never identity) for the audit filters.
         return {"patient_id": str(self.pk)}
 
+    REQUIRED_IDENTITY = ("prison_number", "last_name", "first_name", "birth_date", "sex")
+
     def save(self, *args: Any, **kwargs: Any) -> None:
+        missing = [name for name in self.REQUIRED_IDENTITY if getattr(self, name) is None]
+        if missing:
+            raise IntegrityError(f"Patient identity is incomplete: {', '.join(missing)}.")
         self.compute_blind_indexes()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:

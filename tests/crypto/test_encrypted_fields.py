@@ -144,6 +144,16 @@ def test_encrypted_fields_cannot_be_queried():
         list(Patient.objects.filter(last_name="Alpha"))
 
 
+def test_an_instance_can_be_built_before_its_encrypted_values_are_known():
+    from django.db import IntegrityError, transaction
+
+    patient = Patient(arrival_date=datetime.date(2026, 1, 1))
+    assert patient.last_name is None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        patient.save()  # a required encrypted value is missing: the database refuses
+    assert not Patient.objects.filter(pk=patient.pk).exists()
+
+
 def test_wrong_plaintext_type_is_refused():
     patient = make_patient()
     with pytest.raises(TypeError):

@@ -59,6 +59,11 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
+    def get_default(self) -> Any:
+        # BinaryField's implicit default is b"", which is no plaintext: an unset encrypted
+        # value is None (refused by NOT NULL at save time, never encrypted by accident).
+        return super().get_default() if self.has_default() else None
+
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["key_field"] = self.key_field
