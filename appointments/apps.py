@@ -26,6 +26,9 @@ class AppointmentsConfig(AppConfig):
             models.Series,
             models.Appointment,
             models.VisitTask,
+            models.CustodyEvent,
+            models.Unavailability,
+            models.MovementOutcome,
         ):
             register_audited(model)
         post_save.connect(

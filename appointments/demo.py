@@ -47,7 +47,7 @@ ROOMS = [
 ]
 # username, specialty, room, weekdays, start, end, every N weeks
 HOURS = [
-    ("infirmiere", "nursing", "Salle de soins", range(5), "08:00", "12:00", 1),
+    ("infirmiere", "nursing", "Salle de soins", range(5), "08:30", "12:00", 1),
     ("infirmiere", "nursing", "Salle de soins", range(5), "13:30", "17:00", 1),
     ("medecin", "general-medicine", "Cabinet médical 1", range(5), "09:00", "12:30", 1),
     ("medecin", "general-medicine", "Cabinet médical 1", [0, 2, 3, 4], "14:00", "17:00", 1),

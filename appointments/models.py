@@ -405,6 +405,10 @@ class Appointment(EncryptedModel):
         Series, on_delete=models.PROTECT, related_name="appointments", null=True
     )
     series_index = models.PositiveSmallIntegerField(null=True)
+    # What the prison side reported about the movement that brought the patient (bridge).
+    movement_outcome = models.ForeignKey(
+        "MovementOutcome", on_delete=models.PROTECT, related_name="appointments", null=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -545,3 +549,105 @@ class CustodyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"CustodyEvent {self.pk}"
+
+
+# No window of unavailability lasts longer than this (a court hearing out of town, a family
+# visit day); a longer absence from the establishment is a custody event.
+MAX_UNAVAILABILITY = datetime.timedelta(days=7)
+
+
+class Unavailability(models.Model):
+    """The prison side says a detainee cannot be brought between two times (a court hearing,
+    the visiting room...). No reason is asked or stored. The booking screen shows it and
+    refuses to book over it; a withdrawn window is kept, with the time it was withdrawn."""
+
+    client_ref = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="unavailabilities")
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("to"))
+    received_at = models.DateTimeField(auto_now_add=True)
+    # The bridge client that pushed it (its establishment), not a user.
+    created_by = models.CharField(max_length=160)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unavailability")
+        verbose_name_plural = _("unavailabilities")
+        default_permissions = ("view",)
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=models.F("start")), name="unavailability_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__lte=models.F("start") + MAX_UNAVAILABILITY),
+                name="unavailability_max_duration",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["patient", "end"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="unavailability_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Unavailability {self.pk}"
+
+
+class MovementOutcome(models.Model):
+    """What the prison side reports about one movement: done, or not performed with a code
+    from a fixed list. Recorded on the movement's appointments (``Appointment.movement_outcome``)
+    so that the unit can count the care lost to the penitentiary side. One per movement."""
+
+    class Outcome(models.TextChoices):
+        DONE = "done", _("Detainee brought")
+        NOT_PERFORMED = "not_performed", _("Movement not performed")
+
+    class Code(models.TextChoices):
+        ESCORT_UNAVAILABLE = "escort_unavailable", _("Escort unavailable")
+        DETAINEE_REFUSED = "detainee_refused", _("Detainee refused")
+        SECURITY_INCIDENT = "security_incident", _("Security incident")
+
+    client_ref = models.CharField(max_length=64, unique=True)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="movement_outcomes")
+    movement_point = models.ForeignKey(MovementPoint, on_delete=models.PROTECT, related_name="+")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    code = models.CharField(max_length=20, choices=Code.choices, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=160)
+
+    class Meta:
+        verbose_name = _("movement outcome")
+        verbose_name_plural = _("movement outcomes")
+        default_permissions = ("view",)
+        ordering = ["-window_start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(outcome="done") & Q(code=""))
+                | (Q(outcome="not_performed") & ~Q(code="")),
+                name="movement_outcome_code",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_end__gt=models.F("window_start")),
+                name="movement_outcome_order",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "movement_point", "window_start"],
+                name="movement_outcome_one_per_movement",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"MovementOutcome {self.pk}"
+
+
+# How a movement not performed is attributed when it is recorded on its appointments.
+MOVEMENT_CODE_REASON = {
+    MovementOutcome.Code.ESCORT_UNAVAILABLE: (Reason.ESCORT_CANCELLED, Side.PENITENTIARY),
+    MovementOutcome.Code.DETAINEE_REFUSED: (Reason.REFUSED, Side.PATIENT),
+    MovementOutcome.Code.SECURITY_INCIDENT: (Reason.SECURITY_INCIDENT, Side.PENITENTIARY),
+}

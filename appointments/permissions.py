@@ -74,6 +74,7 @@ def access_appointment(
             "data_key",
             "series",
             "care_request",
+            "movement_outcome",
         ).get(pk=appointment_id)
     except Appointment.DoesNotExist:
         raise Http404 from None

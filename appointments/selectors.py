@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from dossiers.models import Patient
@@ -30,6 +30,7 @@ from .models import (
     Room,
     RoomClosure,
     Specialty,
+    Unavailability,
     VisitTask,
 )
 
@@ -50,6 +51,19 @@ def practitioners() -> QuerySet[Any]:
     )
 
 
+def _prison_unavailable() -> Exists:
+    """True when the prison side has said the patient cannot be brought during the
+    appointment (pushed after it was booked): the unit must move it."""
+    return Exists(
+        Unavailability.objects.filter(
+            patient=OuterRef("patient"),
+            withdrawn_at__isnull=True,
+            start__lt=OuterRef("end"),
+            end__gt=OuterRef("start"),
+        )
+    )
+
+
 def _appointments() -> QuerySet[Appointment]:
     return Appointment.objects.select_related(
         "patient__identity_key",
@@ -58,7 +72,8 @@ def _appointments() -> QuerySet[Appointment]:
         "room",
         "movement_point",
         "data_key",
-    )
+        "movement_outcome",
+    ).annotate(prison_unavailable=_prison_unavailable())
 
 
 # Columns the agenda grids never show: not even fetched (motives stay in the database).
@@ -78,9 +93,10 @@ def appointments_between(
     patient (identity) and, from small lookups shared by all rows, their specialty,
     practitioner, room and movement point: a constant number of queries and few model
     instances, whatever the number of appointments. Motives and comments are not loaded."""
-    rows = list(
+    rows: list[Appointment] = list(
         Appointment.objects.select_related("patient__identity_key")
         .defer(*_GRID_DEFERRED)
+        .annotate(prison_unavailable=_prison_unavailable())
         .filter(start__lt=end, start__gt=start - MAX_DURATION, end__gt=start, **filters)
         .order_by("start", "end")
     )
@@ -264,6 +280,15 @@ class PatientAppointments:
     past: list[Appointment]
 
 
+def patient_unavailabilities(*, patient: Patient, limit: int = 20) -> list[Unavailability]:
+    """Windows, not withdrawn and not over, in which the prison cannot bring the patient."""
+    return list(
+        Unavailability.objects.filter(
+            patient=patient, withdrawn_at__isnull=True, end__gt=timezone.now()
+        ).order_by("start")[:limit]
+    )
+
+
 def patient_appointments(*, patient: Patient, past_limit: int = 50) -> PatientAppointments:
     now = timezone.now()
     qs = _appointments().filter(patient=patient)
@@ -314,7 +339,8 @@ def free_slots(
 ) -> list[Slot]:
     """The next free slots of DURATION after AFTER, for a specialty or a practitioner: inside
     opening hours, outside absences and room closures, clear of the practitioner's, the room's
-    and (if given) the patient's appointments. A handful of queries per week searched."""
+    and (if given) the patient's appointments and of the windows in which the prison cannot
+    bring the patient. A handful of queries per week searched."""
     if specialty is None and practitioner is None:
         return []
     after = after.astimezone(clock.UTC)
@@ -369,6 +395,9 @@ def free_slots(
         busy_patient: list[tuple[datetime.datetime, datetime.datetime]] = []
         if patient is not None:
             busy_patient = list(active.filter(patient=patient).values_list("start", "end"))
+            busy_patient += Unavailability.objects.filter(
+                patient=patient, withdrawn_at__isnull=True, start__lt=range_end, end__gt=range_start
+            ).values_list("start", "end")
         while day < chunk_end:
             for w in by_weekday.get(day.weekday(), []):
                 if not w.applies_on(day):

@@ -28,6 +28,7 @@ from .models import (
     Appointment,
     CareRequest,
     Kind,
+    MovementOutcome,
     MovementPoint,
     OpeningHours,
     Reason,
@@ -37,6 +38,7 @@ from .models import (
     Side,
     Specialty,
     Status,
+    Unavailability,
     VisitTask,
 )
 
@@ -132,8 +134,22 @@ def _opening_windows(
     return [w for w in qs.order_by("start_time") if w.applies_on(day)]
 
 
+def unavailability_overlapping(
+    patient: Patient, start: datetime.datetime, end: datetime.datetime
+) -> Unavailability | None:
+    """The first window, not withdrawn, in which the prison side cannot bring the patient."""
+    return (
+        Unavailability.objects.filter(
+            patient=patient, withdrawn_at__isnull=True, start__lt=end, end__gt=start
+        )
+        .order_by("start")
+        .first()
+    )
+
+
 def _check_availability(
     *,
+    patient: Patient,
     practitioner: Any,
     specialty: Specialty,
     room: Room | None,
@@ -141,6 +157,21 @@ def _check_availability(
     end: datetime.datetime,
 ) -> None:
     errors: list[ValidationError] = []
+    unavailable = unavailability_overlapping(patient, start, end)
+    if unavailable is not None:
+        errors.append(
+            ValidationError(
+                _(
+                    "The prison administration has said that the patient cannot be brought "
+                    "from %(start)s to %(end)s."
+                )
+                % {
+                    "start": f"{_day(unavailable.start)} {_hm(unavailable.start)}",
+                    "end": f"{_day(unavailable.end)} {_hm(unavailable.end)}",
+                },
+                code="patient_unavailable",
+            )
+        )
     if practitioner is not None:
         local_start, local_end = clock.local(start), clock.local(end)
         day = local_start.date()
@@ -339,7 +370,12 @@ def _build(
     _check_times(start, end, now=now)
     room, point = _place(kind=kind, room=room, movement_point=movement_point)
     _check_availability(
-        practitioner=practitioner, specialty=specialty, room=room, start=start, end=end
+        patient=patient,
+        practitioner=practitioner,
+        specialty=specialty,
+        room=room,
+        start=start,
+        end=end,
     )
     return Appointment(
         patient=patient,
@@ -537,6 +573,7 @@ def appointment_move(
         room, point = None, appointment.movement_point
     _check_patient(appointment.patient)
     _check_availability(
+        patient=appointment.patient,
         practitioner=practitioner,
         specialty=appointment.specialty,
         room=room,
@@ -692,6 +729,29 @@ def appointment_record_outcome(
             for task in appointment.visit_tasks.filter(status=VisitTask.Status.DONE):
                 task.status, task.closed_at, task.appointment = VisitTask.Status.OPEN, None, None
                 task.save(update_fields=["status", "closed_at", "appointment"])
+    return appointment
+
+
+@transaction.atomic
+def appointment_movement_outcome(
+    *, appointment: Appointment, report: MovementOutcome, reason: str, side: str
+) -> Appointment:
+    """Record on APPOINTMENT what the prison side reported about the movement that was to
+    bring the patient. A movement not performed makes a still planned appointment "not done"
+    (REASON, attributed to SIDE), attributed to no user; an outcome the unit has recorded
+    already is kept, so that a disagreement stays visible rather than overwritten."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment.movement_outcome = report
+    fields = ["movement_outcome", "updated_at"]
+    if report.outcome == MovementOutcome.Outcome.NOT_PERFORMED and (
+        appointment.status == Status.PLANNED
+    ):
+        appointment.status, appointment.reason, appointment.side = Status.NOT_DONE, reason, side
+        appointment.outcome_at, appointment.outcome_by = timezone.now(), None
+        fields += ["status", "reason", "side", "outcome_at", "outcome_by"]
+    _save_guarded(appointment, update_fields=fields)
+    if appointment.status == Status.NOT_DONE and "status" in fields:
+        _release_links(appointment)
     return appointment
 
 

@@ -244,6 +244,7 @@ def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         {
             "patient": the_patient,
             "appointments": selectors.patient_appointments(patient=the_patient),
+            "unavailabilities": selectors.patient_unavailabilities(patient=the_patient),
             "care_requests": (
                 selectors.patient_care_requests(patient=the_patient) if show_requests else None
             ),
@@ -362,6 +363,9 @@ def book(request: HttpRequest) -> HttpResponse:
             "searched": bool(search_data.get("specialty") or search_data.get("practitioner")),
             "conflict": conflict,
             "base_query": base_query,
+            "unavailabilities": (
+                selectors.patient_unavailabilities(patient=patient) if patient else []
+            ),
         },
         status=409 if conflict else 200,
     )
@@ -435,6 +439,13 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
             "can_view_motive": permissions.can_view_motive(request.user),
             "can_change": can_change,
             "can_move": can_change and appointment.status == Status.PLANNED,
+            "prison_unavailable": (
+                services.unavailability_overlapping(
+                    appointment.patient, appointment.start, appointment.end
+                )
+                if appointment.status == Status.PLANNED
+                else None
+            ),
             "can_record_outcome": can_change
             and appointment.status != Status.CANCELLED
             and appointment.start <= timezone.now(),

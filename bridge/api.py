@@ -20,14 +20,14 @@ from django.urls import reverse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from appointments import movements as agenda
 from usmp.audit.services import Action, Outcome, access_record
 from usmp.core.net import client_ip
 
-from . import auth, feeds, policy
+from . import auth, feeds, inbound, policy
 from .models import BridgeClient, Scope
 
 
@@ -232,9 +232,14 @@ def movements_ics(request: HttpRequest, since: str | None = None) -> HttpRespons
     return pull(request, "ics", since)
 
 
-# -- Custody events (push) ---------------------------------------------------------------------
+# -- Pushes from the prison side ------------------------------------------------------------
 
 CUSTODY_MAX_BYTES = 16 * 1024
+REF_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+UNKNOWN_MOVEMENT = (
+    "Unknown movement: use an id from the feed, for this prison number, once its window has "
+    "begun (at most 7 days ago)"
+)
 
 
 class CustodyEventIn(BaseModel):
@@ -244,15 +249,42 @@ class CustodyEventIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", description="The client's reference")
+    id: str = Field(pattern=REF_PATTERN, description="The client's reference")
     prison_number: str = Field(min_length=1, max_length=32)
     kind: Literal["arrival", "release", "transfer"]
     date: datetime.date
 
 
-class CustodyEventOut(Schema):
+class UnavailabilityIn(BaseModel):
+    """The detainee cannot be brought between two times (court, visiting room...). No reason
+    is asked. At most 7 days long, not over yet, at most a year ahead."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(pattern=REF_PATTERN, description="The client's reference")
+    prison_number: str = Field(min_length=1, max_length=32)
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class MovementOutcomeIn(BaseModel):
+    """What became of a published movement: done, or not performed with a code. The movement
+    is named by the id the feed gave it; its window must have begun in the last 7 days."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str = Field(pattern=REF_PATTERN, description="The client's reference")
+    movement_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    prison_number: str = Field(min_length=1, max_length=32)
+    outcome: Literal["done", "not_performed"]
+    code: Literal["escort_unavailable", "detainee_refused", "security_incident"] | None = Field(
+        default=None, description="Required when not performed, absent when done"
+    )
+
+
+class PushOut(Schema):
     id: str
-    status: Literal["recorded", "duplicate"]
+    status: Literal["recorded", "duplicate", "withdrawn"]
 
 
 class _TooLarge(Exception):
@@ -274,15 +306,45 @@ def _bounded_body(request: HttpRequest) -> bytes:
     return body
 
 
-def _push_refused(request: HttpRequest, status: int, message: str, ref: str = "") -> HttpResponse:
+def _push_refused(
+    request: HttpRequest, status: int, message: str, ref: str = "", kind: str = "custody_event"
+) -> HttpResponse:
     access_record(
         request=request,
         action=Action.BRIDGE_PUSH,
         outcome=Outcome.DENIED,
-        object_type="custody_event",
+        object_type=kind,
         object_id=ref,
     )
     return _error(status, message)
+
+
+def _client_label(client: BridgeClient) -> str:
+    return f"{client.establishment} (#{client.pk})"
+
+
+def _push_body(
+    request: HttpRequest, schema: type[BaseModel], kind: str
+) -> tuple[BridgeClient, Any] | HttpResponse:
+    """The authorised client and the validated push, or the refusal (recorded)."""
+    client = authorize(request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type=kind)
+    try:
+        body = _bounded_body(request)
+    except _TooLarge:
+        return _push_refused(request, 413, "Payload too large", kind=kind)
+    try:
+        return client, schema.model_validate_json(body)
+    except PydanticValidationError:
+        return _push_refused(request, 422, "Invalid request", kind=kind)
+
+
+def _pushed(request: HttpRequest, kind: str, ref: str, created: bool) -> HttpResponse:
+    """The answer to an accepted push; its access event is written in the caller's
+    transaction."""
+    access_record(request=request, action=Action.BRIDGE_PUSH, object_type=kind, object_id=ref)
+    if created:
+        return _json(201, {"id": ref, "status": "recorded"})
+    return _json(200, {"id": ref, "status": "duplicate"})
 
 
 def _json(status: int, payload: dict[str, str]) -> HttpResponse:
@@ -295,7 +357,7 @@ def _json(status: int, payload: dict[str, str]) -> HttpResponse:
 
 @api.post(
     "/custody-events",
-    response={200: CustodyEventOut, 201: CustodyEventOut, 413: ErrorOut, **ERRORS},
+    response={200: PushOut, 201: PushOut, 413: ErrorOut, **ERRORS},
     url_name="custody_events",
     summary="Record an arrival, release or transfer (idempotent by id)",
     openapi_extra={
@@ -306,17 +368,10 @@ def _json(status: int, payload: dict[str, str]) -> HttpResponse:
     },
 )
 def custody_events(request: HttpRequest) -> HttpResponse:
-    client = authorize(
-        request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type="custody_event"
-    )
-    try:
-        body = _bounded_body(request)
-    except _TooLarge:
-        return _push_refused(request, 413, "Payload too large")
-    try:
-        event = CustodyEventIn.model_validate_json(body)
-    except PydanticValidationError:
-        return _push_refused(request, 422, "Invalid request")
+    pushed = _push_body(request, CustodyEventIn, "custody_event")
+    if isinstance(pushed, HttpResponse):
+        return pushed
+    client, event = pushed
     try:
         with transaction.atomic():
             result = agenda.custody_event_record(
@@ -324,18 +379,127 @@ def custody_events(request: HttpRequest) -> HttpResponse:
                 kind=event.kind,
                 date=event.date,
                 client_ref=event.id,
-                acting_client_label=f"{client.establishment} (#{client.pk})",
+                acting_client_label=_client_label(client),
             )
-            access_record(
-                request=request,
-                action=Action.BRIDGE_PUSH,
-                object_type="custody_event",
-                object_id=event.id,
-            )
+            return _pushed(request, "custody_event", event.id, result.created)
     except agenda.UnknownPrisonNumber:
         return _push_refused(request, 422, "Unknown prison number", event.id)
     except agenda.CustodyInconsistent:
         return _push_refused(request, 422, "Inconsistent custody event", event.id)
-    if result.created:
-        return _json(201, {"id": event.id, "status": "recorded"})
-    return _json(200, {"id": event.id, "status": "duplicate"})
+
+
+def _request_body(schema: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema.model_json_schema()}},
+        }
+    }
+
+
+@api.post(
+    "/unavailabilities",
+    response={200: PushOut, 201: PushOut, 413: ErrorOut, **ERRORS},
+    url_name="unavailabilities",
+    summary="Say that a detainee cannot be brought between two times (idempotent by id)",
+    openapi_extra=_request_body(UnavailabilityIn),
+)
+def unavailabilities(request: HttpRequest) -> HttpResponse:
+    pushed = _push_body(request, UnavailabilityIn, "unavailability")
+    if isinstance(pushed, HttpResponse):
+        return pushed
+    client, window = pushed
+    try:
+        with transaction.atomic():
+            created = agenda.unavailability_record(
+                prison_number=window.prison_number,
+                start=window.start,
+                end=window.end,
+                client_ref=window.id,
+                acting_client_label=_client_label(client),
+            )
+            return _pushed(request, "unavailability", window.id, created)
+    except agenda.UnknownPrisonNumber:
+        return _push_refused(request, 422, "Unknown prison number", window.id, "unavailability")
+    except agenda.UnavailabilityInvalid:
+        return _push_refused(
+            request,
+            422,
+            "Invalid window: the end must follow the start, at most 7 days later, not in the "
+            "past and at most a year ahead",
+            window.id,
+            "unavailability",
+        )
+
+
+@api.delete(
+    "/unavailabilities/{ref}",
+    response={200: PushOut, 404: ErrorOut, **ERRORS},
+    url_name="unavailability",
+    summary="Withdraw an unavailability window this client pushed",
+)
+def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
+    client = authorize(
+        request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type="unavailability"
+    )
+    if not re.fullmatch(REF_PATTERN, ref):
+        return _push_refused(request, 404, "Not found", "", "unavailability")
+    try:
+        with transaction.atomic():
+            changed = agenda.unavailability_withdraw(
+                client_ref=ref, acting_client_label=_client_label(client)
+            )
+            access_record(
+                request=request,
+                action=Action.BRIDGE_PUSH,
+                object_type="unavailability",
+                object_id=ref,
+            )
+    except agenda.UnknownReference:
+        return _push_refused(request, 404, "Not found", ref, "unavailability")
+    return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})
+
+
+@api.post(
+    "/movement-outcomes",
+    response={200: PushOut, 201: PushOut, 409: ErrorOut, 413: ErrorOut, **ERRORS},
+    url_name="movement_outcomes",
+    summary="Report whether a published movement was performed (idempotent by id)",
+    openapi_extra=_request_body(MovementOutcomeIn),
+)
+def movement_outcomes(request: HttpRequest) -> HttpResponse:
+    pushed = _push_body(request, MovementOutcomeIn, "movement_outcome")
+    if isinstance(pushed, HttpResponse):
+        return pushed
+    client, report = pushed
+    kind = "movement_outcome"
+    if (report.outcome == "done") != (report.code is None):
+        return _push_refused(
+            request, 422, "A code is required when not performed, and only then", report.id, kind
+        )
+    try:
+        with transaction.atomic():
+            if agenda.movement_outcome_known(report.id):
+                return _pushed(request, kind, report.id, False)
+            movement = inbound.resolve_movement(report.prison_number, report.movement_id)
+            if movement is None:
+                return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)
+            result = agenda.movement_outcome_record(
+                prison_number=movement.prison_number,
+                movement_point=movement.location,
+                window_start=movement.start,
+                window_end=movement.end,
+                outcome=report.outcome,
+                code=report.code or "",
+                client_ref=report.id,
+                acting_client_label=_client_label(client),
+            )
+            return _pushed(request, kind, report.id, result.created)
+    except agenda.MovementCancelled:
+        return _push_refused(request, 422, "This movement was cancelled", report.id, kind)
+    except agenda.OutcomeConflict:
+        return _push_refused(
+            request, 409, "An outcome is already recorded for this movement", report.id, kind
+        )
+    except (agenda.UnknownPrisonNumber, agenda.OutcomeInvalid):
+        return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)

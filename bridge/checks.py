@@ -2,17 +2,19 @@
 
 - consecutive waves closer than ``policy.MIN_WAVE_GAP``: a window then measures the
   consultation almost exactly;
-- a movement point served by a single specialty: the point names the specialty. This needs
-  a count that ``appointments.movements`` does not expose yet (see ``point_specialty_counts``
-  below); the check uses it as soon as that function exists.
+- a movement point served by a single specialty: the point names the specialty
+  (``appointments.movements.point_specialty_counts``).
+
+And one that leaks nothing but makes the published windows useless to the guards:
+
+- consultations that open before the first wave: their movements run from midnight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from django.core.checks import CheckMessage, Warning, register
+from django.core.checks import CheckMessage, Tags, Warning, register
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
@@ -22,6 +24,7 @@ from . import policy
 
 W001 = "bridge.W001"
 W002 = "bridge.W002"
+W003 = "bridge.W003"
 
 
 def leakage_warnings() -> list[tuple[str, str]]:
@@ -32,10 +35,8 @@ def leakage_warnings() -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     try:
         waves = list(MovementWave.objects.values_list("time", flat=True))
-        counts_fn: Callable[[], dict[str, int]] | None = getattr(
-            agenda_movements, "point_specialty_counts", None
-        )
-        counts = counts_fn() if counts_fn is not None else {}
+        counts = agenda_movements.point_specialty_counts()
+        earliest = agenda_movements.earliest_opening()
     except DatabaseError:
         return []
     for first, second in policy.close_waves(waves):
@@ -65,9 +66,28 @@ def leakage_warnings() -> list[tuple[str, str]]:
                     % {"point": point},
                 )
             )
+    if waves and earliest is not None and earliest < min(waves):
+        found.append(
+            (
+                W003,
+                _(
+                    "Consultations open at %(opening)s, before the first movement wave at "
+                    "%(wave)s: their movements are published from midnight. Add a wave at or "
+                    "before %(opening)s."
+                )
+                % {"opening": earliest.strftime("%H:%M"), "wave": min(waves).strftime("%H:%M")},
+            )
+        )
     return found
 
 
-@register("bridge")
-def check_leakage(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+@register("bridge", Tags.database)
+def check_leakage(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A database check, as Django means it: run by `migrate` and by `check --database
+    default`, not by a bare `check --deploy` (the deployment's gate must not wait for the
+    coordinator to fix the waves). The coordinator's pages show the same warnings."""
+    if not databases:
+        return []
     return [Warning(message, id=check_id) for check_id, message in leakage_warnings()]

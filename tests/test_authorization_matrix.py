@@ -170,6 +170,11 @@ MATRIX: dict[str, Row] = {
     "bridge:v1:movements_csv": Row("get", _everyone(401, anonymous=401)),
     "bridge:v1:movements_ics": Row("get", _everyone(401, anonymous=401)),
     "bridge:v1:custody_events": Row("post", _everyone(401, anonymous=401)),
+    "bridge:v1:unavailabilities": Row("post", _everyone(401, anonymous=401)),
+    "bridge:v1:unavailability": Row(
+        "delete", _everyone(401, anonymous=401), kwargs=lambda w: {"ref": "u-1"}
+    ),
+    "bridge:v1:movement_outcomes": Row("post", _everyone(401, anonymous=401)),
     "bridge:movements_print": Row("get", _everyone(401, anonymous=401)),
     "bridge:clients": Row("get", {**_everyone(403), "coordinator": 200}),
     "bridge:client_create": Row("get", {**_everyone(403), "coordinator": 200}),

@@ -22,3 +22,12 @@ def test_demo_prints_a_working_bridge_token(client):
     response = client.get("/bridge/v1/movements", **bearer(token))
     assert response.status_code == 200
     assert response.json()["movements"], "the demo agenda should publish movements"
+
+
+def test_the_demo_unit_passes_the_leakage_lint():
+    """No point names a specialty, waves are far enough apart, no consultation opens
+    before the first wave."""
+    from bridge.checks import leakage_warnings
+
+    load_demo(patients=20)
+    assert leakage_warnings() == []

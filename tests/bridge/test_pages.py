@@ -104,31 +104,51 @@ def test_close_waves_warn_on_the_pages_and_in_the_system_check(coordinator_clien
         assert 'role="alert"' in text
     from bridge.checks import check_leakage
 
-    (warning,) = check_leakage()
+    (warning,) = check_leakage(databases=["default"])
     assert warning.id == "bridge.W001"
-    call_command("check")
+    call_command("check", databases=["default"])
     assert "bridge.W001" in capsys.readouterr().err
+    # A bare `check --deploy` (the deployment's gate) does not query the database.
+    assert check_leakage() == []
 
 
 def test_default_waves_raise_no_warning(coordinator_client, waves):
     from bridge.checks import check_leakage
 
-    assert check_leakage() == []
+    assert check_leakage(databases=["default"]) == []
     assert 'role="alert"' not in coordinator_client.get(reverse("bridge:clients")).content.decode()
 
 
-def test_single_specialty_point_warns_once_the_agenda_exposes_counts(monkeypatch, waves):
-    """appointments.movements has no such function yet (see bridge/checks.py): the check
-    uses it as soon as it exists."""
-    from appointments import movements
-    from bridge.checks import check_leakage
+NINE = datetime.time(9)
 
-    monkeypatch.setattr(
-        movements,
-        "point_specialty_counts",
-        lambda: {"usmp-attente": 5, "dentisterie": 1},
-        raising=False,
-    )
-    (warning,) = check_leakage()
+
+def test_a_point_served_by_one_specialty_warns(waves):
+    from bridge.checks import check_leakage
+    from tests.appointments import factories as agenda
+
+    dental = agenda.point("dentaire", "Cabinet dentaire")
+    agenda.room("Fauteuil", movement_point=dental)
+    agenda.practitioner("physician", specialty_code="dental", room_name="Fauteuil", start=NINE)
+    # General medicine and nursing at the waiting room: it names neither.
+    agenda.practitioner(start=NINE)
+    agenda.practitioner("nurse", specialty_code="nursing", room_name="Soins", start=NINE)
+    (warning,) = check_leakage(databases=["default"])
     assert warning.id == "bridge.W002"
-    assert "dentisterie" in warning.msg
+    assert "dentaire" in warning.msg
+    # A second specialty consults there: the point no longer names one.
+    agenda.practitioner(room_name="Fauteuil", start=NINE)
+    assert check_leakage(databases=["default"]) == []
+
+
+def test_consultations_before_the_first_wave_warn(coordinator_client, waves):
+    from bridge.checks import check_leakage
+    from tests.appointments import factories as agenda
+
+    agenda.practitioner(start=datetime.time(8, 0))
+    agenda.practitioner("nurse", specialty_code="nursing", room_name="Soins", start=NINE)
+    (warning,) = check_leakage(databases=["default"])
+    assert warning.id == "bridge.W003"
+    assert "08:00" in warning.msg and "08:30" in warning.msg
+    assert "08:00" in coordinator_client.get(reverse("bridge:waves")).content.decode()
+    MovementWave.objects.create(time=datetime.time(8, 0))
+    assert check_leakage(databases=["default"]) == []
