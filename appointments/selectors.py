@@ -30,6 +30,7 @@ from .models import (
     Room,
     RoomClosure,
     Specialty,
+    Status,
     Unavailability,
     VisitTask,
 )
@@ -278,6 +279,31 @@ def day_list(*, day: datetime.date) -> list[Appointment]:
 class PatientAppointments:
     upcoming: list[Appointment]
     past: list[Appointment]
+
+
+RESCHEDULE_DAYS = 14
+
+
+def appointments_to_reschedule(*, limit: int = 50) -> list[Appointment]:
+    """Planned appointments of the next RESCHEDULE_DAYS days that cannot take place as
+    booked: the prison said the patient cannot be brought then (a window pushed after the
+    booking), or the patient has left the establishment (released or transferred today: the
+    later ones were cancelled by the custody event, today's are left to the unit)."""
+    now = timezone.now()
+    return list(
+        Appointment.objects.filter(
+            status=Status.PLANNED,
+            start__gte=now,
+            start__lt=now + datetime.timedelta(days=RESCHEDULE_DAYS),
+        )
+        .annotate(prison_unavailable=_prison_unavailable())
+        .filter(
+            Q(prison_unavailable=True) | ~Q(patient__custody_status=Patient.CustodyStatus.PRESENT)
+        )
+        .select_related("patient__identity_key", "specialty")
+        .defer(*_GRID_DEFERRED)
+        .order_by("start")[:limit]
+    )
 
 
 def patient_unavailabilities(*, patient: Patient, limit: int = 20) -> list[Unavailability]:

@@ -1,4 +1,5 @@
-"""The agenda's panel on the home page: the nurses' mandatory visits and the request queue."""
+"""The agenda's panel on the home page: appointments to reschedule, the nurses' mandatory
+visits and the request queue."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ register = template.Library()
 @register.inclusion_tag("appointments/_home.html", takes_context=True)
 def agenda_home(context: dict[str, Any]) -> dict[str, Any]:
     user = context["request"].user
-    result: dict[str, Any] = {"show_tasks": False, "show_requests": False}
+    result: dict[str, Any] = {
+        "show_tasks": False,
+        "show_requests": False,
+        "to_reschedule": [],
+    }
+    if permissions.can_change_appointments(user):
+        result["to_reschedule"] = selectors.appointments_to_reschedule()
     if permissions.can_view_visit_tasks(user):
         rows = selectors.visit_tasks_pending()
         result.update(

@@ -9,6 +9,7 @@ import json
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from appointments import selectors
 from appointments.models import Appointment, Unavailability
@@ -99,10 +100,13 @@ def test_booking_over_a_window_is_refused_with_a_clear_message(client, writer):
     patient = make_patient()
     doctor = agenda.practitioner()
     push(client, writer, window(patient, at(TUESDAY, 9), at(TUESDAY, 12)))
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused, translation.override("fr"):
         agenda.book(patient=patient, practitioner_user=doctor, start=agenda.at(TUESDAY, 11, 30))
     assert [e.code for e in refused.value.error_list] == ["patient_unavailable"]
-    assert "cannot be brought" in refused.value.messages[0]
+    assert refused.value.messages == [
+        "L'administration pénitentiaire a indiqué que le patient ne peut pas être conduit du "
+        "24/11/2026 09:00 au 24/11/2026 12:00."
+    ]
     assert Appointment.objects.count() == 0
     # Right after the window, and for another patient in it, booking works.
     agenda.book(patient=patient, practitioner_user=doctor, start=agenda.at(TUESDAY, 12))
@@ -147,8 +151,6 @@ def test_free_slots_skip_the_window(client, writer):
 
 
 def test_the_booking_screen_and_the_agenda_show_the_window(client, writer):
-    from django.utils import translation
-
     with translation.override("fr"):
         badge = translation.gettext("Cannot be brought")
         heading = translation.gettext("Cannot be brought (prison administration)")
@@ -301,3 +303,27 @@ def test_no_token_is_401(client):
     assert response.status_code == 401
     assert client.delete(f"{URL}/u-1").status_code == 401
     assert snapshot() == []
+
+
+def test_the_home_page_lists_the_appointments_to_reschedule(client, writer):
+    from dossiers.models import Patient
+
+    with translation.override("fr"):
+        heading = translation.gettext("Appointments to reschedule")
+    doctor = agenda.practitioner()
+    blocked, left, fine = make_patient(), make_patient(), make_patient()
+    first = agenda.book(patient=blocked, practitioner_user=doctor, start=agenda.at(TUESDAY, 10))
+    second = agenda.book(patient=left, practitioner_user=doctor, start=agenda.at(TODAY, 15))
+    agenda.book(patient=fine, practitioner_user=doctor, start=agenda.at(TODAY, 16))
+    client.force_login(make_user("secretary"))
+    assert heading not in client.get("/").content.decode()
+    push(client, writer, window(blocked, at(TUESDAY, 9), at(TUESDAY, 12)))
+    Patient.objects.filter(pk=left.pk).update(custody_status=Patient.CustodyStatus.RELEASED)
+    page = client.get("/").content.decode()
+    assert heading in page
+    panel = page.split(heading)[1].split("</section>")[0]
+    assert str(first.pk) in panel and str(second.pk) in panel
+    assert fine.prison_number not in panel
+    # Who cannot change appointments does not get the panel.
+    client.force_login(make_user("coordinator"))
+    assert heading not in client.get("/").content.decode()
