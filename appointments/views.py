@@ -51,6 +51,17 @@ def _record_read(
     )
 
 
+def _record_list(request: HttpRequest, object_type: str, object_id: Any = "") -> None:
+    """One access event for a page listing several patients (names and prison numbers):
+    which list, for which day or practitioner; no patient is named in the event."""
+    access_record(
+        request=request,
+        action=AccessEvent.Action.LIST_VIEW,
+        object_type=object_type,
+        object_id=str(object_id),
+    )
+
+
 def _uuid_or_404(value: str | None) -> uuid.UUID | None:
     if not value:
         return None
@@ -173,6 +184,7 @@ def day(request: HttpRequest) -> HttpResponse:
         form.cleaned_data.get("by") if form.is_bound and form.is_valid() else ""
     ) or "practitioner"
     grid = selectors.day_agenda(day=the_day, by=by)
+    _record_list(request, "agenda_day", the_day.isoformat())
     return render(
         request,
         "appointments/day.html",
@@ -195,6 +207,7 @@ def day_print(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = agenda_forms.DayForm(request.GET or None)
     the_day = form.day()
+    _record_list(request, "agenda_day_print", the_day.isoformat())
     return render(
         request,
         "appointments/day_print.html",
@@ -216,6 +229,8 @@ def week(request: HttpRequest) -> HttpResponse:
         practitioner = selectors.practitioners().filter(pk=request.user.pk).first()
     monday = clock.week_monday(the_day)
     grid = selectors.week_agenda(practitioner=practitioner, monday=monday) if practitioner else None
+    if grid is not None:
+        _record_list(request, "agenda_week", f"{monday.isoformat()}/{practitioner.pk}")
     if not form.is_bound:
         form = agenda_forms.WeekForm(initial={"practitioner": practitioner, "date": the_day})
     return render(
@@ -606,6 +621,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     queue = selectors.care_request_queue()
     rows = [{"request": r, "waiting_days": (today - r.received_on).days} for r in queue]
+    _record_list(request, "care_request_queue")
     return render(
         request,
         "appointments/requests.html",
@@ -678,6 +694,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
 def tasks(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_visit_tasks(request.user):
         raise PermissionDenied
+    _record_list(request, "visit_tasks")
     return render(
         request,
         "appointments/tasks.html",

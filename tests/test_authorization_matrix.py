@@ -215,6 +215,12 @@ AUDIT_COUNTS = {
     "appointments:appointment_cancel": (1, 0),
     "appointments:appointment_outcome": (1, 0),
     "appointments:request_close": (1, 0),
+    # Lists of several patients: one event without a patient (the week view records one only
+    # when it shows a practitioner's week, which depends on the persona).
+    "appointments:day": (1, 0),
+    "appointments:day_print": (1, 0),
+    "appointments:tasks": (1, 0),
+    "appointments:request_list": (1, 0),
 }
 # Refusals that leave one denied access event: the dossier URLs answering 404.
 DENIALS_RECORDED = {

@@ -7,6 +7,9 @@ from typing import Any
 
 from django import template
 
+from usmp.audit.models import AccessEvent
+from usmp.audit.services import access_record
+
 from .. import permissions, selectors
 from ..models import CareRequest, Priority
 
@@ -30,6 +33,13 @@ def agenda_home(context: dict[str, Any]) -> dict[str, Any]:
             task_rows=rows,
             overdue=sum(1 for r in rows if r.overdue),
             can_book=permissions.can_book(user),
+        )
+    if result["to_reschedule"] or result.get("task_rows"):
+        # Names and prison numbers are listed: one access event, as for the agenda's lists.
+        access_record(
+            request=context["request"],
+            action=AccessEvent.Action.LIST_VIEW,
+            object_type="home",
         )
     if permissions.can_view_care_requests(user):
         waiting = CareRequest.objects.filter(status=CareRequest.Status.WAITING)

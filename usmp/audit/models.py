@@ -17,6 +17,7 @@ class AccessEvent(models.Model):
     class Action(models.TextChoices):
         PATIENT_SEARCH = "patient_search", _("Patient search")
         PATIENT_VIEW = "patient_view", _("Patient identity read")
+        LIST_VIEW = "list_view", _("Patient list read (agenda, queue)")
         DOSSIER_VIEW = "dossier_view", _("Dossier read (timeline)")
         ENTRY_HISTORY = "entry_history", _("Entry versions read")
         DOCUMENT_DOWNLOAD = "document_download", _("Document download")
