@@ -318,3 +318,20 @@ def test_a_read_only_client_is_forbidden(client, token, morning):
     body = report(patient, movement_id(patient, local(MONDAY, 8, 30), local(MONDAY, 10)))
     assert push(client, token, body).status_code == 403
     assert snapshot() == before
+
+
+def test_the_push_operations_are_in_the_openapi_schema(client):
+    paths = client.get("/bridge/v1/openapi.json").json()["paths"]
+    expected = {
+        "/bridge/v1/unavailabilities": {"id", "prison_number", "start", "end"},
+        "/bridge/v1/movement-outcomes": {"id", "movement_id", "prison_number", "outcome", "code"},
+    }
+    for path, fields in expected.items():
+        operation = paths[path]["post"]
+        assert set(operation["responses"]) >= {"200", "201", "401", "403", "413", "422", "429"}
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body["additionalProperties"] is False
+        assert set(body["properties"]) == fields
+    withdraw = paths["/bridge/v1/unavailabilities/{ref}"]["delete"]
+    assert set(withdraw["responses"]) >= {"200", "401", "403", "404"}
+    assert "409" in paths["/bridge/v1/movement-outcomes"]["post"]["responses"]
