@@ -13,7 +13,7 @@ from dossiers.identifiers import validate_prison_number
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
 
-from . import clock, selectors
+from . import clock, reports, selectors
 from .models import (
     Absence,
     CareRequest,
@@ -356,6 +356,30 @@ class DayForm(forms.Form):
 
     def day(self) -> datetime.date:
         return (self.cleaned_data.get("date") if self.is_valid() else None) or clock.today()
+
+
+class ReportForm(forms.Form):
+    first_day = _date_field(_("From"), required=False)
+    last_day = _date_field(_("To"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first_day"), data.get("last_day")
+        if first is None and last is None:
+            # The previous calendar month.
+            last = clock.today().replace(day=1) - datetime.timedelta(days=1)
+            first = last.replace(day=1)
+        elif first is None or last is None:
+            first = last = first or last
+        assert first is not None and last is not None  # noqa: S101 - set just above
+        if last < first:
+            raise forms.ValidationError(_("The end of the period is before its start."))
+        if (last - first).days >= reports.MAX_DAYS:
+            raise forms.ValidationError(
+                _("A report covers at most %(days)d days.") % {"days": reports.MAX_DAYS}
+            )
+        data["first_day"], data["last_day"] = first, last
+        return data
 
 
 class WeekForm(forms.Form):

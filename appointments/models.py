@@ -421,6 +421,7 @@ class Appointment(EncryptedModel):
         default_permissions = ("view", "add", "change")
         permissions = [
             ("view_motive", _("Can read appointment motives, comments and care requests")),
+            ("view_activity_report", _("Can read the unit's activity report (aggregates)")),
         ]
         constraints = [
             models.CheckConstraint(

@@ -53,6 +53,10 @@ def can_view_visit_tasks(user: Any) -> bool:
     return _has(user, "appointments.view_visittask", "dossiers.view_patient")
 
 
+def can_view_activity_report(user: Any) -> bool:
+    return _has(user, "appointments.view_activity_report")
+
+
 def can_edit_reference_data(user: Any) -> bool:
     return _has(user, "appointments.change_specialty", "appointments.change_openinghours")
 

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
 
-from . import clock, permissions, selectors, services
+from . import clock, permissions, reports, selectors, services
 from . import forms as agenda_forms
 from .models import (
     Absence,
@@ -701,6 +701,31 @@ def tasks(request: HttpRequest) -> HttpResponse:
         {
             "task_rows": selectors.visit_tasks_pending(horizon_days=31),
             "can_book": permissions.can_book(request.user),
+        },
+    )
+
+
+# -- Activity report ------------------------------------------------------------------------------
+
+
+@require_GET
+def report(request: HttpRequest) -> HttpResponse:
+    """Aggregates for a period (default: the previous month); bad dates are a 400 with the
+    form's message."""
+    if not permissions.can_view_activity_report(request.user):
+        raise PermissionDenied
+    form = agenda_forms.ReportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "appointments/report.html", {"form": form, "report": None}, status=400
+        )
+    first, last = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    return render(
+        request,
+        "appointments/report.html",
+        {
+            "form": agenda_forms.ReportForm(initial={"first_day": first, "last_day": last}),
+            "report": reports.activity_report(first, last),
         },
     )
 

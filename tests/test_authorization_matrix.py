@@ -138,6 +138,9 @@ MATRIX: dict[str, Row] = {
         "post", _patient_desk(200, 403), data={"form": "booking", "field": "date"}
     ),
     "appointments:tasks": Row("get", _patient_desk(200, 403)),
+    "appointments:report": Row(
+        "get", {**_everyone(403), "coordinator": 200, "physician": 200, "psychiatrist": 200}
+    ),
     "appointments:appointment_detail": Row(
         "get", _patient_desk(200, 404), kwargs=agenda.matrix_appointment
     ),

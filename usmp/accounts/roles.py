@@ -95,6 +95,10 @@ for _role in CLINICAL_ROLES:
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_AGENDA_CLINICAL]
 ROLE_PERMISSIONS[Role.SECRETARY] = [*ROLE_PERMISSIONS[Role.SECRETARY], *_AGENDA_DESK]
 ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_AGENDA_REFERENCE]
+# The activity report holds aggregates only (no patient, practitioner or motive): the
+# coordinator and the unit's physicians, who answer for the activity, read it.
+for _role in (Role.COORDINATOR, Role.PHYSICIAN, Role.PSYCHIATRIST):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "appointments.view_activity_report"]
 
 # The bridge: the coordinator creates, rotates and revokes the prison's clients and sets the
 # movement waves. Nobody else manages them; no role reads the feed (clients are not users).

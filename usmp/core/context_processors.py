@@ -29,6 +29,7 @@ NAVIGATION = [
     NavItem(_("Agenda"), "appointments:day", "appointments.view_appointment"),
     NavItem(_("Care requests"), "appointments:request_list", "appointments.view_carerequest"),
     NavItem(_("Agenda settings"), "appointments:setup", "appointments.change_specialty"),
+    NavItem(_("Activity report"), "appointments:report", "appointments.view_activity_report"),
     NavItem(_("Accounts"), "admin:accounts_user_changelist", "accounts.view_user", True),
     NavItem(
         _("Emergency accesses"), "coordination:break_glass_list", "dossiers.review_break_glass"
