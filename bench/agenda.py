@@ -150,7 +150,9 @@ def fill(target: int, target_day: datetime.date) -> None:
     weekday gets about TARGET / weekdays appointments; the target week gets 1,200 with 400
     on TARGET_DAY."""
     have = Appointment.objects.count()
-    if have >= target:
+    # Each day's count is rounded from the mean with a random half-unit jitter, so a complete
+    # fill lands within a few dozen rows of TARGET, on either side: count it as done.
+    if have >= target - max(100, target // 1000):
         return
     rng = random.Random(4)
     if not User.objects.filter(username__startswith="bench-practitioner-").exists():

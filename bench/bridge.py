@@ -8,12 +8,20 @@ sends requests from 16 keep-alive connections to:
 - a bare Django JSON view (same middleware, no database): the floor of the stack;
 - GET /bridge/v1/movements (200: facts, decryption of prison numbers, grouping, rendering,
   audit event with its chain link);
-- the same with If-None-Match (304: everything but the rendering).
+- the same with If-None-Match (304: everything but the rendering);
+- the floor of any pull: the token and rate limit alone, then with the access event and its
+  chain link (no feed).
 
-It prints median and p99 latencies, the throughput, and the ratio to the bare view.
+It prints median and p99 latencies, the throughput, the server's CPU time per request
+(gunicorn workers and PostgreSQL backends, from /proc), and the ratios to the bare view.
+
+gunicorn runs with production settings (DEBUG off, so no query log; the loopback address
+allowed, no HTTPS redirect) unless --debug is given: `make bench` itself sets DEBUG=1 for the
+scripts it runs. The 304 case sends the ETag of a pull made just before it, and every case
+counts its answers, so that a feed changing under the load shows up.
 
 This file is also gunicorn's configuration file for the run (`-c bench/bridge.py`): its
-``post_worker_init`` adds the bare view's URL to each worker.
+``post_worker_init`` adds the bench's own views to each worker.
 """
 
 from __future__ import annotations
@@ -27,11 +35,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench-bare-json"
+FLOOR_PATH = "/bench-audited-floor"
 PORT = 8765
 
 # -- gunicorn configuration (this file passed as -c) -------------------------------------------
@@ -45,22 +55,44 @@ loglevel = "warning"
 
 
 def post_worker_init(worker: Any) -> None:
-    """Add the bare JSON view to this worker's URLconf (the product has no such URL)."""
+    """Add the bench's own views to this worker's URLconf (the product has no such URLs):
+    the bare JSON view, and the floor of a pull (token, address, scope and rate limit, then
+    the BRIDGE_PULL access event with its chain link unless ?audit=0; no feed)."""
     import types
 
     from django.conf import settings
     from django.contrib.auth.decorators import login_not_required
-    from django.http import JsonResponse
+    from django.db import transaction
+    from django.http import HttpResponse, JsonResponse
     from django.urls import path
 
     import usmp.urls
+    from bridge import auth
+    from usmp.audit.services import Action, access_record
 
     @login_not_required
     def bare(request: Any) -> JsonResponse:
         return JsonResponse({"ok": True, "items": list(range(20))})
 
+    @login_not_required
+    def audit_floor(request: Any) -> HttpResponse:
+        client = auth.authenticate(request)
+        if request.GET.get("audit") != "0":
+            with transaction.atomic():
+                access_record(
+                    request=request,
+                    action=Action.BRIDGE_PULL,
+                    object_type="bridge_client",
+                    object_id=str(client.pk),
+                )
+        return HttpResponse(status=304)
+
     module = types.ModuleType("bench_bridge_urls")
-    module.urlpatterns = [path(BARE_PATH.lstrip("/"), bare), *usmp.urls.urlpatterns]  # type: ignore[attr-defined]
+    module.urlpatterns = [  # type: ignore[attr-defined]
+        path(BARE_PATH.lstrip("/"), bare),
+        path(FLOOR_PATH.lstrip("/"), audit_floor),
+        *usmp.urls.urlpatterns,
+    ]
     for name in ("handler400", "handler403", "handler404", "handler500"):
         setattr(module, name, getattr(usmp.urls, name))
     sys.modules[module.__name__] = module
@@ -70,27 +102,33 @@ def post_worker_init(worker: Any) -> None:
 # -- the load generator -------------------------------------------------------------------------
 
 
-def _load(path: str, headers: dict[str, str], seconds: float, connections: int) -> list[float]:
+def _load(
+    path: str, headers: dict[str, str], seconds: float, connections: int
+) -> tuple[list[float], Counter[int]]:
     timings: list[float] = []
+    statuses: Counter[int] = Counter()
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
     errors: list[str] = []
 
     def run() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
         local: list[float] = []
+        seen: Counter[int] = Counter()
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             local.append((time.perf_counter() - t0) * 1000)
+            seen[response.status] += 1
             if response.status not in (200, 304):
                 errors.append(f"{path}: {response.status}")
                 break
         conn.close()
         with lock:
             timings.extend(local)
+            statuses.update(seen)
 
     pool = [threading.Thread(target=run) for _ in range(connections)]
     for thread in pool:
@@ -99,7 +137,49 @@ def _load(path: str, headers: dict[str, str], seconds: float, connections: int) 
         thread.join()
     if errors:
         raise SystemExit(f"bench: unexpected status {errors[0]}")
-    return timings
+    return timings, statuses
+
+
+def _current_etag(path: str, headers: dict[str, str]) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"bench: {path} answered {response.status}")
+    return str(response.getheader("ETag"))
+
+
+def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
+    """CPU seconds used so far by the server side: the gunicorn workers and the PostgreSQL
+    backends serving the bench database (Linux /proc; empty elsewhere). Unlike latencies,
+    CPU per request hardly moves when other work shares the machine."""
+    from django.db import connection
+
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = {row[0] for row in cursor.fetchall()}
+    usage: dict[int, float] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        # fields[1] is the parent pid; fields[11] and [12] are utime and stime, in ticks.
+        if pid in pids or int(fields[1]) == gunicorn_pid:
+            usage[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return usage
 
 
 def _wait_for_server() -> None:
@@ -119,6 +199,9 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--debug", action="store_true", help="run gunicorn with DEBUG=1 (query log on)"
+    )
     args = parser.parse_args()
 
     # The agenda bench fills the unit (once) and sets Django up.
@@ -151,13 +234,19 @@ def main() -> None:
         rate_limit_per_minute=10_000,
     ).token
     feed = feeds.build_feed()
-    etag = feeds.etag(feed, "json")
     print(
         f"appointments: {Appointment.objects.count():,}; movements in the horizon: "
         f"{len(feed.movements)}; JSON body {len(feeds.as_json(feed)) / 1024:.0f} KiB"
     )
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if not args.debug:
+        env.update(
+            DEBUG="0",
+            ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="0",
+            SECURE_HSTS_SECONDS="0",
+        )
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -172,33 +261,48 @@ def main() -> None:
     try:
         _wait_for_server()
         auth_header = {"Authorization": f"Bearer {token}"}
+        movements = "/bridge/v1/movements"
         cases = [
-            ("bare Django JSON view", BARE_PATH, {}),
-            ("GET /bridge/v1/movements (200)", "/bridge/v1/movements", auth_header),
+            ("bare Django JSON view", BARE_PATH, dict),
+            ("token + rate limit only", f"{FLOOR_PATH}?audit=0", lambda: auth_header),
+            ("token + rate limit + audit event (floor)", FLOOR_PATH, lambda: auth_header),
+            ("GET /bridge/v1/movements (200)", movements, lambda: auth_header),
             (
                 "GET /bridge/v1/movements, If-None-Match (304)",
-                "/bridge/v1/movements",
-                {**auth_header, "If-None-Match": etag},
+                movements,
+                lambda: {**auth_header, "If-None-Match": _current_etag(movements, auth_header)},
             ),
         ]
         results = []
-        for label, path, headers in cases:
+        for label, path, make_headers in cases:
+            headers = make_headers()
             _load(path, headers, 1.0, args.connections)  # warm-up
-            timings = sorted(_load(path, headers, args.seconds, args.connections))
+            before = _server_cpu(server.pid)
+            timings, statuses = _load(path, headers, args.seconds, args.connections)
+            after = _server_cpu(server.pid)
+            used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+            timings.sort()
             results.append(
                 (
                     label,
                     statistics.median(timings),
                     timings[min(len(timings) - 1, int(len(timings) * 0.99))],
                     len(timings) / args.seconds,
+                    used * 1000 / len(timings) if after else float("nan"),
+                    ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items())),
                 )
             )
-        base_median, base_p99 = results[0][1], results[0][2]
-        print(f"{args.connections} connections, {workers} gunicorn workers x {threads} threads")
-        for label, median, p99, rate in results:
+        base_median, base_p99, base_cpu = results[0][1], results[0][2], results[0][4]
+        print(
+            f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
+            f"DEBUG={'1' if args.debug else '0'}, {args.seconds:.0f} s per case"
+        )
+        print("server CPU: gunicorn workers + PostgreSQL backends, per request")
+        for label, median, p99, rate, cpu, answers in results:
             print(
-                f"{label:<48} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:8.0f} req/s  "
-                f"x{median / base_median:5.1f} median  x{p99 / base_p99:5.1f} p99"
+                f"{label:<44} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:7.1f} req/s  "
+                f"CPU {cpu:6.2f} ms  x{median / base_median:6.1f} median  "
+                f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  ({answers})"
             )
     finally:
         os.killpg(server.pid, 15)

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -31,17 +32,41 @@ class Feed:
     horizon: policy.Horizon
     movements: tuple[policy.Movement, ...]
 
+    @cached_property
+    def rows(self) -> tuple[tuple[str, ...], ...]:
+        """The movements as strings, in FIELDS order: computed once per feed, shared by the
+        renderings and the ETag (a feed lives for one request)."""
+        tz = policy.unit_tz()
+        texts: dict[datetime.datetime, str] = {}  # windows share a few wave instants
+
+        def text(value: datetime.datetime) -> str:
+            out = texts.get(value)
+            if out is None:
+                out = texts[value] = value.astimezone(tz).isoformat(timespec="seconds")
+            return out
+
+        return tuple(
+            (m.id, m.prison_number, text(m.start), text(m.end), m.location, m.status)
+            for m in self.movements
+        )
+
+    @cached_property
+    def movements_json(self) -> str:
+        """The JSON array of the movements, as ``as_json`` embeds it."""
+        return _dumps([dict(zip(FIELDS, row, strict=True)) for row in self.rows])
+
 
 def waves() -> list[datetime.time]:
     return list(MovementWave.objects.order_by("time").values_list("time", flat=True))
 
 
 def build_feed(now: datetime.datetime | None = None) -> Feed:
-    """The movements the prison side may see now (two queries for facts, one for waves)."""
+    """The movements the prison side may see now: one query for the waves, then the facts
+    (one fetch; one more per night crossed by a published movement, see
+    policy.publish_from)."""
     now = (now or timezone.now()).replace(microsecond=0)
     horizon = policy.horizon_at(now)
-    facts = movement_facts(*horizon.fetch_range())
-    movements = policy.publish(facts, waves(), horizon, policy.movement_key())
+    movements = policy.publish_from(movement_facts, waves(), horizon, policy.movement_key())
     return Feed(generated_at=now, horizon=horizon, movements=tuple(movements))
 
 
@@ -60,22 +85,26 @@ def movement_dict(movement: policy.Movement) -> dict[str, str]:
     }
 
 
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def as_json(feed: Feed) -> bytes:
-    document = {
-        "generated_at": iso(feed.generated_at),
-        "horizon_end": iso(feed.horizon.end),
-        "movements": [movement_dict(m) for m in feed.movements],
-    }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    """``{"generated_at", "horizon_end", "movements"}``: the bytes of json.dumps of that
+    document (compact, UTF-8), written around the feed's own movements array."""
+    return (
+        f'{{"generated_at":{_dumps(iso(feed.generated_at))},'
+        f'"horizon_end":{_dumps(iso(feed.horizon.end))},'
+        f'"movements":{feed.movements_json}}}'
+    ).encode()
 
 
 def as_csv(feed: Feed) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
-    for movement in feed.movements:
-        row = movement_dict(movement)
-        writer.writerow([_csv_safe(row[f]) for f in FIELDS])
+    for row in feed.rows:
+        writer.writerow([_csv_safe(value) for value in row])
     return out.getvalue().encode()
 
 
@@ -108,7 +137,10 @@ def as_ics(feed: Feed) -> bytes:
 
 
 def as_html(feed: Feed, *, unit_name: str) -> bytes:
-    rows = [movement_dict(m) | {"start_at": m.start, "end_at": m.end} for m in feed.movements]
+    rows = [
+        dict(zip(FIELDS, row, strict=True)) | {"start_at": m.start, "end_at": m.end}
+        for row, m in zip(feed.rows, feed.movements, strict=True)
+    ]
     return render_to_string(
         "bridge/movements_print.html",
         {
@@ -127,8 +159,7 @@ def etag(feed: Feed, fmt: str) -> str:
     with the clock): two bodies with the same movements are equivalent for a poller, so a
     304 is the right answer to them."""
     digest = hashlib.sha256(fmt.encode() + b"\x00")
-    for movement in feed.movements:
-        digest.update("\x1f".join(movement_dict(movement)[f] for f in FIELDS).encode() + b"\x1e")
+    digest.update("".join("\x1f".join(row) + "\x1e" for row in feed.rows).encode())
     return f'W/"{digest.hexdigest()[:40]}"'
 
 

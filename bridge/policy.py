@@ -19,7 +19,7 @@ import datetime
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -148,21 +148,52 @@ def movement_id(
             location,
         )
     ).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:ID_HEX_LENGTH]
+    # hmac.digest is the one-shot (OpenSSL) form of hmac.new(...).digest(): same bytes.
+    return hmac.digest(key, message, "sha256").hex()[:ID_HEX_LENGTH]
 
 
-def group_movements(
-    facts: Iterable[MovementFact], waves: Sequence[datetime.time], key: bytes
-) -> list[Movement]:
-    """Facts -> movements: facts of one prison number at one point whose windows overlap or
-    touch merge; a movement is cancelled when none of its facts is active."""
-    windows: dict[tuple[str, str], list[tuple[datetime.datetime, datetime.datetime, bool]]] = {}
+class Windows:
+    """window_start and window_end of many instants under the same waves, each distinct
+    instant computed once.
+
+    Consultations sit on a few slot boundaries, so a feed of thousands of facts holds a few
+    hundred distinct instants. The memo is keyed by the instant (aware datetimes compare and
+    hash as points in time) and lives as long as this object: one grouping, never shared."""
+
+    __slots__ = ("_ends", "_starts", "waves")
+
+    def __init__(self, waves: Sequence[datetime.time]) -> None:
+        self.waves = tuple(waves)
+        self._starts: dict[datetime.datetime, datetime.datetime] = {}
+        self._ends: dict[datetime.datetime, datetime.datetime] = {}
+
+    def start(self, instant: datetime.datetime) -> datetime.datetime:
+        value = self._starts.get(instant)
+        if value is None:
+            value = self._starts[instant] = window_start(instant, self.waves)
+        return value
+
+    def end(self, instant: datetime.datetime) -> datetime.datetime:
+        value = self._ends.get(instant)
+        if value is None:
+            value = self._ends[instant] = window_end(instant, self.waves)
+        return value
+
+
+# (prison number, movement point, window start, window end, active)
+Span = tuple[str, str, datetime.datetime, datetime.datetime, bool]
+
+
+def merged_spans(facts: Iterable[MovementFact], windows: Windows) -> list[Span]:
+    """Facts -> merged windows: facts of one prison number at one point whose windows overlap
+    or touch merge; a merged window is active when any of its facts is."""
+    by_key: dict[tuple[str, str], list[tuple[datetime.datetime, datetime.datetime, bool]]] = {}
     for fact in facts:
-        windows.setdefault((fact.prison_number, fact.movement_point), []).append(
-            (window_start(fact.start, waves), window_end(fact.end, waves), fact.active)
+        by_key.setdefault((fact.prison_number, fact.movement_point), []).append(
+            (windows.start(fact.start), windows.end(fact.end), fact.active)
         )
-    movements: list[Movement] = []
-    for (prison_number, point), spans in windows.items():
+    out: list[Span] = []
+    for (prison_number, point), spans in by_key.items():
         spans.sort(key=lambda span: (span[0], span[1]))
         merged: list[tuple[datetime.datetime, datetime.datetime, bool]] = []
         for start, end, active in spans:
@@ -171,19 +202,33 @@ def group_movements(
                 merged[-1] = (last_start, max(last_end, end), last_active or active)
             else:
                 merged.append((start, end, active))
-        for start, end, active in merged:
-            movements.append(
-                Movement(
-                    id=movement_id(key, prison_number, start, end, point),
-                    prison_number=prison_number,
-                    start=start,
-                    end=end,
-                    location=point,
-                    status=Status.SCHEDULED if active else Status.CANCELLED,
-                )
-            )
+        out.extend((prison_number, point, start, end, active) for start, end, active in merged)
+    return out
+
+
+def movements_of(spans: Iterable[Span], key: bytes) -> list[Movement]:
+    """Merged windows -> movements with their ids, sorted by (start, prison number)."""
+    movements = [
+        Movement(
+            id=movement_id(key, prison_number, start, end, point),
+            prison_number=prison_number,
+            start=start,
+            end=end,
+            location=point,
+            status=Status.SCHEDULED if active else Status.CANCELLED,
+        )
+        for prison_number, point, start, end, active in spans
+    ]
     movements.sort(key=lambda m: m.sort_key)
     return movements
+
+
+def group_movements(
+    facts: Iterable[MovementFact], waves: Sequence[datetime.time], key: bytes
+) -> list[Movement]:
+    """Facts -> movements: facts of one prison number at one point whose windows overlap or
+    touch merge; a movement is cancelled when none of its facts is active."""
+    return movements_of(merged_spans(facts, Windows(waves)), key)
 
 
 def _joins(previous_end: datetime.datetime, start: datetime.datetime) -> bool:
@@ -202,12 +247,6 @@ class Horizon:
     start: datetime.datetime  # local midnight today: nothing earlier is published
     end: datetime.datetime  # now + N hours, to the minute
 
-    def fetch_range(self) -> tuple[datetime.datetime, datetime.datetime]:
-        # A day of margin both sides: a movement's window may begin before its first fact
-        # (midnight clamp) and must be computed from all of its facts.
-        day = datetime.timedelta(days=1)
-        return self.start - day, self.end + day
-
 
 def horizon_at(now: datetime.datetime, hours: int | None = None) -> Horizon:
     hours = horizon_hours() if hours is None else hours
@@ -221,14 +260,68 @@ def publishable(movements: Iterable[Movement], horizon: Horizon) -> list[Movemen
     return [m for m in movements if horizon.start <= m.start < horizon.end]
 
 
+def _in_horizon(spans: Iterable[Span], horizon: Horizon) -> list[Span]:
+    return [span for span in spans if horizon.start <= span[2] < horizon.end]
+
+
 def publish(
     facts: Iterable[MovementFact],
     waves: Sequence[datetime.time],
     horizon: Horizon,
     key: bytes,
 ) -> list[Movement]:
-    """The movements the prison side sees for these facts, sorted by (start, prison number)."""
-    return publishable(group_movements(facts, waves, key), horizon)
+    """The movements the prison side sees for these facts, sorted by (start, prison number).
+
+    The same as ``publishable(group_movements(...))``; only the ids of the published
+    movements are computed."""
+    return movements_of(_in_horizon(merged_spans(facts, Windows(waves)), horizon), key)
+
+
+# Facts of the appointments overlapping [start, end): appointments.movements.movement_facts.
+FactSource = Callable[[datetime.datetime, datetime.datetime], Iterable[MovementFact]]
+# A movement chained to the horizon by consultations across midnight, night after night, is
+# followed this many days past the horizon at most (never seen in practice; it is cut there).
+MAX_CHAIN_DAYS = 31
+
+
+def publish_from(
+    source: FactSource, waves: Sequence[datetime.time], horizon: Horizon, key: bytes
+) -> list[Movement]:
+    """``publish`` over every fact of the agenda, fetching only the facts it depends on.
+
+    Below: facts ending at or before the horizon's start (local midnight) are not needed.
+    Their windows end by that midnight, and a window never joins one that only touches it at
+    midnight, so they only ever merge into movements that start before the horizon.
+    ``source(horizon.start, ...)`` returns every other fact (spanning midnight included).
+
+    Above: facts are fetched up to LIMIT, the first local midnight at or after the horizon's
+    end. A fact starting at or after LIMIT has a window starting at or after
+    ``window_start(LIMIT)`` (windows are monotonic), so it can change a published movement
+    only if that movement's window reaches past that point (a consultation across midnight).
+    Then the facts of the next day are fetched too, and so on."""
+    windows = Windows(waves)
+    tz = unit_tz()
+    limit = _midnight_at_or_after(horizon.end, tz)
+    last = limit + datetime.timedelta(days=MAX_CHAIN_DAYS)
+    facts = list(source(horizon.start, limit))
+    while True:
+        spans = _in_horizon(merged_spans(facts, windows), horizon)
+        floor = windows.start(limit)
+        if limit >= last or (
+            floor >= horizon.end and not any(_joins(span[3], floor) for span in spans)
+        ):
+            return movements_of(spans, key)
+        later = _midnight_at_or_after(limit + datetime.timedelta(hours=1), tz)
+        # The source returns facts overlapping [limit, later): those starting before LIMIT
+        # were in the previous fetch already.
+        facts.extend(fact for fact in source(limit, later) if fact.start >= limit)
+        limit = later
+
+
+def _midnight_at_or_after(instant: datetime.datetime, tz: ZoneInfo) -> datetime.datetime:
+    day = instant.astimezone(tz).date()
+    midnight = local_midnight(day, tz)
+    return midnight if midnight == instant else local_midnight(day + datetime.timedelta(days=1), tz)
 
 
 def close_waves(waves: Sequence[datetime.time]) -> list[tuple[datetime.time, datetime.time]]:
