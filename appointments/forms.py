@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -43,8 +44,20 @@ class PractitionerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.get_full_name() or obj.get_username())
 
 
+# A date outside these bounds is a typing mistake (a year 20266 or 0202) and would overflow
+# once turned into the day's bounds in UTC: every agenda date field refuses it.
+DATE_MIN = datetime.date(1900, 1, 1)
+DATE_MAX = datetime.date(2199, 12, 31)
+
+
 def _date_field(label: Any, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(label=label, input_formats=DATE_FORMATS, widget=DateInput(), **kwargs)
+    return forms.DateField(
+        label=label,
+        input_formats=DATE_FORMATS,
+        widget=DateInput(),
+        validators=[MinValueValidator(DATE_MIN), MaxValueValidator(DATE_MAX)],
+        **kwargs,
+    )
 
 
 def _time_field(label: Any, **kwargs: Any) -> forms.TimeField:

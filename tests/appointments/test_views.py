@@ -383,3 +383,19 @@ def test_queue_patient_and_task_pages_do_not_grow_with_data(persona_client):
         )
     assert _queries(client, reverse("appointments:request_list")) == queue_small
     assert _queries(client, patient_url) == patient_small
+
+
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/agenda/?date=9999-12-31", 200),  # an invalid day falls back to today
+        ("/agenda/print/?date=0001-01-01", 200),
+        ("/agenda/week/?date=9999-12-31", 200),
+        ("/agenda/report/?first_day=9999-12-30&last_day=9999-12-31", 400),
+        ("/agenda/report/?first_day=0001-01-01&last_day=0001-01-02", 400),
+    ],
+)
+def test_a_date_out_of_range_is_refused_not_a_500(client, url, status):
+    """A year typed as 9999 or 0001 would overflow once turned into UTC day bounds."""
+    client.force_login(make_user("physician"))
+    assert client.get(url).status_code == status
