@@ -827,28 +827,30 @@ def _cancel_tasks(tasks: Iterable[VisitTask], now: datetime.datetime) -> None:
         task.save(update_fields=["status", "closed_at"])
 
 
-def _entry_task_sync(patient: Patient) -> None:
-    due_from = patient.arrival_date
-    due_by = due_from + datetime.timedelta(days=ENTRY_VISIT_DAYS)
-    task = _pending(patient, VisitTask.Kind.ENTRY)
+def _task_sync(
+    patient: Patient,
+    kind: str,
+    due_from: datetime.date,
+    due_by: datetime.date,
+    *,
+    move_booked: bool,
+    done_since: dict[str, datetime.date],
+) -> None:
+    """Keep the pending visit of KIND due from DUE_FROM to DUE_BY: move the pending one's
+    window (a booked one's only if MOVE_BOOKED), or create one unless a visit of KIND
+    matching DONE_SINCE was done already."""
+    task = _pending(patient, kind)
     if task is not None:
-        if task.status == VisitTask.Status.OPEN and (task.due_from, task.due_by) != (
-            due_from,
-            due_by,
-        ):
+        movable = move_booked or task.status == VisitTask.Status.OPEN
+        if movable and (task.due_from, task.due_by) != (due_from, due_by):
             task.due_from, task.due_by = due_from, due_by
             task.save(update_fields=["due_from", "due_by"])
         return
-    seen = VisitTask.objects.filter(
-        patient=patient,
-        kind=VisitTask.Kind.ENTRY,
-        status=VisitTask.Status.DONE,
-        due_from__gte=due_from,
+    done = VisitTask.objects.filter(
+        patient=patient, kind=kind, status=VisitTask.Status.DONE, **done_since
     ).exists()
-    if not seen:
-        VisitTask.objects.create(
-            patient=patient, kind=VisitTask.Kind.ENTRY, due_from=due_from, due_by=due_by
-        )
+    if not done:
+        VisitTask.objects.create(patient=patient, kind=kind, due_from=due_from, due_by=due_by)
 
 
 @transaction.atomic
@@ -871,32 +873,28 @@ def visit_tasks_sync(
         if (created or arrived) and patient.arrival_date >= today - datetime.timedelta(
             days=ENTRY_VISIT_LOOKBACK_DAYS
         ):
-            _entry_task_sync(patient)
+            _task_sync(
+                patient,
+                VisitTask.Kind.ENTRY,
+                patient.arrival_date,
+                patient.arrival_date + datetime.timedelta(days=ENTRY_VISIT_DAYS),
+                # A booked entry visit keeps its window: it is being taken care of.
+                move_booked=False,
+                done_since={"due_from__gte": patient.arrival_date},
+            )
         release = patient.expected_release_date
-        task = _pending(patient, VisitTask.Kind.PRE_RELEASE)
         if release is None or release < today:
-            if task is not None:
-                _cancel_tasks([task], now)
+            _cancel_tasks(pending.filter(kind=VisitTask.Kind.PRE_RELEASE), now)
             return
         due_from = clock.minus_one_month(release)
-        if task is not None:
-            if (task.due_from, task.due_by) != (due_from, release):
-                task.due_from, task.due_by = due_from, release
-                task.save(update_fields=["due_from", "due_by"])
-            return
-        already_done = VisitTask.objects.filter(
-            patient=patient,
-            kind=VisitTask.Kind.PRE_RELEASE,
-            status=VisitTask.Status.DONE,
-            due_by__gte=due_from,
-        ).exists()
-        if not already_done:
-            VisitTask.objects.create(
-                patient=patient,
-                kind=VisitTask.Kind.PRE_RELEASE,
-                due_from=due_from,
-                due_by=release,
-            )
+        _task_sync(
+            patient,
+            VisitTask.Kind.PRE_RELEASE,
+            due_from,
+            release,
+            move_booked=True,
+            done_since={"due_by__gte": due_from},
+        )
 
 
 # -- Reference data ------------------------------------------------------------------------------

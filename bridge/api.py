@@ -323,6 +323,15 @@ def _client_label(client: BridgeClient) -> str:
     return f"{client.establishment} (#{client.pk})"
 
 
+def _request_body(schema: type[BaseModel]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema.model_json_schema()}},
+        }
+    }
+
+
 def _push_body(
     request: HttpRequest, schema: type[BaseModel], kind: str
 ) -> tuple[BridgeClient, Any] | HttpResponse:
@@ -360,12 +369,7 @@ def _json(status: int, payload: dict[str, str]) -> HttpResponse:
     response={200: PushOut, 201: PushOut, 413: ErrorOut, **ERRORS},
     url_name="custody_events",
     summary="Record an arrival, release or transfer (idempotent by id)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": CustodyEventIn.model_json_schema()}},
-        }
-    },
+    openapi_extra=_request_body(CustodyEventIn),
 )
 def custody_events(request: HttpRequest) -> HttpResponse:
     pushed = _push_body(request, CustodyEventIn, "custody_event")
@@ -386,15 +390,6 @@ def custody_events(request: HttpRequest) -> HttpResponse:
         return _push_refused(request, 422, "Unknown prison number", event.id)
     except agenda.CustodyInconsistent:
         return _push_refused(request, 422, "Inconsistent custody event", event.id)
-
-
-def _request_body(schema: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema.model_json_schema()}},
-        }
-    }
 
 
 @api.post(
