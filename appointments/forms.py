@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django import forms
@@ -11,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
 from dossiers.identifiers import validate_prison_number
-from dossiers.models import Patient
-from dossiers.selectors import patient_by_prison_number
+from dossiers.selectors import patient_id_by_prison_number
 
 from . import clock, reports, selectors
 from .models import (
@@ -97,15 +97,17 @@ class InlineValidationMixin:
         return errors
 
 
-def _patient_from_prison_number(value: str) -> Patient:
+def _patient_id_from_prison_number(value: str) -> uuid.UUID:
+    """The id of the patient with this prison number, looked up through its blind index
+    (nothing decrypted: the view opens the patient through the access layer)."""
     number = validate_prison_number(value)
-    patient = patient_by_prison_number(number)
-    if patient is None:
+    patient_id = patient_id_by_prison_number(number)
+    if patient_id is None:
         raise ValidationError(
             _("No patient with this prison number. Register the patient first."),
             code="unknown_patient",
         )
-    return patient
+    return patient_id
 
 
 class SpanMixin:
@@ -196,17 +198,17 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     def __init__(
         self,
         *args: Any,
-        patient: Patient | None = None,
+        patient_id: uuid.UUID | None = None,
         with_motive: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.patient = patient
+        self.patient_id = patient_id
         self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
         self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["movement_point"].queryset = MovementPoint.objects.filter(active=True)  # type: ignore[attr-defined]
-        if patient is not None:
+        if patient_id is not None:
             del self.fields["prison_number"]
         if not with_motive:
             del self.fields["motive"]
@@ -214,7 +216,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     def clean_prison_number(self) -> str:
         value: str = self.cleaned_data["prison_number"]
-        self.patient = _patient_from_prison_number(value)
+        self.patient_id = _patient_id_from_prison_number(value)
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -335,13 +337,13 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.patient: Patient | None = None
+        self.patient_id: uuid.UUID | None = None
         self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
     def clean_prison_number(self) -> str:
         value: str = self.cleaned_data["prison_number"]
-        self.patient = _patient_from_prison_number(value)
+        self.patient_id = _patient_id_from_prison_number(value)
         return value
 
     def clean_received_on(self) -> datetime.date:

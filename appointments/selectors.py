@@ -52,7 +52,7 @@ def practitioners() -> QuerySet[Any]:
     )
 
 
-def _prison_unavailable() -> Exists:
+def prison_unavailable() -> Exists:
     """True when the prison side has said the patient cannot be brought during the
     appointment (pushed after it was booked): the unit must move it."""
     return Exists(
@@ -74,7 +74,7 @@ def _appointments() -> QuerySet[Appointment]:
         "movement_point",
         "data_key",
         "movement_outcome",
-    ).annotate(prison_unavailable=_prison_unavailable())
+    ).annotate(prison_unavailable=prison_unavailable())
 
 
 # Columns the agenda grids never show: not even fetched (motives stay in the database).
@@ -97,7 +97,7 @@ def appointments_between(
     rows: list[Appointment] = list(
         Appointment.objects.select_related("patient__identity_key")
         .defer(*_GRID_DEFERRED)
-        .annotate(prison_unavailable=_prison_unavailable())
+        .annotate(prison_unavailable=prison_unavailable())
         .filter(start__lt=end, start__gt=start - MAX_DURATION, end__gt=start, **filters)
         .order_by("start", "end")
     )
@@ -296,7 +296,7 @@ def appointments_to_reschedule(*, limit: int = 50) -> list[Appointment]:
             start__gte=now,
             start__lt=now + datetime.timedelta(days=RESCHEDULE_DAYS),
         )
-        .annotate(prison_unavailable=_prison_unavailable())
+        .annotate(prison_unavailable=prison_unavailable())
         .filter(
             Q(prison_unavailable=True) | ~Q(patient__custody_status=Patient.CustodyStatus.PRESENT)
         )

@@ -65,10 +65,10 @@ def post_worker_init(worker: Any) -> None:
     from django.db import transaction
     from django.http import HttpResponse, JsonResponse
     from django.urls import path
+    from usmp.audit.services import Action, access_record
 
     import usmp.urls
     from bridge import auth
-    from usmp.audit.services import Action, access_record
 
     @login_not_required
     def bare(request: Any) -> JsonResponse:

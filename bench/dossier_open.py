@@ -26,6 +26,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from usmp.audit.services import access_record  # noqa: E402
 
 from dossiers import views as dossier_views  # noqa: E402
 from dossiers.models import Compartment, Dossier, Entry  # noqa: E402
@@ -33,7 +34,6 @@ from dossiers.permissions import dossier_access_for  # noqa: E402
 from dossiers.services import entry_create, patient_create  # noqa: E402
 from usmp.accounts.models import User  # noqa: E402
 from usmp.audit.models import AccessEvent  # noqa: E402
-from usmp.audit.services import access_record  # noqa: E402
 
 
 def setup(entries: int) -> tuple[User, Dossier]:

@@ -24,10 +24,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from appointments import movements as agenda
-from usmp.audit.services import Action, Outcome, access_record
 from usmp.core.net import client_ip
 
-from . import auth, feeds, inbound, policy
+from . import access, auth, feeds, inbound, policy
 from .models import BridgeClient, Scope
 
 
@@ -35,7 +34,11 @@ class BridgeToken(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> BridgeClient | None:
-        client = auth.resolve_client(token)
+        try:
+            client = auth.resolve_client(token)
+        except auth.BridgeAuthError as exc:
+            access.unauthenticated(request, revoked_client=exc.revoked_client_id)
+            raise
         request.bridge_client = client  # type: ignore[attr-defined]
         return client
 
@@ -92,6 +95,8 @@ def _error(status: int, message: str, **headers: str) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # No Authorization header, or not a Bearer one (a bad token is recorded where resolved).
+    access.unauthenticated(request)
     return _error(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
 
 
@@ -104,27 +109,21 @@ def _auth_error(request: HttpRequest, exc: auth.BridgeAuthError) -> HttpResponse
 
 @api.exception_handler(auth.RateLimited)
 def _rate_limited(request: HttpRequest, exc: auth.RateLimited) -> HttpResponse:
+    access.rate_limited(request, exc.client_id)
     return _error(429, "Too many requests", **{"Retry-After": str(exc.retry_after)})
 
 
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    access.refused(request, kind="invalid_request")
     return _error(422, "Invalid request")
 
 
-def authorize(
-    request: HttpRequest, scope: str, *, action: str = Action.BRIDGE_PULL, object_type: str = ""
-) -> BridgeClient:
+def authorize(request: HttpRequest, scope: str, *, object_type: str = "") -> BridgeClient:
     """Address, scope and rate for the client the token resolved to."""
     client: BridgeClient = request.auth  # type: ignore[attr-defined]
     if not auth.address_allowed(client, client_ip(request)) or scope not in client.scopes:
-        access_record(
-            request=request,
-            action=action,
-            outcome=Outcome.DENIED,
-            object_type=object_type or "bridge_client",
-            object_id="" if object_type else str(client.pk),
-        )
+        access.refused(request, kind=object_type or "movements")
         raise auth.BridgeForbidden
     auth.check_rate(client)
     return client
@@ -154,6 +153,7 @@ def parse_since(value: str | None) -> datetime.datetime | None:
 
 @api.exception_handler(_BadSince)
 def _bad_since(request: HttpRequest, exc: Exception) -> HttpResponse:
+    access.refused(request, kind="invalid_since")
     return _error(422, "Invalid since: expected an ISO 8601 datetime")
 
 
@@ -166,7 +166,7 @@ FORMATS: dict[str, tuple[str, Renderer]] = {
 
 
 def pull(request: HttpRequest, fmt: str, since: str | None) -> HttpResponse:
-    client = authorize(request, Scope.MOVEMENTS_READ)
+    authorize(request, Scope.MOVEMENTS_READ)
     since_at = parse_since(since)
     content_type, render = FORMATS[fmt]
     with transaction.atomic():
@@ -178,12 +178,7 @@ def pull(request: HttpRequest, fmt: str, since: str | None) -> HttpResponse:
             response = HttpResponse(status=304)
         else:
             response = HttpResponse(render(feed), content_type=content_type)
-        access_record(
-            request=request,
-            action=Action.BRIDGE_PULL,
-            object_type="bridge_client",
-            object_id=str(client.pk),
-        )
+        access.pulled(request)
     response["ETag"] = tag
     response["Cache-Control"] = "no-store, private"
     return response
@@ -309,13 +304,7 @@ def _bounded_body(request: HttpRequest) -> bytes:
 def _push_refused(
     request: HttpRequest, status: int, message: str, ref: str = "", kind: str = "custody_event"
 ) -> HttpResponse:
-    access_record(
-        request=request,
-        action=Action.BRIDGE_PUSH,
-        outcome=Outcome.DENIED,
-        object_type=kind,
-        object_id=ref,
-    )
+    access.refused(request, kind=kind, ref=ref)
     return _error(status, message)
 
 
@@ -336,7 +325,7 @@ def _push_body(
     request: HttpRequest, schema: type[BaseModel], kind: str
 ) -> tuple[BridgeClient, Any] | HttpResponse:
     """The authorised client and the validated push, or the refusal (recorded)."""
-    client = authorize(request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type=kind)
+    client = authorize(request, Scope.CUSTODY_WRITE, object_type=kind)
     try:
         body = _bounded_body(request)
     except _TooLarge:
@@ -350,7 +339,7 @@ def _push_body(
 def _pushed(request: HttpRequest, kind: str, ref: str, created: bool) -> HttpResponse:
     """The answer to an accepted push; its access event is written in the caller's
     transaction."""
-    access_record(request=request, action=Action.BRIDGE_PUSH, object_type=kind, object_id=ref)
+    access.pushed(request, kind=kind, ref=ref)
     if created:
         return _json(201, {"id": ref, "status": "recorded"})
     return _json(200, {"id": ref, "status": "duplicate"})
@@ -434,9 +423,7 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
     summary="Withdraw an unavailability window this client pushed",
 )
 def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
-    client = authorize(
-        request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type="unavailability"
-    )
+    client = authorize(request, Scope.CUSTODY_WRITE, object_type="unavailability")
     if not re.fullmatch(REF_PATTERN, ref):
         return _push_refused(request, 404, "Not found", "", "unavailability")
     try:
@@ -444,12 +431,7 @@ def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
             changed = agenda.unavailability_withdraw(
                 client_ref=ref, acting_client_label=_client_label(client)
             )
-            access_record(
-                request=request,
-                action=Action.BRIDGE_PUSH,
-                object_type="unavailability",
-                object_id=ref,
-            )
+            access.pushed(request, kind="unavailability", ref=ref)
     except agenda.UnknownReference:
         return _push_refused(request, 404, "Not found", ref, "unavailability")
     return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import uuid
 from typing import Any
 
 from django import forms
@@ -69,8 +70,9 @@ class PatientForm(forms.Form):
 
     validate_url = reverse_lazy("dossiers:patient_validate")
 
-    def __init__(self, *args: Any, instance: Patient | None = None, **kwargs: Any) -> None:
-        self.instance = instance
+    def __init__(self, *args: Any, patient_id: uuid.UUID | None = None, **kwargs: Any) -> None:
+        # The patient being edited (its own prison number is not a duplicate).
+        self.patient_id = patient_id
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             field.widget.attrs.update(
@@ -86,7 +88,7 @@ class PatientForm(forms.Form):
 
     def clean_prison_number(self) -> str:
         value = validate_prison_number(self.cleaned_data["prison_number"])
-        if prison_number_taken(value, exclude=self.instance):
+        if prison_number_taken(value, exclude_id=self.patient_id):
             raise ValidationError(
                 _("A patient with this prison number is already registered."),
                 code="duplicate_prison_number",
@@ -160,7 +162,7 @@ class PatientUpdateForm(PatientForm):
         return value
 
     @classmethod
-    def initial_from(cls, patient: Patient) -> dict[str, Any]:
+    def initial_from(cls, patient: Any) -> dict[str, Any]:
         return {
             "prison_number": patient.prison_number,
             "last_name": patient.last_name,
@@ -234,12 +236,19 @@ class EntryFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("All types")), *EntryKind.choices]
     )
-    author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
+    # Any id: the dossier's authors are only known once it is opened (they fill the menu
+    # afterwards); an id of nobody who wrote there just filters every note out.
+    author = forms.IntegerField(
+        label=_("Author"), required=False, min_value=1, max_value=2**31 - 1, widget=forms.Select
+    )
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=10**6, widget=forms.HiddenInput
+    )
 
-    def __init__(self, *args: Any, authors: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["author"].choices = [("", _("All authors"))] + [
-            (a.pk, a.get_full_name() or a.get_username()) for a in authors
+    def set_authors(self, authors: Any) -> None:
+        """AUTHORS (``id``, ``name``) become the author menu's choices."""
+        self.fields["author"].widget.choices = [("", _("All authors"))] + [
+            (a.id, a.name) for a in authors
         ]
 
 
@@ -320,16 +329,11 @@ class GrantForm(forms.Form):
     grantee = forms.ChoiceField(label=_("Give access to"))
     write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
 
-    def __init__(self, *args: Any, users: list[Any], groups: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
+        """CHOICES: the care teams and clinicians who may be given access (their ``key``,
+        ``name`` and ``is_team``)."""
         super().__init__(*args, **kwargs)
-        self.users = {f"user:{u.pk}": u for u in users}
-        self.groups = {f"group:{g.pk}": g for g in groups}
-        self.fields["grantee"].choices = (
-            [("", "—")]
-            + [(key, _("Care team: %(name)s") % {"name": g.name}) for key, g in self.groups.items()]
-            + [(key, u.get_full_name() or u.get_username()) for key, u in self.users.items()]
-        )
-
-    def clean_grantee(self) -> Any:
-        key = self.cleaned_data["grantee"]
-        return self.users.get(key) or self.groups[key]
+        self.fields["grantee"].choices = [("", "—")] + [
+            (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
+            for c in choices
+        ]

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from usmp.access import record
+from usmp.access.viewer import Viewer
 from usmp.core.audit import acting_as
 from usmp.crypto.models import DataKey
 
@@ -208,10 +210,16 @@ def document_upload(
 
 @transaction.atomic
 def break_glass_open(
-    *, acting_user: Any, dossier: Dossier, reason: str, minutes: int = BREAK_GLASS_MAX_MINUTES
+    *,
+    acting_user: Any,
+    dossier: Dossier,
+    reason: str,
+    minutes: int = BREAK_GLASS_MAX_MINUTES,
+    source_ip: str | None = None,
 ) -> BreakGlassAccess:
-    """Open an emergency access to one dossier for at most an hour and alert the
-    coordinators (in-app list and e-mail). The caller has re-checked the password."""
+    """Open an emergency access to one dossier for at most an hour, record it as an access
+    event and alert the coordinators (in-app list and e-mail). The caller has re-checked the
+    password."""
     reason = reason.strip()
     if len(reason) < 15:
         raise ValidationError({"reason": _("Explain the emergency (15 characters at least).")})
@@ -228,6 +236,18 @@ def break_glass_open(
     )
     with acting_as(acting_user):
         grant.save(force_insert=True)
+    record.allowed(
+        Viewer(user=acting_user, source_ip=source_ip),
+        record.Target(
+            record.Action.BREAK_GLASS_OPEN,
+            patient_id=dossier.patient_id,
+            compartment=dossier.compartment,
+            object_type="break_glass",
+            object_id=str(grant.pk),
+            break_glass=True,
+        ),
+        purpose=record.Purpose.WRITE,
+    )
     transaction.on_commit(lambda: notify_coordinators_of_break_glass(grant))
     return grant
 

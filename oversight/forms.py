@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from dossiers.forms import DATE_FORMATS, DateInput
 from dossiers.identifiers import validate_prison_number
 from dossiers.models import Compartment
-from dossiers.selectors import patient_by_prison_number
+from dossiers.selectors import patient_id_by_prison_number
 from usmp.accounts.models import User
 from usmp.audit.models import AccessEvent
 
@@ -52,15 +52,15 @@ class AuditFilterForm(forms.Form):
         self.fields["actor"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.username} ({u.username})"
         )
-        self.patient = None
+        self.patient_id: Any = None
 
     def clean_prison_number(self) -> str:
         value = self.cleaned_data["prison_number"].strip()
         if not value:
             return ""
         number = validate_prison_number(value)
-        self.patient = patient_by_prison_number(number)
-        if self.patient is None:
+        self.patient_id = patient_id_by_prison_number(number)
+        if self.patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
         return number
 
@@ -74,7 +74,7 @@ class AuditFilterForm(forms.Form):
         data = self.cleaned_data
         return TrailFilter(
             actor_id=data["actor"].pk if data.get("actor") else None,
-            patient_id=self.patient.pk if self.patient else None,
+            patient_id=self.patient_id,
             compartment=data.get("compartment") or "",
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
@@ -88,11 +88,12 @@ class PatientReportForm(forms.Form):
     prison_number = forms.CharField(label=_("Prison number"), max_length=20)
 
     def clean_prison_number(self) -> Any:
+        """The patient's id (the number is looked up through its blind index)."""
         number = validate_prison_number(self.cleaned_data["prison_number"])
-        patient = patient_by_prison_number(number)
-        if patient is None:
+        patient_id = patient_id_by_prison_number(number)
+        if patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
-        return patient
+        return patient_id
 
 
 class ReviewForm(forms.Form):

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "usmp.crypto",
     "usmp.core",
     "usmp.audit",
+    "usmp.access",
     "oversight",
     "dossiers",
     "appointments",
@@ -88,7 +89,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every refused request leaves an access event (usmp.access.middleware); the login
+    # redirect of anonymous requests included.
+    "usmp.access.middleware.AccessMiddleware",
+    "usmp.access.middleware.LoginRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

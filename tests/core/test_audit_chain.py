@@ -13,11 +13,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
+from usmp.audit.services import access_record
 
 from tests.factories import PASSWORD, make_patient, make_user
 from usmp.audit import chain
 from usmp.audit.models import AccessEvent, ChainLink, Checkpoint
-from usmp.audit.services import access_record
 
 
 def record(n=1, **kw):

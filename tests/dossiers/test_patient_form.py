@@ -73,7 +73,7 @@ def test_french_date_format_is_accepted(nurse_client):
 def test_bad_input_gets_a_clear_message_and_writes_nothing(nurse_client, overrides, field, message):
     log_entries = LogEntry.objects.count()
     response = post_create(nurse_client, **overrides)
-    assert response.status_code == 200
+    assert response.status_code == 400
     errors = " ".join(str(e) for e in response.context["form"].errors.get(field, []))
     assert message in errors
     assert Patient.objects.count() == 0
@@ -190,7 +190,7 @@ def test_edit_to_another_patients_prison_number_is_refused(nurse_client):
     response = nurse_client.post(
         url, {**VALID, "prison_number": "222222", "custody_status": "present"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     patient.refresh_from_db()
     assert patient.prison_number == "333333"
 

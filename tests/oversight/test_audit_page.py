@@ -12,12 +12,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from usmp.audit.services import access_record
 
 from dossiers.models import BreakGlassAccess, Compartment
 from tests.dossiers.conftest import open_break_glass, write_entry
 from tests.factories import make_patient, make_user
 from usmp.audit.models import AccessEvent
-from usmp.audit.services import access_record
 
 pytestmark = pytest.mark.django_db
 
