@@ -192,7 +192,11 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
         outcome=e.outcome,
         patient_id=str(e.patient_id or ""),
         compartment=e.compartment,
-        detail=" ".join(x for x in (e.object_type, e.object_id) if x),
+        detail=" ".join(
+            x
+            for x in (e.object_type, e.object_id, f"client {e.client_id}" if e.client_id else "")
+            if x
+        ),
         break_glass=e.break_glass,
         source_ip=e.source_ip,
         count=e.count,

@@ -123,7 +123,10 @@ def test_secretary_never_sees_motive_or_comment(persona_client):
     assert secretary.get(book_with_request).status_code == 404
     detail = nurse.get(urls[5]).content.decode()
     assert MOTIVE in detail and COMMENT in detail
-    assert MOTIVE in nurse.get(reverse("appointments:request_list")).content.decode()
+    # A psychiatric request's text is for the psychiatric team, not the somatic nurse.
+    assert MOTIVE not in nurse.get(reverse("appointments:request_list")).content.decode()
+    psychiatrist = persona_client("psychiatrist")
+    assert MOTIVE in psychiatrist.get(reverse("appointments:request_list")).content.decode()
 
 
 def test_secretary_form_has_no_motive_or_comment_field(persona_client):
@@ -218,7 +221,7 @@ def test_bad_booking_input_gives_a_clear_message_and_writes_nothing(
     patient = make_patient()
     data = _booking_post(doctor, patient, f.next_weekday(), **changes)
     response = persona_client("nurse").post(reverse("appointments:book"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in unescape(response.content.decode())
     assert not Appointment.objects.exists()
 
@@ -290,7 +293,7 @@ def test_coordinator_edits_reference_data_but_sees_no_patient(persona_client):
         reverse("appointments:setup_create", kwargs={"kind": "rooms"}),
         {"name": "Salle de soins", "movement_point": point.pk, "active": "on"},
     )
-    assert duplicate.status_code == 200
+    assert duplicate.status_code == 400
     assert "existe déjà" in unescape(duplicate.content.decode())
     assert client.get(reverse("appointments:day")).status_code == 403
     assert client.get(reverse("appointments:setup")).status_code == 200
@@ -333,7 +336,7 @@ def test_absence_form_refuses_nonexistent_time(persona_client):
             "end_time": "08:00",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "n'existe pas" in unescape(response.content.decode())
 
 

@@ -138,7 +138,7 @@ def test_release_date_entered_in_the_patient_form_creates_the_task(persona_clien
         "custody_status": "present",
     }
     bad = client.post(url, {**form, "expected_release_date": "2025-01-01"})
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     assert "antérieure à la date d'arrivée" in unescape(bad.content.decode())
     assert not VisitTask.objects.filter(patient=patient).exists()
     response = client.post(url, {**form, "expected_release_date": "2026-03-20"})
