@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from usmp.access.record import Purpose
+from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import Viewer
 from usmp.core.errors import add_service_error

@@ -1,7 +1,7 @@
 """Page rules of the bridge's coordinator pages (usmp.access.rules). The API and the
 wing's printable list authenticate by token, never by session."""
 
-from usmp.access.record import Action
+from usmp.access.kinds import Action
 from usmp.access.rules import register
 
 _CLIENTS = Action.BRIDGE_CLIENT_VIEW

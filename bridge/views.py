@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from usmp.access.record import Purpose
+from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import Viewer
 from usmp.core.net import client_ip

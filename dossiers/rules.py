@@ -1,6 +1,6 @@
 """Page rules of the patient desk and the dossiers (usmp.access.rules)."""
 
-from usmp.access.record import Action
+from usmp.access.kinds import Action
 from usmp.access.rules import register
 
 from .permissions import (

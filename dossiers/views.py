@@ -17,7 +17,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from usmp.access.record import Purpose
+from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import Viewer
 from usmp.core.errors import service_call

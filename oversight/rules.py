@@ -1,6 +1,6 @@
 """Page rules of the coordinator's audit pages (usmp.access.rules)."""
 
-from usmp.access.record import Action
+from usmp.access.kinds import Action
 from usmp.access.rules import register
 
 from .access import REVIEW_PERMISSION

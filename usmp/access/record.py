@@ -19,13 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from usmp.audit import writer
-from usmp.audit.models import AccessEvent
 
+from .kinds import Action, Outcome, Purpose
 from .viewer import Viewer
 
-Action = AccessEvent.Action
-Outcome = AccessEvent.Outcome
-Purpose = AccessEvent.Purpose
+__all__ = ["Action", "NotFound", "Forbidden", "Outcome", "Purpose", "Target"]
 
 
 @dataclass(frozen=True)
