@@ -300,7 +300,9 @@ def appointments_to_reschedule(*, limit: int = 50) -> list[Appointment]:
         .filter(
             Q(prison_unavailable=True) | ~Q(patient__custody_status=Patient.CustodyStatus.PRESENT)
         )
-        .select_related("patient__identity_key", "specialty")
+        .select_related(
+            "patient__identity_key", "specialty", "practitioner", "room", "movement_point"
+        )
         .defer(*_GRID_DEFERRED)
         .order_by("start")[:limit]
     )

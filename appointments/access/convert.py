@@ -39,6 +39,11 @@ class Converter:
             ref = self._patients[patient.pk] = PatientRef.of(patient)
         return ref
 
+    def patient_of(self, row: Any) -> PatientRef:
+        """ROW's patient, decrypted once per page (and not even loaded when already seen)."""
+        ref = self._patients.get(row.patient_id)
+        return ref if ref is not None else self.patient(row.patient)
+
     def appointment(
         self,
         a: Appointment,
@@ -64,7 +69,7 @@ class Converter:
         tz = clock.unit_tz()
         return AppointmentView(
             id=a.pk,
-            patient=self.patient(a.patient),
+            patient=self.patient_of(a),
             start=a.start.astimezone(tz),
             end=a.end.astimezone(tz),
             specialty_id=a.specialty_id,
@@ -112,7 +117,7 @@ class Converter:
         readable = self.wall.reads(r.patient_id, compartment)
         return CareRequestView(
             id=r.pk,
-            patient=self.patient(r.patient),
+            patient=self.patient_of(r),
             specialty_id=r.specialty_id,
             specialty_name=r.specialty.name,
             compartment=compartment,
@@ -128,7 +133,7 @@ class Converter:
     def visit_task(self, t: VisitTask, *, overdue: bool, instance: bool = False) -> VisitTaskView:
         return VisitTaskView(
             id=t.pk,
-            patient=self.patient(t.patient),
+            patient=self.patient_of(t),
             kind=t.kind,
             due_from=t.due_from,
             due_by=t.due_by,

@@ -130,6 +130,7 @@ def access_patient_agenda(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientAg
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
         convert = Converter(wall_for(user, [patient.pk]))
+        ref = convert.patient(patient)
         rows = selectors.patient_appointments(patient=patient)
         requests = None
         if permissions.can_view_care_requests(user):
@@ -139,7 +140,7 @@ def access_patient_agenda(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientAg
                 for r in selectors.patient_care_requests(patient=patient)
             )
         return PatientAgenda(
-            patient=convert.patient(patient),
+            patient=ref,
             upcoming=tuple(convert.appointment(a, clinical=True) for a in rows.upcoming),
             past=tuple(convert.appointment(a, clinical=True) for a in rows.past),
             unavailabilities=unavailabilities_of(patient),

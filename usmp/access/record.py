@@ -23,7 +23,7 @@ from usmp.audit import writer
 from .kinds import Action, Outcome, Purpose
 from .viewer import Viewer
 
-__all__ = ["Action", "NotFound", "Forbidden", "Outcome", "Purpose", "Target"]
+__all__ = ["Action", "Forbidden", "NotFound", "Outcome", "Purpose", "Target"]
 
 
 @dataclass(frozen=True)
