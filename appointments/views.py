@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -376,7 +376,7 @@ def validate(request: HttpRequest) -> HttpResponse:
         return HttpResponse(_("Unknown form."), status=400)
     form_class, allowed = VALIDATED_FORMS[name]
     if not allowed(request.user):
-        raise Http404
+        raise PermissionDenied  # recorded by the access middleware
     form = form_class(request.POST)
     form.is_valid()
     return render(

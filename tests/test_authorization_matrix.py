@@ -582,3 +582,18 @@ def test_the_menu_offers_exactly_what_opens(persona_client, persona):
             response.status_code == 302 and "login" in response["Location"]
         )
         assert refused, item.url_name
+
+
+def test_templates_name_only_registered_page_rules():
+    """``can.<rule>`` in a template with a misspelt rule would silently be false."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "templates"
+    used = {
+        name
+        for path in root.rglob("*.html")
+        for name in re.findall(r"\bcan\.(\w+)", path.read_text(encoding="utf-8"))
+    }
+    assert used, "templates use page rules"
+    assert used <= set(rules.names()), used - set(rules.names())

@@ -74,12 +74,15 @@ class AccessEvent(models.Model):
     search_index = models.CharField(max_length=64, blank=True)
     break_glass = models.BooleanField(default=False)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
-    purpose = models.CharField(max_length=16, choices=Purpose.choices, blank=True)
+    # Database defaults too: rows written by hand (a bulk load, a DBA) get them as well.
+    purpose = models.CharField(
+        max_length=16, choices=Purpose.choices, blank=True, default="", db_default=""
+    )
     # The bridge client (the prison's software) that read or pushed, when it is one.
     client_id = models.PositiveBigIntegerField(null=True, blank=True)
     # Refusals of unauthenticated requests are aggregated per source and minute: one event
     # stands for COUNT refusals (usmp.audit.writer.refusal_record).
-    count = models.PositiveIntegerField(default=1)
+    count = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         verbose_name = _("access event")

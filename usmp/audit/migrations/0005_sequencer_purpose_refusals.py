@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="accessevent",
             name="purpose",
-            field=models.CharField(blank=True, choices=[('display', 'Display'), ('change', 'Change form'), ('write', 'Write'), ('book', 'Booking'), ('print', 'Print'), ('export', 'Export'), ('search', 'Search'), ('check', 'Check while typing')], max_length=16),
+            field=models.CharField(blank=True, db_default="", default="", choices=[('display', 'Display'), ('change', 'Change form'), ('write', 'Write'), ('book', 'Booking'), ('print', 'Print'), ('export', 'Export'), ('search', 'Search'), ('check', 'Check while typing')], max_length=16),
         ),
         migrations.AddField(
             model_name="accessevent",
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="accessevent",
             name="count",
-            field=models.PositiveIntegerField(default=1),
+            field=models.PositiveIntegerField(db_default=1, default=1),
         ),
         migrations.AlterField(
             model_name="accessevent",
