@@ -322,13 +322,10 @@ def measure(client: Client, url: str, runs: int) -> tuple[float, float, int, int
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--appointments", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    call_command("migrate", verbosity=0)
-    # The measured day: a Wednesday one week ahead, so that free slots are searched from now.
+def measured_day() -> datetime.date:
+    """The day that holds 400 appointments: a Wednesday one week ahead (so that free slots
+    are searched from now), or, in a database generated on an earlier day, the latest day
+    holding exactly 400."""
     target_day = clock.week_monday(clock.today()) + datetime.timedelta(days=9)
     existing = Appointment.objects.filter(
         start__gte=clock.day_bounds(target_day)[0],
@@ -344,6 +341,16 @@ def main() -> None:
             row = cursor.fetchone()
         if row:
             target_day = row[0]
+    return target_day
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--appointments", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    target_day = measured_day()
     fill(args.appointments, target_day)
     settings.ALLOWED_HOSTS.append("testserver")
     settings.DEBUG = False
