@@ -15,7 +15,7 @@ from dossiers.models import Patient
 from dossiers.services import patient_update
 from usmp.core.audit import acting_as
 
-from . import clock, services
+from . import clock
 from .defaults import ensure_specialties
 from .models import (
     DEFAULT_SIDE,
@@ -30,6 +30,10 @@ from .models import (
     Specialty,
     Status,
 )
+from .services.booking import appointment_book
+from .services.care_requests import care_request_create
+from .services.changes import appointment_cancel
+from .services.texts import dossier_key
 
 POINTS = [
     ("usmp-attente", "Salle d'attente USMP"),
@@ -168,7 +172,7 @@ def _demo_appointment(
     kind = Kind.TELECONSULTATION if "téléconsultation" in window.room.name else Kind.ON_SITE
     if start > now:
         try:
-            appointment = services.appointment_book(
+            appointment = appointment_book(
                 acting_user=secretary if rng.random() < 0.5 else practitioner,
                 patient=patient,
                 specialty=window.specialty,
@@ -182,7 +186,7 @@ def _demo_appointment(
         except ValidationError:
             return 0
         if rng.random() < 0.06:
-            services.appointment_cancel(
+            appointment_cancel(
                 acting_user=secretary,
                 appointment=appointment,
                 reason=rng.choice([Reason.ESCORT_CANCELLED, Reason.PRACTITIONER_ABSENT]),
@@ -213,7 +217,7 @@ def _demo_appointment(
             status=status,
             reason=reason,
             side=side,
-            data_key=services.dossier_key(patient, window.specialty),
+            data_key=dossier_key(patient, window.specialty),
             motive=motive,
             outcome_at=end if status != Status.CANCELLED else start,
             outcome_by=practitioner,
@@ -236,7 +240,7 @@ def _demo_extractions(
             day += datetime.timedelta(days=7 - day.weekday())
         start = clock.wall_clock(day, _time("08:30"))
         try:
-            services.appointment_book(
+            appointment_book(
                 acting_user=users["infirmiere"],
                 patient=rng.choice(patients),
                 specialty=specialties["external-hospital"],
@@ -259,7 +263,7 @@ def _demo_requests(
 ) -> None:
     for i in range(14):
         code, text = REQUEST_TEXTS[i % len(REQUEST_TEXTS)]
-        services.care_request_create(
+        care_request_create(
             acting_user=nurse,
             patient=rng.choice(patients),
             specialty=specialties[code],

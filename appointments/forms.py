@@ -14,7 +14,7 @@ from dossiers.identifiers import validate_prison_number
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
 
-from . import clock, reports, selectors
+from . import clock, reports
 from .models import (
     Absence,
     CareRequest,
@@ -28,6 +28,7 @@ from .models import (
     Side,
     Specialty,
 )
+from .selectors.reference import active_specialties, practitioners
 
 TIME_FORMATS = ["%H:%M", "%Hh%M", "%H.%M", "%Hh", "%H"]
 
@@ -149,7 +150,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.ON_SITE)
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
         help_text=_("Empty only for an external consultation at the hospital."),
@@ -202,8 +203,8 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["movement_point"].queryset = MovementPoint.objects.filter(active=True)  # type: ignore[attr-defined]
         if patient is not None:
@@ -233,7 +234,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     end_time = _time_field(_("End"))
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
     )
@@ -243,7 +244,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
@@ -336,7 +337,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.patient: Patient | None = None
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
     def clean_prison_number(self) -> str:
@@ -397,13 +398,13 @@ class ReportForm(forms.Form):
 
 class WeekForm(forms.Form):
     practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none(), required=False
+        label=_("Practitioner"), queryset=practitioners().none(), required=False
     )
     date = _date_field(_("Week of"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class SlotSearchForm(forms.Form):
@@ -412,7 +413,7 @@ class SlotSearchForm(forms.Form):
     )
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
     )
@@ -424,8 +425,8 @@ class SlotSearchForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 # -- Reference data (coordinator) ---------------------------------------------------------------
@@ -453,9 +454,7 @@ class RoomForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
 
     class Meta:
         model = OpeningHours
@@ -482,7 +481,7 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["specialty"].queryset = Specialty.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
 
@@ -538,9 +537,7 @@ class _PeriodForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class AbsenceForm(_PeriodForm):
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
 
     class Meta:
         model = Absence
@@ -548,7 +545,7 @@ class AbsenceForm(_PeriodForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class RoomClosureForm(_PeriodForm):

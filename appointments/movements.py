@@ -39,7 +39,7 @@ from .models import (
     Status,
     Unavailability,
 )
-from .services import appointment_cancel, appointment_movement_outcome
+from .services.changes import appointment_cancel, appointment_movement_outcome
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dossiers.models import Patient
 def patient_saved(sender: Any, instance: Patient, raw: bool = False, **kwargs: Any) -> None:
     if raw:  # loaddata
         return
-    from .services import visit_tasks_sync
+    from .services.visit_tasks import visit_tasks_sync
 
     # A partial save that sets the arrival date or brings the patient back into custody is an
     # arrival too (a readmission, or the bridge's custody event).

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
 
-from . import clock, permissions, reports, selectors, services
+from . import clock, permissions, reports
 from . import forms as agenda_forms
 from .models import (
     Absence,
@@ -33,6 +33,22 @@ from .models import (
     Specialty,
     Status,
 )
+from .selectors.agenda import (
+    day_agenda,
+    day_list,
+    patient_appointments,
+    patient_unavailabilities,
+    week_agenda,
+)
+from .selectors.care_requests import care_request_queue, care_request_stats, patient_care_requests
+from .selectors.reference import practitioners
+from .selectors.slots import Slot, free_slots
+from .selectors.visit_tasks import visit_tasks_pending
+from .services import changes
+from .services.availability import BookingConflict, unavailability_overlapping
+from .services.booking import appointment_book, appointment_series_book
+from .services.care_requests import care_request_close, care_request_create
+from .services.reference import reference_save
 
 # -- Helpers ------------------------------------------------------------------------------------
 
@@ -115,7 +131,7 @@ def _context_query(ctx: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _slot_links(slots: list[selectors.Slot], base: dict[str, str], kind: str) -> list[Any]:
+def _slot_links(slots: list[Slot], base: dict[str, str], kind: str) -> list[Any]:
     url = reverse("appointments:book")
     rows = []
     for slot in slots:
@@ -147,7 +163,7 @@ def _search_data(source: QueryDict) -> dict[str, str]:
 
 def _search_slots(
     data: dict[str, Any], *, patient: Any
-) -> tuple[agenda_forms.SlotSearchForm, list[selectors.Slot]]:
+) -> tuple[agenda_forms.SlotSearchForm, list[Slot]]:
     form = agenda_forms.SlotSearchForm({f"s-{k}": v for k, v in data.items()}, prefix="s")
     if not form.is_valid():
         return form, []
@@ -161,7 +177,7 @@ def _search_slots(
     after = timezone.now()
     if form.cleaned_data["date"]:
         after = max(after, clock.day_bounds(form.cleaned_data["date"])[0])
-    found = selectors.free_slots(
+    found = free_slots(
         duration=datetime.timedelta(minutes=duration_minutes),
         after=after,
         specialty=specialty,
@@ -183,7 +199,7 @@ def day(request: HttpRequest) -> HttpResponse:
     by = (
         form.cleaned_data.get("by") if form.is_bound and form.is_valid() else ""
     ) or "practitioner"
-    grid = selectors.day_agenda(day=the_day, by=by)
+    grid = day_agenda(day=the_day, by=by)
     _record_list(request, "agenda_day", the_day.isoformat())
     return render(
         request,
@@ -211,7 +227,7 @@ def day_print(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "appointments/day_print.html",
-        {"day": the_day, "appointments": selectors.day_list(day=the_day)},
+        {"day": the_day, "appointments": day_list(day=the_day)},
     )
 
 
@@ -226,9 +242,9 @@ def week(request: HttpRequest) -> HttpResponse:
         practitioner = form.cleaned_data["practitioner"]
         the_day = form.cleaned_data["date"] or the_day
     if practitioner is None and request.user.is_authenticated:
-        practitioner = selectors.practitioners().filter(pk=request.user.pk).first()
+        practitioner = practitioners().filter(pk=request.user.pk).first()
     monday = clock.week_monday(the_day)
-    grid = selectors.week_agenda(practitioner=practitioner, monday=monday) if practitioner else None
+    grid = week_agenda(practitioner=practitioner, monday=monday) if practitioner else None
     if grid is not None:
         _record_list(request, "agenda_week", f"{monday.isoformat()}/{practitioner.pk}")
     if not form.is_bound:
@@ -258,10 +274,10 @@ def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         "appointments/patient.html",
         {
             "patient": the_patient,
-            "appointments": selectors.patient_appointments(patient=the_patient),
-            "unavailabilities": selectors.patient_unavailabilities(patient=the_patient),
+            "appointments": patient_appointments(patient=the_patient),
+            "unavailabilities": patient_unavailabilities(patient=the_patient),
             "care_requests": (
-                selectors.patient_care_requests(patient=the_patient) if show_requests else None
+                patient_care_requests(patient=the_patient) if show_requests else None
             ),
             "can_view_motive": permissions.can_view_motive(request.user),
             "can_book": permissions.can_book(request.user),
@@ -322,12 +338,12 @@ def book(request: HttpRequest) -> HttpResponse:
         }
         try:
             if data["repeat_every"]:
-                booked = services.appointment_series_book(
+                booked = appointment_series_book(
                     **common, every_n_weeks=data["repeat_every"], occurrences=data["occurrences"]
                 )
             else:
-                booked = [services.appointment_book(**common, visit_task=ctx["visit_task"])]
-        except services.BookingConflict as exc:
+                booked = [appointment_book(**common, visit_task=ctx["visit_task"])]
+        except BookingConflict as exc:
             form.add_error(None, exc)
             conflict = True
         except ValidationError as exc:
@@ -378,9 +394,7 @@ def book(request: HttpRequest) -> HttpResponse:
             "searched": bool(search_data.get("specialty") or search_data.get("practitioner")),
             "conflict": conflict,
             "base_query": base_query,
-            "unavailabilities": (
-                selectors.patient_unavailabilities(patient=patient) if patient else []
-            ),
+            "unavailabilities": patient_unavailabilities(patient=patient) if patient else [],
         },
         status=409 if conflict else 200,
     )
@@ -455,9 +469,7 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
             "can_change": can_change,
             "can_move": can_change and appointment.status == Status.PLANNED,
             "prison_unavailable": (
-                services.unavailability_overlapping(
-                    appointment.patient, appointment.start, appointment.end
-                )
+                unavailability_overlapping(appointment.patient, appointment.start, appointment.end)
                 if appointment.status == Status.PLANNED
                 else None
             ),
@@ -512,7 +524,7 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.appointment_move(
+            changes.appointment_move(
                 acting_user=request.user,
                 appointment=appointment,
                 start=data["start"],
@@ -522,11 +534,11 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
             )
         except ValidationError as exc:
             _add_errors(form, exc)
-            status = 409 if isinstance(exc, services.BookingConflict) else 200
+            status = 409 if isinstance(exc, BookingConflict) else 200
         else:
             messages.success(request, _("Appointment moved."))
             return redirect("appointments:appointment_detail", appointment_id=appointment.pk)
-    found = selectors.free_slots(
+    found = free_slots(
         duration=appointment.end - appointment.start,
         after=timezone.now(),
         specialty=appointment.specialty,
@@ -555,7 +567,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            cancelled = services.appointment_cancel(
+            cancelled = changes.appointment_cancel(
                 acting_user=request.user,
                 appointment=appointment,
                 reason=data["reason"],
@@ -589,7 +601,7 @@ def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> Http
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.appointment_record_outcome(
+            changes.appointment_record_outcome(
                 acting_user=request.user,
                 appointment=appointment,
                 done=data["done"],
@@ -619,7 +631,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     if not permissions.can_view_care_requests(request.user):
         raise PermissionDenied
     today = clock.today()
-    queue = selectors.care_request_queue()
+    queue = care_request_queue()
     rows = [{"request": r, "waiting_days": (today - r.received_on).days} for r in queue]
     _record_list(request, "care_request_queue")
     return render(
@@ -627,7 +639,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "appointments/requests.html",
         {
             "rows": rows,
-            "stats": selectors.care_request_stats(since=today - datetime.timedelta(days=90)),
+            "stats": care_request_stats(since=today - datetime.timedelta(days=90)),
             "can_add": permissions.can_add_care_requests(request.user),
             "can_book": permissions.can_book(request.user),
             "can_change": permissions.can_change_care_requests(request.user),
@@ -645,7 +657,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            care_request = services.care_request_create(
+            care_request = care_request_create(
                 acting_user=request.user,
                 patient=form.patient,  # type: ignore[arg-type]  # set by clean_prison_number
                 specialty=data["specialty"],
@@ -672,7 +684,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
     form = agenda_forms.CareRequestCloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.care_request_close(
+            care_request_close(
                 acting_user=request.user,
                 care_request=care_request,
                 reason=form.cleaned_data["reason"],
@@ -699,7 +711,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
         request,
         "appointments/tasks.html",
         {
-            "task_rows": selectors.visit_tasks_pending(horizon_days=31),
+            "task_rows": visit_tasks_pending(horizon_days=31),
             "can_book": permissions.can_book(request.user),
         },
     )
@@ -795,7 +807,7 @@ def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRe
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reference_save(acting_user=request.user, instance=form.instance)
+            reference_save(acting_user=request.user, instance=form.instance)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

@@ -10,8 +10,10 @@ from django import template
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
 
-from .. import permissions, selectors
+from .. import permissions
 from ..models import CareRequest, Priority
+from ..selectors.agenda import appointments_to_reschedule
+from ..selectors.visit_tasks import visit_tasks_pending
 
 register = template.Library()
 
@@ -25,9 +27,9 @@ def agenda_home(context: dict[str, Any]) -> dict[str, Any]:
         "to_reschedule": [],
     }
     if permissions.can_change_appointments(user):
-        result["to_reschedule"] = selectors.appointments_to_reschedule()
+        result["to_reschedule"] = appointments_to_reschedule()
     if permissions.can_view_visit_tasks(user):
-        rows = selectors.visit_tasks_pending()
+        rows = visit_tasks_pending()
         result.update(
             show_tasks=True,
             task_rows=rows,

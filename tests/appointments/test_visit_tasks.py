@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from appointments import services
 from appointments.models import VisitTask
+from appointments.services.changes import appointment_cancel, appointment_record_outcome
 from dossiers.services import patient_update
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
@@ -81,7 +81,7 @@ def test_booking_then_holding_the_entry_visit_closes_the_task():
     task.refresh_from_db()
     assert (task.status, task.appointment_id) == (VisitTask.Status.BOOKED, appointment.pk)
     with time_machine.travel(datetime.datetime(2026, 3, 3, 10, 0, tzinfo=f.PARIS), tick=False):
-        services.appointment_record_outcome(acting_user=nurse, appointment=appointment, done=True)
+        appointment_record_outcome(acting_user=nurse, appointment=appointment, done=True)
     task.refresh_from_db()
     assert task.status == VisitTask.Status.DONE
 
@@ -91,7 +91,7 @@ def test_cancelled_visit_goes_back_to_the_list():
     patient = make_patient(arrival_date=datetime.date(2026, 3, 2))
     task = VisitTask.objects.get(patient=patient)
     appointment = f.book(patient=patient, start=f.at(datetime.date(2026, 3, 3), 9), visit_task=task)
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=appointment.created_by, appointment=appointment, reason="escort_cancelled"
     )
     task.refresh_from_db()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appointments.models import Appointment, Kind, MovementPoint, Room, Status
-from appointments.services import dossier_key
+from appointments.services.texts import dossier_key
 from tests.appointments import factories as agenda
 from tests.factories import make_user
 
