@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from dossiers.keys import compartment_key
 from dossiers.models import Patient
 from dossiers.services import patient_update
 from usmp.core.audit import acting_as
@@ -33,7 +34,6 @@ from .models import (
 from .services.booking import appointment_book
 from .services.care_requests import care_request_create
 from .services.changes import appointment_cancel
-from .services.texts import dossier_key
 
 POINTS = [
     ("usmp-attente", "Salle d'attente USMP"),
@@ -217,7 +217,7 @@ def _demo_appointment(
             status=status,
             reason=reason,
             side=side,
-            data_key=dossier_key(patient, window.specialty),
+            data_key=compartment_key(patient, window.specialty.compartment),
             motive=motive,
             outcome_at=end if status != Status.CANCELLED else start,
             outcome_by=practitioner,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dossiers.keys import compartment_key
 from dossiers.models import Patient
 from usmp.core.audit import acting_as
 
@@ -35,7 +36,7 @@ from .availability import (
     place,
     save_guarded,
 )
-from .texts import clean_text, dossier_key
+from .texts import clean_text
 
 
 def _build(
@@ -84,7 +85,7 @@ def _build(
         movement_point=point,
         start=start,
         end=end,
-        data_key=dossier_key(patient, specialty),
+        data_key=compartment_key(patient, specialty.compartment),
         motive=clean_text(motive, "motive"),
         created_by=acting_user,
     )

@@ -11,13 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dossiers.keys import compartment_key
 from dossiers.models import Patient
 from usmp.core.audit import acting_as
 
 from .. import clock
 from ..models import CareRequest, Specialty
 from .availability import check_patient
-from .texts import clean_text, dossier_key
+from .texts import clean_text
 
 
 @transaction.atomic
@@ -47,7 +48,7 @@ def care_request_create(
     request = CareRequest(
         patient=patient,
         specialty=specialty,
-        data_key=dossier_key(patient, specialty),
+        data_key=compartment_key(patient, specialty.compartment),
         text=cleaned,
         received_on=received_on,
         priority=priority,
