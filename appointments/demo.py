@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from dossiers.keys import compartment_key
 from dossiers.models import Patient
-from dossiers.services import patient_update
 from usmp.core.audit import acting_as
 
 from . import clock
@@ -34,6 +33,7 @@ from .models import (
 from .services.booking import appointment_book
 from .services.care_requests import care_request_create
 from .services.changes import appointment_cancel
+from .services.custody import custody_change
 
 POINTS = [
     ("usmp-attente", "Salle d'attente USMP"),
@@ -278,7 +278,7 @@ def _demo_releases(
 ) -> None:
     # Known release dates: pre-release visits appear on the nurses' home page.
     for patient in rng.sample(patients, min(8, len(patients))):
-        patient_update(
+        custody_change(
             acting_user=secretary,
             patient=patient,
             expected_release_date=today + datetime.timedelta(days=rng.randint(5, 60)),

@@ -18,7 +18,6 @@ from django.utils import timezone
 from dossiers.keys import prison_numbers
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
-from dossiers.services import patient_update
 
 from . import clock
 from .models import (
@@ -31,13 +30,12 @@ from .models import (
     MovementOutcome,
     MovementPoint,
     OpeningHours,
-    Reason,
-    Side,
     Specialty,
     Status,
     Unavailability,
 )
-from .services.changes import appointment_cancel, appointment_movement_outcome
+from .services.changes import appointment_movement_outcome
+from .services.custody import CustodyChange, custody_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,36 +135,28 @@ def custody_event_record(
     today = clock.today()
     if abs((date - today).days) > CUSTODY_MAX_DAYS:
         raise CustodyInconsistent("date")
-    cancelled = flagged = 0
+    change = CustodyChange()
     if kind == CustodyEvent.Kind.ARRIVAL:
-        present = Patient.CustodyStatus.PRESENT
-        if patient.custody_status != present or patient.arrival_date != date:
-            patient_update(
-                acting_user=None, patient=patient, custody_status=present, arrival_date=date
-            )
+        custody_change(
+            acting_user=None,
+            patient=patient,
+            custody_status=Patient.CustodyStatus.PRESENT,
+            arrival_date=date,
+        )
     else:
         if date < patient.arrival_date:
             raise CustodyInconsistent("date")
         if date > today:
-            patient_update(acting_user=None, patient=patient, expected_release_date=date)
+            custody_change(acting_user=None, patient=patient, expected_release_date=date)
         else:
             status = (
                 Patient.CustodyStatus.RELEASED
                 if kind == CustodyEvent.Kind.RELEASE
                 else Patient.CustodyStatus.TRANSFERRED
             )
-            patient_update(acting_user=None, patient=patient, custody_status=status)
-            day_start, day_end = clock.day_bounds(date)
-            planned = Appointment.objects.filter(patient=patient, status=Status.PLANNED)
-            for appointment in planned.filter(start__gte=day_end).order_by("start"):
-                appointment_cancel(
-                    acting_user=None,
-                    appointment=appointment,
-                    reason=Reason.RELEASED,
-                    side=Side.PENITENTIARY,
-                )
-                cancelled += 1
-            flagged = planned.filter(start__gte=day_start, start__lt=day_end).count()
+            change = custody_change(
+                acting_user=None, patient=patient, custody_status=status, left_on=date
+            )
     CustodyEvent.objects.create(
         client_ref=client_ref,
         patient=patient,
@@ -174,7 +164,7 @@ def custody_event_record(
         date=date,
         created_by=acting_client_label[:160],
     )
-    return CustodyResult(created=True, cancelled=cancelled, flagged=flagged)
+    return CustodyResult(created=True, cancelled=change.cancelled, flagged=change.flagged)
 
 
 def _locked_patient(prison_number: str) -> Patient:

@@ -92,15 +92,23 @@ PATIENT_EDITABLE_FIELDS = (
 )
 
 
-@transaction.atomic
-def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Patient:
-    """Change a patient's identity or custody status; only changed fields are written."""
+def patient_changes(patient: Patient, **changes: Any) -> dict[str, Any]:
+    """The editable fields of CHANGES whose value differs from PATIENT's (an empty INS is no
+    INS): what patient_update would write."""
     unknown = set(changes) - set(PATIENT_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"patient_update() got unexpected fields: {sorted(unknown)}")
     if changes.get("ins") == "":
         changes["ins"] = None
-    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    return {name: value for name, value in changes.items() if getattr(patient, name) != value}
+
+
+@transaction.atomic
+def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Patient:
+    """Change a patient's identity or custody status; only changed fields are written. What
+    follows in the agenda from custody facts is appointments.services.custody's."""
+    changes = patient_changes(patient, **changes)
+    changed = list(changes)
     if not changed:
         return patient
     if "prison_number" in changed and prison_number_taken(

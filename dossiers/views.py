@@ -16,6 +16,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.services.custody import custody_change, patient_admit
 from usmp.accounts.roles import Role
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
@@ -75,7 +76,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         # The Gasper lesson: show the likely duplicate before creating a second record.
         if not duplicates or request.POST.get("confirm_distinct") == "1":
             try:
-                patient = services.patient_create(acting_user=request.user, **data)
+                patient = patient_admit(acting_user=request.user, **data)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -155,9 +156,7 @@ def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         form = PatientUpdateForm(request.POST, instance=patient)
         if form.is_valid():
             try:
-                services.patient_update(
-                    acting_user=request.user, patient=patient, **form.cleaned_data
-                )
+                custody_change(acting_user=request.user, patient=patient, **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:

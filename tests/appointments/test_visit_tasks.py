@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from appointments.models import VisitTask
 from appointments.services.changes import appointment_cancel, appointment_record_outcome
-from dossiers.services import patient_update
+from appointments.services.custody import custody_change
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
 
@@ -39,12 +39,12 @@ def test_long_known_patient_registered_late_gets_no_entry_visit():
 def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit():
     secretary = make_user("secretary")
     patient = make_patient(arrival_date=datetime.date(2025, 6, 1))
-    patient_update(
+    custody_change(
         acting_user=secretary, patient=patient, expected_release_date=datetime.date(2026, 5, 31)
     )
     task = VisitTask.objects.get(patient=patient, kind=VisitTask.Kind.PRE_RELEASE)
     assert (task.due_from, task.due_by) == (datetime.date(2026, 4, 30), datetime.date(2026, 5, 31))
-    patient_update(
+    custody_change(
         acting_user=secretary, patient=patient, expected_release_date=datetime.date(2026, 4, 15)
     )
     task.refresh_from_db()
@@ -53,7 +53,7 @@ def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit(
         datetime.date(2026, 4, 15),
         VisitTask.Status.OPEN,
     )
-    patient_update(acting_user=secretary, patient=patient, expected_release_date=None)
+    custody_change(acting_user=secretary, patient=patient, expected_release_date=None)
     task.refresh_from_db()
     assert task.status == VisitTask.Status.CANCELLED
     assert VisitTask.objects.filter(patient=patient).count() == 1
@@ -62,7 +62,7 @@ def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit(
 @time_machine.travel(TODAY, tick=False)
 def test_release_or_transfer_cancels_pending_visits():
     patient = make_patient(arrival_date=datetime.date(2026, 3, 1))
-    patient_update(acting_user=None, patient=patient, custody_status="transferred")
+    custody_change(acting_user=None, patient=patient, custody_status="transferred")
     assert list(VisitTask.objects.values_list("status", flat=True)) == [VisitTask.Status.CANCELLED]
 
 

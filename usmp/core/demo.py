@@ -16,7 +16,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from dossiers.models import Patient
-from dossiers.services import patient_create
 from usmp.accounts.models import User
 from usmp.accounts.roles import Role
 from usmp.core.audit import acting_as
@@ -368,11 +367,13 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
     today = timezone.localdate()
     used: set[str] = set()
     secretary = User.objects.get(username="secretaire")
+    from appointments.services.custody import patient_admit
+
     with acting_as(secretary):
         for _ in range(patients):
             female = rng.random() < 0.04
             birth = today - datetime.timedelta(days=rng.randint(18 * 365, 70 * 365))
-            patient_create(
+            patient_admit(
                 acting_user=secretary,
                 prison_number=_prison_number(rng, used),
                 last_name=rng.choice(LAST_NAMES),
