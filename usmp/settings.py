@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "dossiers",
     "appointments",
     "bridge",
+    "demo",
 ]
 
 MIDDLEWARE = [

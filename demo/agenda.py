@@ -1,6 +1,6 @@
 """Invented agenda for the demo unit (`make run`): reference data, the demo clinicians'
 opening hours, a few hundred appointments over the surrounding weeks, care requests and
-mandatory visits. Called by usmp.core.demo.load_demo. Nothing here is real."""
+mandatory visits. Called by demo.unit.load_demo. Nothing here is real."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from dossiers.keys import compartment_key
-from dossiers.models import Patient
-from usmp.core.audit import acting_as
-
-from . import clock
-from .defaults import ensure_specialties
-from .models import (
+from appointments import clock
+from appointments.defaults import ensure_specialties
+from appointments.models import (
     DEFAULT_SIDE,
     Appointment,
     Kind,
@@ -30,10 +26,13 @@ from .models import (
     Specialty,
     Status,
 )
-from .services.booking import appointment_book
-from .services.care_requests import care_request_create
-from .services.changes import appointment_cancel
-from .services.custody import custody_change
+from appointments.services.booking import appointment_book
+from appointments.services.care_requests import care_request_create
+from appointments.services.changes import appointment_cancel
+from appointments.services.custody import custody_change
+from dossiers.keys import compartment_key
+from dossiers.models import Patient
+from usmp.core.audit import acting_as
 
 POINTS = [
     ("usmp-attente", "Salle d'attente USMP"),

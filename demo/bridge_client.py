@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import auth, policy
-from .models import MovementWave, Scope
+from bridge import auth, policy
+from bridge.models import MovementWave, Scope
 
 
 def load_demo_bridge(*, acting_user: Any) -> str:
