@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -81,18 +82,23 @@ def movement_facts(
     )
 
 
+# -- Pushes from the prison side ----------------------------------------------------------------
+# Refusals are ValidationErrors with one of these codes. Their messages are for logs and tests:
+# the prison side reads the bridge's own generic message for each code (bridge/api.py).
+
+UNKNOWN_PRISON_NUMBER = "unknown_prison_number"
+CUSTODY_INCONSISTENT = "custody_inconsistent"
+UNAVAILABILITY_INVALID = "unavailability_invalid"
+UNKNOWN_REFERENCE = "unknown_reference"
+OUTCOME_INVALID = "outcome_invalid"
+OUTCOME_CONFLICT = "outcome_conflict"
+MOVEMENT_CANCELLED = "movement_cancelled"
+
+
 # -- Custody events pushed by the prison side ---------------------------------------------------
 
 CUSTODY_KINDS = tuple(CustodyEvent.Kind.values)
 CUSTODY_MAX_DAYS = 366
-
-
-class UnknownPrisonNumber(ValueError):
-    pass
-
-
-class CustodyInconsistent(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +128,21 @@ def custody_event_record(
     day as flagged; one dated later sets the expected release date (the pre-release visit
     follows). Writes are attributed to no user: the access event names the client."""
     if kind not in CUSTODY_KINDS:
-        raise CustodyInconsistent("kind")
+        raise ValidationError("Unknown kind of custody event.", code=CUSTODY_INCONSISTENT)
     if CustodyEvent.objects.filter(client_ref=client_ref).exists():
         return _NOTHING
     patient = patient_by_prison_number(prison_number)
     if patient is None:
-        raise UnknownPrisonNumber("prison number")
+        raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     patient = Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
     # The same event pushed twice at once: the second waited for the lock, and sees the first.
     if CustodyEvent.objects.filter(client_ref=client_ref).exists():
         return _NOTHING
     today = clock.today()
     if abs((date - today).days) > CUSTODY_MAX_DAYS:
-        raise CustodyInconsistent("date")
+        raise ValidationError(
+            "The date is more than a year away from today.", code=CUSTODY_INCONSISTENT
+        )
     change = CustodyChange()
     if kind == CustodyEvent.Kind.ARRIVAL:
         custody_change(
@@ -145,7 +153,9 @@ def custody_event_record(
         )
     else:
         if date < patient.arrival_date:
-            raise CustodyInconsistent("date")
+            raise ValidationError(
+                "The departure is dated before the arrival.", code=CUSTODY_INCONSISTENT
+            )
         if date > today:
             custody_change(acting_user=None, patient=patient, expected_release_date=date)
         else:
@@ -170,21 +180,13 @@ def custody_event_record(
 def _locked_patient(prison_number: str) -> Patient:
     patient = patient_by_prison_number(prison_number)
     if patient is None:
-        raise UnknownPrisonNumber("prison number")
+        raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     return Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
 
 
 # -- Unavailability windows pushed by the prison side -------------------------------------------
 
 UNAVAILABILITY_MAX_AHEAD = datetime.timedelta(days=366)
-
-
-class UnavailabilityInvalid(ValueError):
-    pass
-
-
-class UnknownReference(LookupError):
-    pass
 
 
 @transaction.atomic
@@ -202,12 +204,16 @@ def unavailability_record(
     if Unavailability.objects.filter(client_ref=client_ref).exists():
         return False
     if start.tzinfo is None or end.tzinfo is None:
-        raise UnavailabilityInvalid("naive datetime")
+        raise ValidationError("The times carry no UTC offset.", code=UNAVAILABILITY_INVALID)
     if end <= start or end - start > MAX_UNAVAILABILITY:
-        raise UnavailabilityInvalid("length")
+        raise ValidationError(
+            "The end is not after the start, or too far.", code=UNAVAILABILITY_INVALID
+        )
     now = timezone.now()
     if end <= now or start - now > UNAVAILABILITY_MAX_AHEAD:
-        raise UnavailabilityInvalid("dates")
+        raise ValidationError(
+            "The window is over or more than a year ahead.", code=UNAVAILABILITY_INVALID
+        )
     patient = _locked_patient(prison_number)
     if Unavailability.objects.filter(client_ref=client_ref).exists():
         return False
@@ -224,14 +230,16 @@ def unavailability_record(
 @transaction.atomic
 def unavailability_withdraw(*, client_ref: str, acting_client_label: str) -> bool:
     """Withdraw the window pushed as CLIENT_REF by the same client (False: withdrawn already).
-    The row is kept. An unknown reference, or another client's, raises UnknownReference."""
+    The row is kept. An unknown reference, or another client's, is refused (UNKNOWN_REFERENCE)."""
     window = (
         Unavailability.objects.select_for_update()
         .filter(client_ref=client_ref, created_by=acting_client_label[:160])
         .first()
     )
     if window is None:
-        raise UnknownReference("unavailability")
+        raise ValidationError(
+            "This client pushed no window with this reference.", code=UNKNOWN_REFERENCE
+        )
     if window.withdrawn_at is not None:
         return False
     window.withdrawn_at = timezone.now()
@@ -243,18 +251,6 @@ def unavailability_withdraw(*, client_ref: str, acting_client_label: str) -> boo
 
 OUTCOMES = tuple(MovementOutcome.Outcome.values)
 OUTCOME_CODES = tuple(MovementOutcome.Code.values)
-
-
-class OutcomeInvalid(ValueError):
-    pass
-
-
-class OutcomeConflict(ValueError):
-    """Another outcome was already recorded for this movement."""
-
-
-class MovementCancelled(OutcomeInvalid):
-    """Every appointment of the movement was cancelled before its time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,25 +281,29 @@ def movement_outcome_record(
     reason and side that code stands for; "done" takes none and changes no status (whether the
     consultation was held is the unit's to say)."""
     if outcome not in OUTCOMES:
-        raise OutcomeInvalid("outcome")
+        raise ValidationError("Unknown outcome.", code=OUTCOME_INVALID)
     if (outcome == MovementOutcome.Outcome.DONE) != (code == ""):
-        raise OutcomeInvalid("code")
+        raise ValidationError(
+            "A code goes with a movement not performed, only.", code=OUTCOME_INVALID
+        )
     if code and code not in OUTCOME_CODES:
-        raise OutcomeInvalid("code")
+        raise ValidationError("Unknown code.", code=OUTCOME_INVALID)
     if MovementOutcome.objects.filter(client_ref=client_ref).exists():
         return OutcomeResult(created=False, appointments=0)
     if window_end <= window_start or window_start > timezone.now():
-        raise OutcomeInvalid("window")
+        raise ValidationError("The window is empty or has not begun.", code=OUTCOME_INVALID)
     patient = _locked_patient(prison_number)
     if MovementOutcome.objects.filter(client_ref=client_ref).exists():
         return OutcomeResult(created=False, appointments=0)
     point = MovementPoint.objects.filter(code=movement_point).first()
     if point is None:
-        raise OutcomeInvalid("movement point")
+        raise ValidationError("Unknown movement point.", code=OUTCOME_INVALID)
     if MovementOutcome.objects.filter(
         patient=patient, movement_point=point, window_start=window_start
     ).exists():
-        raise OutcomeConflict("movement")
+        raise ValidationError(
+            "An outcome is already recorded for this movement.", code=OUTCOME_CONFLICT
+        )
     appointments = list(
         Appointment.objects.filter(
             patient=patient,
@@ -314,7 +314,9 @@ def movement_outcome_record(
         ).order_by("start")
     )
     if not appointments:
-        raise MovementCancelled("movement")
+        raise ValidationError(
+            "Every appointment of this movement was cancelled.", code=MOVEMENT_CANCELLED
+        )
     report = MovementOutcome.objects.create(
         client_ref=client_ref,
         patient=patient,

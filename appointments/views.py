@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
+from usmp.core.errors import add_service_error
 
 from . import clock, permissions, reports
 from . import forms as agenda_forms
@@ -85,16 +86,6 @@ def _uuid_or_404(value: str | None) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise Http404 from None
-
-
-def _add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to the form; errors of fields the form does not
-    show become general errors."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _day_url(day: datetime.date) -> str:
@@ -344,10 +335,10 @@ def book(request: HttpRequest) -> HttpResponse:
             else:
                 booked = [appointment_book(**common, visit_task=ctx["visit_task"])]
         except BookingConflict as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
             conflict = True
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             first = booked[0]
             if len(booked) > 1:
@@ -533,7 +524,7 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
                 room=data["room"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
             status = 409 if isinstance(exc, BookingConflict) else 200
         else:
             messages.success(request, _("Appointment moved."))
@@ -576,7 +567,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
                 following=bool(data.get("following")),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(
                 request,
@@ -610,7 +601,7 @@ def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> Http
                 comment=data.get("comment"),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Outcome recorded."))
             return redirect("appointments:appointment_detail", appointment_id=appointment.pk)
@@ -666,7 +657,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
                 text=data["text"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Care request recorded."))
             if request.POST.get("then") == "book" and permissions.can_book(request.user):
@@ -690,7 +681,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Care request closed."))
             return redirect("appointments:request_list")
@@ -809,7 +800,7 @@ def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRe
         try:
             reference_save(acting_user=request.user, instance=form.instance)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("appointments:setup")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
+from usmp.core.errors import field_error
 from usmp.crypto.models import DataKey
 
 from .documents import MAX_DOCUMENT_BYTES, sniff
@@ -31,9 +32,10 @@ from .selectors import prison_number_taken
 
 
 def _duplicate_error() -> ValidationError:
-    return ValidationError(
-        {"prison_number": _("A patient with this prison number is already registered.")},
-        code="duplicate_prison_number",
+    return field_error(
+        "prison_number",
+        _("A patient with this prison number is already registered."),
+        "duplicate_prison_number",
     )
 
 
@@ -144,22 +146,22 @@ def entry_create(
         raise PermissionDenied
     text = text.strip()
     if not text:
-        raise ValidationError({"text": _("The note is empty.")})
+        raise field_error("text", _("The note is empty."), "empty")
     if len(text) > ENTRY_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "text": _("The note is too long (%(max)d characters at most).")
-                % {"max": ENTRY_MAX_LENGTH}
-            }
+        raise field_error(
+            "text",
+            _("The note is too long (%(max)d characters at most).") % {"max": ENTRY_MAX_LENGTH},
+            "too_long",
         )
     if kind not in EntryKind.values:
-        raise ValidationError({"kind": _("Unknown entry type.")})
+        raise field_error("kind", _("Unknown entry type."), "invalid")
     if supersedes is not None:
         if supersedes.dossier_id != access.dossier.pk:
-            raise ValidationError(_("This entry belongs to another dossier."))
+            raise ValidationError(_("This entry belongs to another dossier."), code="other_dossier")
         if Entry.objects.filter(supersedes=supersedes).exists():
             raise ValidationError(
-                _("This version has already been corrected: correct the latest one.")
+                _("This version has already been corrected: correct the latest one."),
+                code="already_corrected",
             )
     entry = Entry(
         dossier=access.dossier,
@@ -177,7 +179,8 @@ def entry_create(
     except IntegrityError:
         # Two people corrected the same version at the same moment: the second one loses.
         raise ValidationError(
-            _("This version has already been corrected: correct the latest one.")
+            _("This version has already been corrected: correct the latest one."),
+            code="already_corrected",
         ) from None
     return entry
 
@@ -190,13 +193,15 @@ def document_upload(
     if not access.can_write:
         raise PermissionDenied
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise ValidationError({"file": _("The file is too large (10 MB at most).")})
+        raise field_error("file", _("The file is too large (10 MB at most)."), "too_large")
     if not content:
-        raise ValidationError({"file": _("The file is empty.")})
+        raise field_error("file", _("The file is empty."), "empty")
     kind = sniff(content)
     if kind is None:
-        raise ValidationError(
-            {"file": _("Only PDF, PNG and JPEG files are accepted (checked from the content).")}
+        raise field_error(
+            "file",
+            _("Only PDF, PNG and JPEG files are accepted (checked from the content)."),
+            "unsupported_type",
         )
     document = Document(
         dossier=access.dossier,
@@ -222,9 +227,11 @@ def break_glass_open(
     coordinators (in-app list and e-mail). The caller has re-checked the password."""
     reason = reason.strip()
     if len(reason) < 15:
-        raise ValidationError({"reason": _("Explain the emergency (15 characters at least).")})
+        raise field_error(
+            "reason", _("Explain the emergency (15 characters at least)."), "too_short"
+        )
     if not 1 <= minutes <= BREAK_GLASS_MAX_MINUTES:
-        raise ValidationError({"minutes": _("An emergency access lasts one hour at most.")})
+        raise field_error("minutes", _("An emergency access lasts one hour at most."), "too_long")
     now = timezone.now()
     grant = BreakGlassAccess(
         user=acting_user,
@@ -246,9 +253,11 @@ def break_glass_review(
 ) -> BreakGlassAccess:
     """The coordinator marks an emergency access as reviewed, with a comment."""
     if grant.reviewed_at is not None:
-        raise ValidationError(_("This emergency access has already been reviewed."))
+        raise ValidationError(
+            _("This emergency access has already been reviewed."), code="already_reviewed"
+        )
     if grant.user_id == acting_user.pk:
-        raise ValidationError(_("Nobody reviews their own emergency access."))
+        raise ValidationError(_("Nobody reviews their own emergency access."), code="own_access")
     grant.reviewed_at = timezone.now()
     grant.reviewed_by = acting_user
     grant.review_comment = comment.strip()
@@ -301,9 +310,9 @@ def consent_record(
 ) -> Consent:
     """Record that the patient was informed, consents or opposes (décret 2016-994)."""
     if kind == Consent.Kind.SHARE_PROFESSIONAL and not recipient.strip():
-        raise ValidationError({"recipient": _("Name the professional concerned.")})
+        raise field_error("recipient", _("Name the professional concerned."), "required")
     if given_on > timezone.localdate():
-        raise ValidationError({"given_on": _("The date cannot be in the future.")})
+        raise field_error("given_on", _("The date cannot be in the future."), "future")
     consent = Consent(
         patient=patient,
         identity_key=patient.identity_key,
@@ -323,9 +332,11 @@ def consent_record(
 def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -> Consent:
     """The patient withdraws a consent or an opposition; the record stays, dated."""
     if consent.withdrawn_on is not None:
-        raise ValidationError(_("This decision has already been withdrawn."))
+        raise ValidationError(_("This decision has already been withdrawn."), code="withdrawn")
     if on < consent.given_on or on > timezone.localdate():
-        raise ValidationError(_("The withdrawal date must be between the decision and today."))
+        raise ValidationError(
+            _("The withdrawal date must be between the decision and today."), code="invalid_date"
+        )
     consent.withdrawn_on = on
     consent.withdrawn_by = acting_user
     with acting_as(acting_user):
@@ -345,7 +356,9 @@ def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bo
     if not is_team_member(acting_user, dossier.compartment):
         raise PermissionDenied
     if not isinstance(grantee, Group) and not is_clinician(grantee):
-        raise ValidationError(_("Access can only be given to a clinician or a care team."))
+        raise ValidationError(
+            _("Access can only be given to a clinician or a care team."), code="not_a_clinician"
+        )
     with acting_as(acting_user):
         assign_perm("view_dossier", grantee, dossier)
         if write:

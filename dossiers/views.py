@@ -20,6 +20,7 @@ from appointments.services.custody import custody_change, patient_admit
 from usmp.accounts.roles import Role
 from usmp.audit.models import AccessEvent
 from usmp.audit.services import access_record
+from usmp.core.errors import add_service_error
 
 from . import permissions, selectors, services
 from .forms import (
@@ -78,7 +79,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             try:
                 patient = patient_admit(acting_user=request.user, **data)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, _("Patient registered."))
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
@@ -158,7 +159,7 @@ def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
             try:
                 custody_change(acting_user=request.user, patient=patient, **form.cleaned_data)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_error(form, exc)
             else:
                 messages.success(request, _("Patient updated."))
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
@@ -268,7 +269,7 @@ def entry_create(request: HttpRequest, patient_id: uuid.UUID, compartment: str) 
         try:
             services.entry_create(acting_user=request.user, access=access, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Note added to the dossier."))
             return redirect(_dossier_urls(access)["detail"])
@@ -351,7 +352,7 @@ def entry_correct(
                         **form.cleaned_data,
                     )
                 except ValidationError as exc:
-                    form.add_error(None, exc)
+                    add_service_error(form, exc)
                 else:
                     messages.success(request, _("Correction saved; the earlier version is kept."))
                     return redirect(urls["detail"])
@@ -400,8 +401,7 @@ def document_upload(request: HttpRequest, patient_id: uuid.UUID, compartment: st
                 content=upload.read(),
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Document added to the dossier."))
             return redirect(_dossier_urls(access)["detail"])
@@ -471,7 +471,7 @@ def break_glass(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -
                     break_glass=True,
                 )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             return redirect(
                 "dossiers:dossier_detail", patient_id=patient.pk, compartment=compartment
@@ -558,7 +558,7 @@ def consents(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         try:
             services.consent_record(acting_user=request.user, patient=patient, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Decision recorded."))
             return redirect("dossiers:consents", patient_id=patient.pk)

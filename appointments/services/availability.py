@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers.models import Patient
+from usmp.core.errors import field_error
 
 from .. import clock
 from ..models import (
@@ -215,24 +216,26 @@ def place(
     movement point alone for extractions and visits in a wing."""
     if kind in KINDS_IN_A_ROOM:
         if room is None:
-            raise ValidationError(
-                {"room": _("Choose a room for this kind of appointment.")}, code="room_required"
+            raise field_error(
+                "room", _("Choose a room for this kind of appointment."), "room_required"
             )
         if not room.active:
-            raise ValidationError({"room": _("This room is no longer in use.")}, code="inactive")
+            raise field_error("room", _("This room is no longer in use."), "inactive")
         return room, room.movement_point
     if room is not None:
-        raise ValidationError(
-            {"room": _("An extraction or a visit in a wing takes no room of the unit.")},
-            code="room_not_allowed",
+        raise field_error(
+            "room",
+            _("An extraction or a visit in a wing takes no room of the unit."),
+            "room_not_allowed",
         )
     if movement_point is None:
-        raise ValidationError(
-            {"movement_point": _("Choose where the patient must be taken.")},
-            code="movement_point_required",
+        raise field_error(
+            "movement_point",
+            _("Choose where the patient must be taken."),
+            "movement_point_required",
         )
     if not movement_point.active:
-        raise ValidationError(
-            {"movement_point": _("This movement point is no longer in use.")}, code="inactive"
+        raise field_error(
+            "movement_point", _("This movement point is no longer in use."), "inactive"
         )
     return None, movement_point

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from dossiers.keys import compartment_key
 from dossiers.models import Patient
 from usmp.core.audit import acting_as
+from usmp.core.errors import field_error
 
 from .. import clock
 from ..models import (
@@ -54,17 +55,13 @@ def _build(
     now: datetime.datetime,
 ) -> Appointment:
     if kind not in Kind.values:
-        raise ValidationError({"kind": _("Unknown kind of appointment.")}, code="invalid")
+        raise field_error("kind", _("Unknown kind of appointment."), "invalid")
     if not specialty.active:
-        raise ValidationError(
-            {"specialty": _("This specialty is no longer offered.")}, code="inactive"
-        )
+        raise field_error("specialty", _("This specialty is no longer offered."), "inactive")
     if practitioner is None and kind != Kind.EXTRACTION:
-        raise ValidationError(
-            {"practitioner": _("Choose the practitioner.")}, code="practitioner_required"
-        )
+        raise field_error("practitioner", _("Choose the practitioner."), "practitioner_required")
     if practitioner is not None and not practitioner.is_active:
-        raise ValidationError({"practitioner": _("This account is deactivated.")}, code="inactive")
+        raise field_error("practitioner", _("This account is deactivated."), "inactive")
     check_patient(patient)
     check_times(start, end, now=now)
     room, point = place(kind=kind, room=room, movement_point=movement_point)
@@ -153,11 +150,9 @@ def appointment_series_book(
     message names it and nothing is written. Each occurrence keeps the local wall-clock time,
     across daylight-saving changes."""
     if not 1 <= every_n_weeks <= 8:
-        raise ValidationError(
-            {"every_n_weeks": _("Between every week and every 8 weeks.")}, code="invalid"
-        )
+        raise field_error("every_n_weeks", _("Between every week and every 8 weeks."), "invalid")
     if not 2 <= occurrences <= 52:
-        raise ValidationError({"occurrences": _("Between 2 and 52 occurrences.")}, code="invalid")
+        raise field_error("occurrences", _("Between 2 and 52 occurrences."), "invalid")
     now = timezone.now()
     local_start, local_end = clock.local(start), clock.local(end)
     _check_links(patient=patient, care_request=care_request, visit_task=None)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from dossiers.keys import compartment_key
 from dossiers.models import Patient
 from usmp.core.audit import acting_as
+from usmp.core.errors import field_error
 
 from .. import clock
 from ..models import CareRequest, Specialty
@@ -35,16 +36,12 @@ def care_request_create(
     patient's dossier key of the requested specialty's compartment."""
     check_patient(patient)
     if received_on > clock.today():
-        raise ValidationError(
-            {"received_on": _("The date received cannot be in the future.")}, code="future"
-        )
+        raise field_error("received_on", _("The date received cannot be in the future."), "future")
     if not specialty.active:
-        raise ValidationError(
-            {"specialty": _("This specialty is no longer offered.")}, code="inactive"
-        )
+        raise field_error("specialty", _("This specialty is no longer offered."), "inactive")
     cleaned = clean_text(text, "text")
     if cleaned is None:
-        raise ValidationError({"text": _("Copy the request's text.")}, code="required")
+        raise field_error("text", _("Copy the request's text."), "required")
     request = CareRequest(
         patient=patient,
         specialty=specialty,
@@ -66,7 +63,7 @@ def care_request_close(*, acting_user: Any, care_request: CareRequest, reason: s
     if care_request.status != CareRequest.Status.WAITING:
         raise ValidationError(_("Only a waiting request can be closed."), code="not_waiting")
     if reason not in CareRequest.CloseReason.values:
-        raise ValidationError({"reason": _("Choose a reason.")}, code="reason_required")
+        raise field_error("reason", _("Choose a reason."), "reason_required")
     care_request.status = CareRequest.Status.CLOSED
     care_request.close_reason = reason
     care_request.closed_at = timezone.now()

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
+from usmp.core.errors import field_error
 
 from ..models import (
     DEFAULT_SIDE,
@@ -88,13 +89,14 @@ def appointment_move(
 
 def _reason_and_side(reason: str, side: str) -> tuple[str, str]:
     if reason not in Reason.values:
-        raise ValidationError({"reason": _("Choose a reason.")}, code="reason_required")
+        raise field_error("reason", _("Choose a reason."), "reason_required")
     if not side:
         side = DEFAULT_SIDE.get(Reason(reason), "")
     if side not in Side.values:
-        raise ValidationError(
-            {"side": _("Say who this is attributed to: health unit, patient or prison.")},
-            code="side_required",
+        raise field_error(
+            "side",
+            _("Say who this is attributed to: health unit, patient or prison."),
+            "side_required",
         )
     return reason, side
 

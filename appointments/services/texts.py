@@ -4,7 +4,7 @@ compartment."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from usmp.core.errors import field_error
 
 from . import messages
 
@@ -14,5 +14,5 @@ TEXT_MAX_LENGTH = 5_000
 def clean_text(value: str | None, field: str) -> str | None:
     value = (value or "").strip()
     if len(value) > TEXT_MAX_LENGTH:
-        raise ValidationError({field: messages.too_long(TEXT_MAX_LENGTH)}, code="too_long")
+        raise field_error(field, messages.too_long(TEXT_MAX_LENGTH), "too_long")
     return value or None
