@@ -10,12 +10,13 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
+from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
 
 from . import clock, reports
 from .models import (
+    EVERY_N_WEEKS_MAX,
     Absence,
     CareRequest,
     Kind,
@@ -29,6 +30,9 @@ from .models import (
     Specialty,
 )
 from .selectors.reference import active_specialties, practitioners
+from .services.availability import MIN_DURATION
+from .services.booking import SERIES_MAX_OCCURRENCES, SERIES_MIN_OCCURRENCES
+from .services.texts import TEXT_MAX_LENGTH
 
 TIME_FORMATS = ["%H:%M", "%Hh%M", "%H.%M", "%Hh", "%H"]
 
@@ -141,7 +145,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     prison_number = forms.CharField(
         label=_("Prison number"),
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     specialty = forms.ModelChoiceField(
@@ -171,7 +175,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     motive = forms.CharField(
         label=_("Consultation motive"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -189,7 +193,10 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         ],
     )
     occurrences = forms.IntegerField(
-        label=_("Number of occurrences"), required=False, min_value=2, max_value=52
+        label=_("Number of occurrences"),
+        required=False,
+        min_value=SERIES_MIN_OCCURRENCES,
+        max_value=SERIES_MAX_OCCURRENCES,
     )
     care_request = forms.UUIDField(required=False, widget=forms.HiddenInput)
     visit_task = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -267,7 +274,7 @@ class _ReasonForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Optional, encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -319,7 +326,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
 
     prison_number = forms.CharField(
         label=_("Prison number"),
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     received_on = _date_field(_("Date received"))
@@ -329,7 +336,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices])
     text = forms.CharField(
         label=_("Text of the request"),
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Copy the slip as written. Encrypted."),
     )
@@ -419,7 +426,10 @@ class SlotSearchForm(forms.Form):
     )
     date = _date_field(_("From"), required=False)
     duration = forms.IntegerField(
-        label=_("Duration (minutes)"), required=False, min_value=5, max_value=480
+        label=_("Duration (minutes)"),
+        required=False,
+        min_value=MIN_DURATION // datetime.timedelta(minutes=1),
+        max_value=480,
     )
     patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -494,8 +504,10 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The end of validity is before its start."))
         every = data.get("every_n_weeks")
-        if every is not None and not 1 <= every <= 8:
-            self.add_error("every_n_weeks", _("Between 1 and 8."))
+        if every is not None and not 1 <= every <= EVERY_N_WEEKS_MAX:
+            self.add_error(
+                "every_n_weeks", _("Between 1 and %(max)d.") % {"max": EVERY_N_WEEKS_MAX}
+            )
         return data
 
 

@@ -23,6 +23,7 @@ from dossiers.selectors import patient_by_prison_number
 from . import clock
 from .models import (
     ACTIVE_STATUSES,
+    CLIENT_LABEL_MAX_LENGTH,
     MAX_DURATION,
     MAX_UNAVAILABILITY,
     MOVEMENT_CODE_REASON,
@@ -35,6 +36,7 @@ from .models import (
     Status,
     Unavailability,
 )
+from .models import CLIENT_REF_MAX_LENGTH as CLIENT_REF_MAX_LENGTH  # the bridge's schemas
 from .services.changes import appointment_movement_outcome
 from .services.custody import CustodyChange, custody_change
 
@@ -172,7 +174,7 @@ def custody_event_record(
         patient=patient,
         kind=kind,
         date=date,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
     return CustodyResult(created=True, cancelled=change.cancelled, flagged=change.flagged)
 
@@ -222,7 +224,7 @@ def unavailability_record(
         patient=patient,
         start=start,
         end=end,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
     return True
 
@@ -233,7 +235,7 @@ def unavailability_withdraw(*, client_ref: str, acting_client_label: str) -> boo
     The row is kept. An unknown reference, or another client's, is refused (UNKNOWN_REFERENCE)."""
     window = (
         Unavailability.objects.select_for_update()
-        .filter(client_ref=client_ref, created_by=acting_client_label[:160])
+        .filter(client_ref=client_ref, created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH])
         .first()
     )
     if window is None:
@@ -325,7 +327,7 @@ def movement_outcome_record(
         window_end=window_end,
         outcome=outcome,
         code=code,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
     reason, side = MOVEMENT_CODE_REASON.get(code, ("", ""))  # type: ignore[call-overload]
     for appointment in appointments:

@@ -238,10 +238,10 @@ def movements_ics(request: HttpRequest, since: str | None = None) -> HttpRespons
 # -- Pushes from the prison side ------------------------------------------------------------
 
 CUSTODY_MAX_BYTES = 16 * 1024
-REF_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+REF_PATTERN = rf"^[A-Za-z0-9._-]{{1,{agenda.CLIENT_REF_MAX_LENGTH}}}$"
 UNKNOWN_MOVEMENT = (
     "Unknown movement: use an id from the feed, for this prison number, once its window has "
-    "begun (at most 7 days ago)"
+    f"begun (at most {inbound.OUTCOME_LOOKBACK_DAYS} days ago)"
 )
 # The answer to each refusal of appointments.movements, by its code: a status and a generic
 # message, never the refusal's own words.

@@ -15,8 +15,10 @@ from usmp.core.audit import acting_as
 from usmp.core.errors import field_error
 from usmp.crypto.models import DataKey
 
-from .documents import MAX_DOCUMENT_BYTES, sniff
+from .documents import DOCUMENT_NAME_MAX_LENGTH, MAX_DOCUMENT_BYTES, sniff, too_large_message
 from .models import (
+    BREAK_GLASS_MAX_MINUTES,
+    BREAK_GLASS_REASON_MIN_LENGTH,
     ENTRY_MAX_LENGTH,
     BreakGlassAccess,
     Compartment,
@@ -129,8 +131,6 @@ def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Pat
 
 # -- dossiers ---------------------------------------------------------------------------------
 
-BREAK_GLASS_MAX_MINUTES = 60
-
 
 @transaction.atomic
 def entry_create(
@@ -193,7 +193,7 @@ def document_upload(
     if not access.can_write:
         raise PermissionDenied
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise field_error("file", _("The file is too large (10 MB at most)."), "too_large")
+        raise field_error("file", too_large_message(), "too_large")
     if not content:
         raise field_error("file", _("The file is empty."), "empty")
     kind = sniff(content)
@@ -207,7 +207,7 @@ def document_upload(
         dossier=access.dossier,
         data_key=access.dossier.data_key,
         title=title.strip() or filename,
-        filename=filename[:200],
+        filename=filename[:DOCUMENT_NAME_MAX_LENGTH],
         content=content,
         content_type=kind.mime,
         size=len(content),
@@ -226,9 +226,12 @@ def break_glass_open(
     """Open an emergency access to one dossier for at most an hour and alert the
     coordinators (in-app list and e-mail). The caller has re-checked the password."""
     reason = reason.strip()
-    if len(reason) < 15:
+    if len(reason) < BREAK_GLASS_REASON_MIN_LENGTH:
         raise field_error(
-            "reason", _("Explain the emergency (15 characters at least)."), "too_short"
+            "reason",
+            _("Explain the emergency (%(min)d characters at least).")
+            % {"min": BREAK_GLASS_REASON_MIN_LENGTH},
+            "too_short",
         )
     if not 1 <= minutes <= BREAK_GLASS_MAX_MINUTES:
         raise field_error("minutes", _("An emergency access lasts one hour at most."), "too_long")

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
+from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
 from dossiers.models import Compartment
 from dossiers.selectors import patient_by_prison_number
 from usmp.accounts.models import User
@@ -23,7 +23,7 @@ class AuditFilterForm(forms.Form):
     prison_number = forms.CharField(
         label=_("Patient (prison number)"),
         required=False,
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         help_text=_("Looked up through the blind index; the number is not logged."),
     )
     compartment = forms.ChoiceField(
@@ -85,7 +85,9 @@ class AuditFilterForm(forms.Form):
 
 
 class PatientReportForm(forms.Form):
-    prison_number = forms.CharField(label=_("Prison number"), max_length=20)
+    prison_number = forms.CharField(
+        label=_("Prison number"), max_length=PRISON_NUMBER_INPUT_MAX_LENGTH
+    )
 
     def clean_prison_number(self) -> Any:
         number = validate_prison_number(self.cleaned_data["prison_number"])

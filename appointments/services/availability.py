@@ -61,9 +61,17 @@ def check_times(
     if end <= start:
         raise ValidationError(_("The end is before the start."), code="end_before_start")
     if end - start < MIN_DURATION:
-        raise ValidationError(_("An appointment lasts at least 5 minutes."), code="too_short")
+        raise ValidationError(
+            _("An appointment lasts at least %(minutes)d minutes.")
+            % {"minutes": MIN_DURATION // datetime.timedelta(minutes=1)},
+            code="too_short",
+        )
     if end - start > MAX_DURATION:
-        raise ValidationError(_("An appointment lasts at most 12 hours."), code="too_long")
+        raise ValidationError(
+            _("An appointment lasts at most %(hours)d hours.")
+            % {"hours": MAX_DURATION // datetime.timedelta(hours=1)},
+            code="too_long",
+        )
     if start < now:
         raise ValidationError(_("This time is in the past."), code="past")
 

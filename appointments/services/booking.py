@@ -19,6 +19,7 @@ from usmp.core.errors import field_error
 
 from .. import clock
 from ..models import (
+    EVERY_N_WEEKS_MAX,
     Appointment,
     CareRequest,
     Kind,
@@ -38,6 +39,9 @@ from .availability import (
     save_guarded,
 )
 from .texts import clean_text
+
+SERIES_MIN_OCCURRENCES = 2
+SERIES_MAX_OCCURRENCES = 52
 
 
 def _build(
@@ -149,10 +153,19 @@ def appointment_series_book(
     """Book every N weeks for K occurrences, all or nothing: when one date is refused, the
     message names it and nothing is written. Each occurrence keeps the local wall-clock time,
     across daylight-saving changes."""
-    if not 1 <= every_n_weeks <= 8:
-        raise field_error("every_n_weeks", _("Between every week and every 8 weeks."), "invalid")
-    if not 2 <= occurrences <= 52:
-        raise field_error("occurrences", _("Between 2 and 52 occurrences."), "invalid")
+    if not 1 <= every_n_weeks <= EVERY_N_WEEKS_MAX:
+        raise field_error(
+            "every_n_weeks",
+            _("Between every week and every %(max)d weeks.") % {"max": EVERY_N_WEEKS_MAX},
+            "invalid",
+        )
+    if not SERIES_MIN_OCCURRENCES <= occurrences <= SERIES_MAX_OCCURRENCES:
+        raise field_error(
+            "occurrences",
+            _("Between %(min)d and %(max)d occurrences.")
+            % {"min": SERIES_MIN_OCCURRENCES, "max": SERIES_MAX_OCCURRENCES},
+            "invalid",
+        )
     now = timezone.now()
     local_start, local_end = clock.local(start), clock.local(end)
     _check_links(patient=patient, care_request=care_request, visit_task=None)
