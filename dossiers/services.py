@@ -4,7 +4,7 @@ attributed to ``acting_user``."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -32,6 +32,11 @@ from .models import (
 from .permissions import DossierAccess
 from .selectors import prison_number_taken
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
+    from usmp.accounts.models import User
+
 
 def _duplicate_error() -> ValidationError:
     return field_error(
@@ -44,7 +49,7 @@ def _duplicate_error() -> ValidationError:
 @transaction.atomic
 def patient_create(
     *,
-    acting_user: Any,
+    acting_user: User | None,
     prison_number: str,
     last_name: str,
     first_name: str,
@@ -108,7 +113,7 @@ def patient_changes(patient: Patient, **changes: Any) -> dict[str, Any]:
 
 
 @transaction.atomic
-def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Patient:
+def patient_update(*, acting_user: User | None, patient: Patient, **changes: Any) -> Patient:
     """Change a patient's identity or custody status; only changed fields are written. What
     follows in the agenda from custody facts is appointments.services.custody's."""
     changes = patient_changes(patient, **changes)
@@ -135,7 +140,7 @@ def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Pat
 @transaction.atomic
 def entry_create(
     *,
-    acting_user: Any,
+    acting_user: User,
     access: DossierAccess,
     kind: str,
     text: str,
@@ -187,7 +192,7 @@ def entry_create(
 
 @transaction.atomic
 def document_upload(
-    *, acting_user: Any, access: DossierAccess, title: str, filename: str, content: bytes
+    *, acting_user: User, access: DossierAccess, title: str, filename: str, content: bytes
 ) -> Document:
     """Store an uploaded PDF or image, encrypted with the dossier's key."""
     if not access.can_write:
@@ -221,7 +226,11 @@ def document_upload(
 
 @transaction.atomic
 def break_glass_open(
-    *, acting_user: Any, dossier: Dossier, reason: str, minutes: int = BREAK_GLASS_MAX_MINUTES
+    *,
+    acting_user: User,
+    dossier: Dossier,
+    reason: str,
+    minutes: int = BREAK_GLASS_MAX_MINUTES,
 ) -> BreakGlassAccess:
     """Open an emergency access to one dossier for at most an hour and alert the
     coordinators (in-app list and e-mail). The caller has re-checked the password."""
@@ -252,7 +261,7 @@ def break_glass_open(
 
 @transaction.atomic
 def break_glass_review(
-    *, acting_user: Any, grant: BreakGlassAccess, comment: str
+    *, acting_user: User, grant: BreakGlassAccess, comment: str
 ) -> BreakGlassAccess:
     """The coordinator marks an emergency access as reviewed, with a comment."""
     if grant.reviewed_at is not None:
@@ -303,7 +312,7 @@ def notify_coordinators_of_break_glass(grant: BreakGlassAccess) -> None:
 @transaction.atomic
 def consent_record(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     kind: str,
     decision: str,
@@ -332,7 +341,7 @@ def consent_record(
 
 
 @transaction.atomic
-def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -> Consent:
+def consent_withdraw(*, acting_user: User | None, consent: Consent, on: datetime.date) -> Consent:
     """The patient withdraws a consent or an opposition; the record stays, dated."""
     if consent.withdrawn_on is not None:
         raise ValidationError(_("This decision has already been withdrawn."), code="withdrawn")
@@ -348,7 +357,9 @@ def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -
 
 
 @transaction.atomic
-def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bool) -> None:
+def dossier_grant(
+    *, acting_user: User, dossier: Dossier, grantee: User | Group, write: bool
+) -> None:
     """Give a visiting clinician (a user) or a named care team (a group) access to one
     dossier. Only the dossier's compartment team may grant."""
     from django.contrib.auth.models import Group
@@ -369,7 +380,7 @@ def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bo
 
 
 @transaction.atomic
-def dossier_revoke(*, acting_user: Any, dossier: Dossier, grantee: Any) -> None:
+def dossier_revoke(*, acting_user: User, dossier: Dossier, grantee: User | Group) -> None:
     from guardian.shortcuts import remove_perm
 
     from .permissions import is_team_member

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -31,6 +31,9 @@ from ..models import (
     Unavailability,
 )
 from .reference import hours_note, practitioner_name, windows_on
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 DAY_FIRST_HOUR = 7
 DAY_LAST_HOUR = 19
@@ -213,7 +216,7 @@ def day_agenda(*, day: datetime.date, by: str = "practitioner") -> Grid:
     return _grid(ordered)
 
 
-def week_agenda(*, practitioner: Any, monday: datetime.date) -> Grid:
+def week_agenda(*, practitioner: User, monday: datetime.date) -> Grid:
     """One practitioner's week: a column per day with its opening hours and absences."""
     days = [monday + datetime.timedelta(days=i) for i in range(7)]
     start, end = clock.day_bounds(days[0])[0], clock.day_bounds(days[-1])[1]

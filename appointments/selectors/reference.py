@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -12,6 +12,9 @@ from django.db.models import Q, QuerySet
 from usmp.accounts.roles import CLINICAL_ROLES
 
 from ..models import OpeningHours, Specialty
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 
 def practitioners() -> QuerySet[Any]:
@@ -40,7 +43,7 @@ def windows_on(days: Sequence[datetime.date], **filters: Any) -> list[OpeningHou
     return list(rows)
 
 
-def practitioner_name(user: Any) -> str:
+def practitioner_name(user: User) -> str:
     return str(user.get_full_name() or user.get_username())
 
 

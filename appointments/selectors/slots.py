@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dossiers.models import Patient
 
@@ -22,6 +22,9 @@ from ..models import (
     Unavailability,
 )
 from .reference import practitioner_name, windows_on
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 SLOT_STEP = datetime.timedelta(minutes=5)
 SLOT_SEARCH_DAYS = 56
@@ -59,7 +62,7 @@ def free_slots(
     duration: datetime.timedelta,
     after: datetime.datetime,
     specialty: Specialty | None = None,
-    practitioner: Any = None,
+    practitioner: User | None = None,
     patient: Patient | None = None,
     limit: int = SLOT_LIMIT,
     horizon_days: int = SLOT_SEARCH_DAYS,

@@ -6,7 +6,7 @@ nobody booked twice. The exclusion constraints stay the guarantee for the last r
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -31,6 +31,9 @@ from ..models import (
     Unavailability,
 )
 from . import messages
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 MIN_DURATION = datetime.timedelta(minutes=5)
 
@@ -85,7 +88,7 @@ def check_patient(patient: Patient) -> None:
 
 
 def _opening_windows(
-    practitioner: Any, day: datetime.date, specialty: Specialty | None = None
+    practitioner: User, day: datetime.date, specialty: Specialty | None = None
 ) -> list[OpeningHours]:
     qs = OpeningHours.objects.filter(
         practitioner=practitioner, weekday=day.weekday(), valid_from__lte=day
@@ -111,7 +114,7 @@ def unavailability_overlapping(
 def check_availability(
     *,
     patient: Patient,
-    practitioner: Any,
+    practitioner: User | None,
     specialty: Specialty,
     room: Room | None,
     start: datetime.datetime,
@@ -187,7 +190,8 @@ def check_overlaps(appointment: Appointment) -> None:
             .select_related("room", "movement_point")
             .first()
         )
-        if other is not None:
+        # The practitioner is loaded already (the booking or the move set it).
+        if other is not None and appointment.practitioner is not None:
             where = other.room.name if other.room else other.movement_point.label
             errors.append(
                 ValidationError(

@@ -5,7 +5,7 @@ Each write runs in one transaction with its audit rows (django-auditlog), attrib
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -40,19 +40,22 @@ from .availability import (
 )
 from .texts import clean_text
 
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
 SERIES_MIN_OCCURRENCES = 2
 SERIES_MAX_OCCURRENCES = 52
 
 
 def _build(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     specialty: Specialty,
     kind: str,
     start: datetime.datetime,
     end: datetime.datetime,
-    practitioner: Any,
+    practitioner: User | None,
     room: Room | None,
     movement_point: MovementPoint | None,
     motive: str | None,
@@ -95,13 +98,13 @@ def _build(
 @transaction.atomic
 def appointment_book(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     specialty: Specialty,
     kind: str,
     start: datetime.datetime,
     end: datetime.datetime,
-    practitioner: Any = None,
+    practitioner: User | None = None,
     room: Room | None = None,
     movement_point: MovementPoint | None = None,
     motive: str | None = None,
@@ -136,7 +139,7 @@ def appointment_book(
 @transaction.atomic
 def appointment_series_book(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     specialty: Specialty,
     kind: str,
@@ -144,7 +147,7 @@ def appointment_series_book(
     end: datetime.datetime,
     every_n_weeks: int,
     occurrences: int,
-    practitioner: Any = None,
+    practitioner: User | None = None,
     room: Room | None = None,
     movement_point: MovementPoint | None = None,
     motive: str | None = None,

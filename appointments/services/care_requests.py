@@ -4,7 +4,7 @@ dossier key of the requested specialty's compartment), booked from, or closed.""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,11 +21,14 @@ from ..models import CareRequest, Specialty
 from .availability import check_patient
 from .texts import clean_text
 
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
 
 @transaction.atomic
 def care_request_create(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     specialty: Specialty,
     received_on: datetime.date,
@@ -57,7 +60,9 @@ def care_request_create(
 
 
 @transaction.atomic
-def care_request_close(*, acting_user: Any, care_request: CareRequest, reason: str) -> CareRequest:
+def care_request_close(
+    *, acting_user: User | None, care_request: CareRequest, reason: str
+) -> CareRequest:
     """Close a waiting request without an appointment (duplicate, no longer needed...)."""
     care_request = CareRequest.objects.select_for_update().get(pk=care_request.pk)
     if care_request.status != CareRequest.Status.WAITING:

@@ -6,7 +6,7 @@ gives its care request and mandatory visit back to the waiting lists."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,15 +39,18 @@ from .availability import (
 )
 from .texts import clean_text
 
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
 
 @transaction.atomic
 def appointment_move(
     *,
-    acting_user: Any,
+    acting_user: User | None,
     appointment: Appointment,
     start: datetime.datetime,
     end: datetime.datetime,
-    practitioner: Any = None,
+    practitioner: User | None = None,
     room: Room | None = None,
 ) -> Appointment:
     """Move one planned appointment (one occurrence of a series leaves the others intact)."""
@@ -118,7 +121,7 @@ def _release_links(appointment: Appointment) -> None:
 @transaction.atomic
 def appointment_cancel(
     *,
-    acting_user: Any,
+    acting_user: User | None,
     appointment: Appointment,
     reason: str,
     side: str = "",
@@ -169,7 +172,7 @@ def appointment_cancel(
 @transaction.atomic
 def appointment_record_outcome(
     *,
-    acting_user: Any,
+    acting_user: User | None,
     appointment: Appointment,
     done: bool,
     reason: str = "",

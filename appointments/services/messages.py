@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .. import clock
-from ..models import OpeningHours
+from ..models import OpeningHours, Specialty
 from ..selectors.reference import hours_note, practitioner_name
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 # The exclusion constraints, by name: what another clerk's faster booking means.
 CONFLICT_MESSAGES: dict[str, Callable[[], str]] = {
@@ -59,7 +62,7 @@ def patient_unavailable(start: datetime.datetime, end: datetime.datetime) -> str
 
 
 def outside_opening_hours(
-    practitioner: Any, specialty: Any, on: datetime.date, windows: Iterable[OpeningHours]
+    practitioner: User, specialty: Specialty, on: datetime.date, windows: Iterable[OpeningHours]
 ) -> str:
     message = _("%(name)s does not consult in %(specialty)s at this time on %(day)s.") % {
         "name": practitioner_name(practitioner),
@@ -72,7 +75,9 @@ def outside_opening_hours(
     return message
 
 
-def practitioner_absent(practitioner: Any, start: datetime.datetime, end: datetime.datetime) -> str:
+def practitioner_absent(
+    practitioner: User, start: datetime.datetime, end: datetime.datetime
+) -> str:
     return _("%(name)s is absent from %(start)s to %(end)s.") % {
         "name": practitioner_name(practitioner),
         "start": _moment(start),
@@ -89,7 +94,7 @@ def room_closed(room_name: str, start: datetime.datetime, end: datetime.datetime
 
 
 def practitioner_busy(
-    practitioner: Any, start: datetime.datetime, end: datetime.datetime, where: str
+    practitioner: User, start: datetime.datetime, end: datetime.datetime, where: str
 ) -> str:
     return _("%(name)s is already booked from %(start)s to %(end)s in %(where)s.") % {
         "name": practitioner_name(practitioner),

@@ -3,7 +3,7 @@ and room closures."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -11,9 +11,12 @@ from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
 
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
 
 @transaction.atomic
-def reference_save(*, acting_user: Any, instance: models.Model) -> models.Model:
+def reference_save(*, acting_user: User | None, instance: models.Model) -> models.Model:
     """Create or change a specialty, room, movement point, opening hours, absence or room
     closure (the coordinator's settings)."""
     instance.full_clean()

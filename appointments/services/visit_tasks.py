@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +16,9 @@ from usmp.core.audit import acting_as
 
 from .. import clock
 from ..models import VisitTask
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 # The entry visit is due "as soon as possible" after an arrival; the unit's protocol says
 # within two days. Arrivals registered more than 30 days late are taken as already seen.
@@ -63,7 +66,7 @@ def _task_sync(
 
 @transaction.atomic
 def visit_tasks_sync(
-    *, acting_user: Any, patient: Patient, created: bool = False, arrived: bool = False
+    *, acting_user: User | None, patient: Patient, created: bool = False, arrived: bool = False
 ) -> None:
     """Derive the mandatory visits from the patient's custody facts: an entry visit after a
     new arrival, a pre-release visit in the month before a known release date; none once the
