@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -26,6 +26,11 @@ from .models import (
     Patient,
 )
 from .selectors import prison_number_taken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
+    from usmp.accounts.models import User
 
 NAME_MAX_LENGTH = 100
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
@@ -235,7 +240,7 @@ class EntryForm(forms.Form):
                 )
 
     def clean_text(self) -> str:
-        text = self.cleaned_data["text"].strip()
+        text: str = self.cleaned_data["text"].strip()
         if not text:
             raise ValidationError(_("The note is empty."), code="empty")
         return text
@@ -250,9 +255,9 @@ class EntryFilterForm(forms.Form):
     )
     author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args: Any, authors: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, authors: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["author"].choices = [("", _("All authors"))] + [
+        cast(forms.TypedChoiceField, self.fields["author"]).choices = [("", _("All authors"))] + [
             (a.pk, a.get_full_name() or a.get_username()) for a in authors
         ]
 
@@ -290,12 +295,12 @@ class BreakGlassForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+        password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise ValidationError(_("Wrong password."), code="wrong_password")
         return password
@@ -339,16 +344,16 @@ class GrantForm(forms.Form):
     grantee = forms.ChoiceField(label=_("Give access to"))
     write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
 
-    def __init__(self, *args: Any, users: list[Any], groups: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, users: list[User], groups: list[Group], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.users = {f"user:{u.pk}": u for u in users}
         self.groups = {f"group:{g.pk}": g for g in groups}
-        self.fields["grantee"].choices = (
+        cast(forms.ChoiceField, self.fields["grantee"]).choices = (
             [("", "—")]
             + [(key, _("Care team: %(name)s") % {"name": g.name}) for key, g in self.groups.items()]
             + [(key, u.get_full_name() or u.get_username()) for key, u in self.users.items()]
         )
 
-    def clean_grantee(self) -> Any:
+    def clean_grantee(self) -> User | Group:
         key = self.cleaned_data["grantee"]
         return self.users.get(key) or self.groups[key]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
 from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
-from dossiers.models import Compartment
+from dossiers.models import Compartment, Patient
 from dossiers.selectors import patient_by_prison_number
 from usmp.accounts.models import User
 from usmp.audit.models import AccessEvent
@@ -16,8 +16,14 @@ from usmp.audit.models import AccessEvent
 from .selectors import WRITE, TrailFilter
 
 
+# Generic in django-stubs only: subscripting it at run time would fail.
+class _ActorChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.username})"
+
+
 class AuditFilterForm(forms.Form):
-    actor = forms.ModelChoiceField(
+    actor = _ActorChoiceField(
         label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
     )
     prison_number = forms.CharField(
@@ -49,10 +55,7 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actor"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.username})"
-        )
-        self.patient = None
+        self.patient: Patient | None = None
 
     def clean_prison_number(self) -> str:
         value = self.cleaned_data["prison_number"].strip()
