@@ -29,15 +29,7 @@ from ..models import (
     Specialty,
     VisitTask,
 )
-from . import messages
-from .availability import (
-    check_availability,
-    check_overlaps,
-    check_patient,
-    check_times,
-    place,
-    save_guarded,
-)
+from . import availability, messages
 from .texts import clean_text
 
 if TYPE_CHECKING:
@@ -69,10 +61,10 @@ def _build(
         raise field_error("practitioner", _("Choose the practitioner."), "practitioner_required")
     if practitioner is not None and not practitioner.is_active:
         raise field_error("practitioner", _("This account is deactivated."), "inactive")
-    check_patient(patient)
-    check_times(start, end, now=now)
-    room, point = place(kind=kind, room=room, movement_point=movement_point)
-    check_availability(
+    availability.check_patient(patient)
+    availability.check_times(start, end, now=now)
+    room, point = availability.place(kind=kind, room=room, movement_point=movement_point)
+    availability.check_availability(
         patient=patient,
         practitioner=practitioner,
         specialty=specialty,
@@ -128,10 +120,10 @@ def appointment_book(
         now=now,
     )
     _check_links(patient=patient, care_request=care_request, visit_task=visit_task)
-    check_overlaps(appointment)
+    availability.check_overlaps(appointment)
     appointment.care_request = care_request
     with acting_as(acting_user):
-        save_guarded(appointment, force_insert=True)
+        availability.save_guarded(appointment, force_insert=True)
         _link(appointment, care_request=care_request, visit_task=visit_task, now=now)
     return appointment
 
@@ -194,7 +186,7 @@ def appointment_series_book(
                 motive=motive,
                 now=now,
             )
-            check_overlaps(appointment)
+            availability.check_overlaps(appointment)
         except ValidationError as exc:
             for message in exc.messages:
                 errors.append(
@@ -214,7 +206,7 @@ def appointment_series_book(
         )
         for appointment in built:
             appointment.series = series
-            save_guarded(appointment, force_insert=True)
+            availability.save_guarded(appointment, force_insert=True)
         _link(built[0], care_request=care_request, visit_task=None, now=now)
     return built
 

@@ -29,14 +29,7 @@ from ..models import (
     Status,
     VisitTask,
 )
-from .availability import (
-    check_availability,
-    check_overlaps,
-    check_patient,
-    check_times,
-    place,
-    save_guarded,
-)
+from . import availability
 from .texts import clean_text
 
 if TYPE_CHECKING:
@@ -57,17 +50,17 @@ def appointment_move(
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Status.PLANNED:
         raise ValidationError(_("Only a planned appointment can be moved."), code="not_planned")
-    check_times(start, end, now=timezone.now())
+    availability.check_times(start, end, now=timezone.now())
     if practitioner is None and appointment.kind != Kind.EXTRACTION:
         practitioner = appointment.practitioner
     if appointment.kind in KINDS_IN_A_ROOM:
-        room, point = place(
+        room, point = availability.place(
             kind=appointment.kind, room=room or appointment.room, movement_point=None
         )
     else:
         room, point = None, appointment.movement_point
-    check_patient(appointment.patient)
-    check_availability(
+    availability.check_patient(appointment.patient)
+    availability.check_availability(
         patient=appointment.patient,
         practitioner=practitioner,
         specialty=appointment.specialty,
@@ -81,9 +74,9 @@ def appointment_move(
         room,
         point,
     )
-    check_overlaps(appointment)
+    availability.check_overlaps(appointment)
     with acting_as(acting_user):
-        save_guarded(
+        availability.save_guarded(
             appointment,
             update_fields=["start", "end", "practitioner", "room", "movement_point", "updated_at"],
         )
@@ -196,7 +189,7 @@ def appointment_record_outcome(
     appointment.outcome_comment = clean_text(comment, "comment")
     appointment.outcome_at, appointment.outcome_by = now, acting_user
     with acting_as(acting_user):
-        save_guarded(
+        availability.save_guarded(
             appointment,
             update_fields=[
                 "status",
@@ -242,7 +235,7 @@ def appointment_movement_outcome(
         appointment.status, appointment.reason, appointment.side = Status.NOT_DONE, reason, side
         appointment.outcome_at, appointment.outcome_by = timezone.now(), None
         fields += ["status", "reason", "side", "outcome_at", "outcome_by"]
-    save_guarded(appointment, update_fields=fields)
+    availability.save_guarded(appointment, update_fields=fields)
     if appointment.status == Status.NOT_DONE and "status" in fields:
         _release_links(appointment)
     return appointment
