@@ -11,11 +11,12 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
+from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
 from dossiers.selectors import patient_id_by_prison_number
 
-from . import clock, reports, selectors
+from . import clock, reports
 from .models import (
+    EVERY_N_WEEKS_MAX,
     Absence,
     CareRequest,
     Kind,
@@ -28,6 +29,10 @@ from .models import (
     Side,
     Specialty,
 )
+from .selectors.reference import active_specialties, practitioners
+from .services.availability import MIN_DURATION
+from .services.booking import SERIES_MAX_OCCURRENCES, SERIES_MIN_OCCURRENCES
+from .services.texts import TEXT_MAX_LENGTH
 
 TIME_FORMATS = ["%H:%M", "%Hh%M", "%H.%M", "%Hh", "%H"]
 
@@ -142,7 +147,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     prison_number = forms.CharField(
         label=_("Prison number"),
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     specialty = forms.ModelChoiceField(
@@ -151,7 +156,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.ON_SITE)
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
         help_text=_("Empty only for an external consultation at the hospital."),
@@ -172,7 +177,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     motive = forms.CharField(
         label=_("Consultation motive"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -190,7 +195,10 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         ],
     )
     occurrences = forms.IntegerField(
-        label=_("Number of occurrences"), required=False, min_value=2, max_value=52
+        label=_("Number of occurrences"),
+        required=False,
+        min_value=SERIES_MIN_OCCURRENCES,
+        max_value=SERIES_MAX_OCCURRENCES,
     )
     care_request = forms.UUIDField(required=False, widget=forms.HiddenInput)
     visit_task = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -204,8 +212,8 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.patient_id = patient_id
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["movement_point"].queryset = MovementPoint.objects.filter(active=True)  # type: ignore[attr-defined]
         if patient_id is not None:
@@ -235,7 +243,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     end_time = _time_field(_("End"))
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
     )
@@ -245,7 +253,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
@@ -268,7 +276,7 @@ class _ReasonForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Optional, encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -320,7 +328,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
 
     prison_number = forms.CharField(
         label=_("Prison number"),
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     received_on = _date_field(_("Date received"))
@@ -330,7 +338,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices])
     text = forms.CharField(
         label=_("Text of the request"),
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Copy the slip as written. Encrypted."),
     )
@@ -338,7 +346,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.patient_id: uuid.UUID | None = None
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
     def clean_prison_number(self) -> str:
@@ -399,13 +407,13 @@ class ReportForm(forms.Form):
 
 class WeekForm(forms.Form):
     practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none(), required=False
+        label=_("Practitioner"), queryset=practitioners().none(), required=False
     )
     date = _date_field(_("Week of"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class SlotSearchForm(forms.Form):
@@ -414,20 +422,23 @@ class SlotSearchForm(forms.Form):
     )
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
     )
     date = _date_field(_("From"), required=False)
     duration = forms.IntegerField(
-        label=_("Duration (minutes)"), required=False, min_value=5, max_value=480
+        label=_("Duration (minutes)"),
+        required=False,
+        min_value=MIN_DURATION // datetime.timedelta(minutes=1),
+        max_value=480,
     )
     patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 # -- Reference data (coordinator) ---------------------------------------------------------------
@@ -455,9 +466,7 @@ class RoomForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
 
     class Meta:
         model = OpeningHours
@@ -484,7 +493,7 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["specialty"].queryset = Specialty.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
 
@@ -497,8 +506,10 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The end of validity is before its start."))
         every = data.get("every_n_weeks")
-        if every is not None and not 1 <= every <= 8:
-            self.add_error("every_n_weeks", _("Between 1 and 8."))
+        if every is not None and not 1 <= every <= EVERY_N_WEEKS_MAX:
+            self.add_error(
+                "every_n_weeks", _("Between 1 and %(max)d.") % {"max": EVERY_N_WEEKS_MAX}
+            )
         return data
 
 
@@ -540,9 +551,7 @@ class _PeriodForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class AbsenceForm(_PeriodForm):
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
 
     class Meta:
         model = Absence
@@ -550,7 +559,7 @@ class AbsenceForm(_PeriodForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class RoomClosureForm(_PeriodForm):

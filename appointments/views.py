@@ -25,7 +25,7 @@ from usmp.access.rules import page
 from usmp.access.viewer import Viewer
 from usmp.core.errors import add_service_error
 
-from . import clock, permissions, reports, selectors, services
+from . import clock, permissions, reports
 from . import forms as agenda_forms
 from .access import lists, objects
 from .access.data import AppointmentView
@@ -38,6 +38,13 @@ from .models import (
     RoomClosure,
     Specialty,
 )
+from .selectors.care_requests import care_request_stats
+from .selectors.slots import Slot, free_slots
+from .services import changes
+from .services.availability import BookingConflict
+from .services.booking import appointment_book, appointment_series_book
+from .services.care_requests import care_request_close, care_request_create
+from .services.reference import reference_save
 
 # -- Helpers ------------------------------------------------------------------------------------
 
@@ -68,7 +75,7 @@ def _booking_context(request: HttpRequest, purpose: str) -> objects.BookingConte
     )
 
 
-def _slot_links(slots: list[selectors.Slot], base: dict[str, str], kind: str) -> list[Any]:
+def _slot_links(slots: list[Slot], base: dict[str, str], kind: str) -> list[Any]:
     url = reverse("appointments:book")
     rows = []
     for slot in slots:
@@ -100,7 +107,7 @@ def _search_data(source: QueryDict) -> dict[str, str]:
 
 def _search_slots(
     data: dict[str, Any], *, patient: Any
-) -> tuple[agenda_forms.SlotSearchForm, list[selectors.Slot]]:
+) -> tuple[agenda_forms.SlotSearchForm, list[Slot]]:
     form = agenda_forms.SlotSearchForm({f"s-{k}": v for k, v in data.items()}, prefix="s")
     if not form.is_valid():
         return form, []
@@ -114,7 +121,7 @@ def _search_slots(
     after = timezone.now()
     if form.cleaned_data["date"]:
         after = max(after, clock.day_bounds(form.cleaned_data["date"])[0])
-    found = selectors.free_slots(
+    found = free_slots(
         duration=datetime.timedelta(minutes=duration_minutes),
         after=after,
         specialty=specialty,
@@ -295,17 +302,17 @@ def book(request: HttpRequest) -> HttpResponse:
         }
         try:
             if data["repeat_every"]:
-                booked = services.appointment_series_book(
+                booked = appointment_series_book(
                     **common, every_n_weeks=data["repeat_every"], occurrences=data["occurrences"]
                 )
             else:
                 booked = [
-                    services.appointment_book(
+                    appointment_book(
                         **common,
                         visit_task=ctx.visit_task.instance() if ctx.visit_task else None,
                     )
                 ]
-        except services.BookingConflict as exc:
+        except BookingConflict as exc:
             form.add_error(None, exc)
             conflict = True
         except ValidationError as exc:
@@ -471,7 +478,7 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.appointment_move(
+                changes.appointment_move(
                     acting_user=request.user,
                     appointment=appointment.instance(),
                     start=data["start"],
@@ -481,12 +488,12 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
                 )
             except ValidationError as exc:
                 add_service_error(form, exc)
-                status = 409 if isinstance(exc, services.BookingConflict) else 400
+                status = 409 if isinstance(exc, BookingConflict) else 400
             else:
                 messages.success(request, _("Appointment moved."))
                 return redirect("appointments:appointment_detail", appointment_id=appointment.id)
     row = appointment.instance()
-    found = selectors.free_slots(
+    found = free_slots(
         duration=row.end - row.start,
         after=timezone.now(),
         specialty=row.specialty,
@@ -519,7 +526,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
         if form.is_valid():
             data = form.cleaned_data
             try:
-                cancelled = services.appointment_cancel(
+                cancelled = changes.appointment_cancel(
                     acting_user=request.user,
                     appointment=appointment.instance(),
                     reason=data["reason"],
@@ -562,7 +569,7 @@ def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> Http
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.appointment_record_outcome(
+                changes.appointment_record_outcome(
                     acting_user=request.user,
                     appointment=appointment.instance(),
                     done=data["done"],
@@ -598,7 +605,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         "appointments/requests.html",
         {
             "rows": queue,
-            "stats": selectors.care_request_stats(since=today - datetime.timedelta(days=90)),
+            "stats": care_request_stats(since=today - datetime.timedelta(days=90)),
         },
     )
 
@@ -616,7 +623,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
             viewer=Viewer.of(request), patient_id=form.patient_id, purpose=Purpose.WRITE
         ).instance()
         try:
-            care_request = services.care_request_create(
+            care_request = care_request_create(
                 acting_user=request.user,
                 patient=patient,
                 specialty=data["specialty"],
@@ -656,7 +663,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
         )
         if form.is_valid():
             try:
-                services.care_request_close(
+                care_request_close(
                     acting_user=request.user,
                     care_request=care_request.instance(),
                     reason=form.cleaned_data["reason"],
@@ -774,7 +781,7 @@ def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRe
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reference_save(acting_user=request.user, instance=form.instance)
+            reference_save(acting_user=request.user, instance=form.instance)
         except ValidationError as exc:
             add_service_error(form, exc)
         else:

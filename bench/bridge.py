@@ -65,6 +65,7 @@ def post_worker_init(worker: Any) -> None:
     from django.db import transaction
     from django.http import HttpResponse, JsonResponse
     from django.urls import path
+
     import usmp.urls
     from bridge import access, auth
 

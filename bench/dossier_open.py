@@ -26,15 +26,15 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-from usmp.access import record  # noqa: E402
-from usmp.audit.writer import write_event  # noqa: E402
 
 from dossiers.access import dossier as dossier_access  # noqa: E402
 from dossiers.models import Compartment, Dossier, Entry  # noqa: E402
 from dossiers.permissions import dossier_access_for  # noqa: E402
 from dossiers.services import entry_create, patient_create  # noqa: E402
+from usmp.access import record  # noqa: E402
 from usmp.accounts.models import User  # noqa: E402
 from usmp.audit.models import AccessEvent  # noqa: E402
+from usmp.audit.writer import write_event  # noqa: E402
 
 
 def setup(entries: int) -> tuple[User, Dossier]:

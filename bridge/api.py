@@ -11,19 +11,22 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import HttpBearer
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from appointments import movements as agenda
+from usmp.core.errors import ApiError, api_error
 from usmp.core.net import client_ip
 
 from . import access, auth, feeds, inbound, policy
@@ -113,8 +116,8 @@ def _rate_limited(request: HttpRequest, exc: auth.RateLimited) -> HttpResponse:
     return _error(429, "Too many requests", **{"Retry-After": str(exc.retry_after)})
 
 
-@api.exception_handler(ValidationError)
-def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+@api.exception_handler(RequestInvalid)
+def _invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
     access.refused(request, kind="invalid_request")
     return _error(422, "Invalid request")
 
@@ -230,11 +233,29 @@ def movements_ics(request: HttpRequest, since: str | None = None) -> HttpRespons
 # -- Pushes from the prison side ------------------------------------------------------------
 
 CUSTODY_MAX_BYTES = 16 * 1024
-REF_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+REF_PATTERN = rf"^[A-Za-z0-9._-]{{1,{agenda.CLIENT_REF_MAX_LENGTH}}}$"
 UNKNOWN_MOVEMENT = (
     "Unknown movement: use an id from the feed, for this prison number, once its window has "
-    "begun (at most 7 days ago)"
+    f"begun (at most {inbound.OUTCOME_LOOKBACK_DAYS} days ago)"
 )
+# The answer to each refusal of appointments.movements, by its code: a status and a generic
+# message, never the refusal's own words.
+PUSH_ERRORS = {
+    agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, "Unknown prison number"),
+    agenda.CUSTODY_INCONSISTENT: ApiError(422, "Inconsistent custody event"),
+    agenda.UNAVAILABILITY_INVALID: ApiError(
+        422,
+        "Invalid window: the end must follow the start, at most 7 days later, not in the past "
+        "and at most a year ahead",
+    ),
+    agenda.UNKNOWN_REFERENCE: ApiError(404, "Not found"),
+    agenda.OUTCOME_INVALID: ApiError(422, UNKNOWN_MOVEMENT),
+    agenda.MOVEMENT_CANCELLED: ApiError(422, "This movement was cancelled"),
+    agenda.OUTCOME_CONFLICT: ApiError(409, "An outcome is already recorded for this movement"),
+}
+# A movement outcome names its movement by the feed's id: a prison number that matches no
+# patient there is an unknown movement.
+OUTCOME_ERRORS = {**PUSH_ERRORS, agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, UNKNOWN_MOVEMENT)}
 
 
 class CustodyEventIn(BaseModel):
@@ -308,6 +329,17 @@ def _push_refused(
     return _error(status, message)
 
 
+def _service_refused(
+    request: HttpRequest,
+    exc: ValidationError,
+    ref: str,
+    kind: str,
+    answers: Mapping[str, ApiError] = PUSH_ERRORS,
+) -> HttpResponse:
+    refusal = api_error(exc, answers)
+    return _push_refused(request, refusal.status, refusal.message, ref, kind)
+
+
 def _client_label(client: BridgeClient) -> str:
     return f"{client.establishment} (#{client.pk})"
 
@@ -375,10 +407,8 @@ def custody_events(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, "custody_event", event.id, result.created)
-    except agenda.UnknownPrisonNumber:
-        return _push_refused(request, 422, "Unknown prison number", event.id)
-    except agenda.CustodyInconsistent:
-        return _push_refused(request, 422, "Inconsistent custody event", event.id)
+    except ValidationError as exc:
+        return _service_refused(request, exc, event.id, "custody_event")
 
 
 @api.post(
@@ -403,17 +433,8 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, "unavailability", window.id, created)
-    except agenda.UnknownPrisonNumber:
-        return _push_refused(request, 422, "Unknown prison number", window.id, "unavailability")
-    except agenda.UnavailabilityInvalid:
-        return _push_refused(
-            request,
-            422,
-            "Invalid window: the end must follow the start, at most 7 days later, not in the "
-            "past and at most a year ahead",
-            window.id,
-            "unavailability",
-        )
+    except ValidationError as exc:
+        return _service_refused(request, exc, window.id, "unavailability")
 
 
 @api.delete(
@@ -432,8 +453,8 @@ def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
                 client_ref=ref, acting_client_label=_client_label(client)
             )
             access.pushed(request, kind="unavailability", ref=ref)
-    except agenda.UnknownReference:
-        return _push_refused(request, 404, "Not found", ref, "unavailability")
+    except ValidationError as exc:
+        return _service_refused(request, exc, ref, "unavailability")
     return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})
 
 
@@ -472,11 +493,5 @@ def movement_outcomes(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, kind, report.id, result.created)
-    except agenda.MovementCancelled:
-        return _push_refused(request, 422, "This movement was cancelled", report.id, kind)
-    except agenda.OutcomeConflict:
-        return _push_refused(
-            request, 409, "An outcome is already recorded for this movement", report.id, kind
-        )
-    except (agenda.UnknownPrisonNumber, agenda.OutcomeInvalid):
-        return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)
+    except ValidationError as exc:
+        return _service_refused(request, exc, report.id, kind, OUTCOME_ERRORS)

@@ -13,7 +13,7 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -22,6 +22,9 @@ from django.utils import timezone
 from usmp.core.net import client_ip
 
 from .models import BridgeClient, RateCounter, Scope
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 TOKEN_PREFIX = "clb_"  # noqa: S105 - a prefix, not a secret
 DISPLAY_PREFIX_LENGTH = 10
@@ -66,7 +69,7 @@ class IssuedToken:
 
 def client_create(
     *,
-    acting_user: Any,
+    acting_user: User,
     establishment: str,
     scopes: list[str],
     allowed_networks: list[str] | None = None,

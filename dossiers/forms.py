@@ -3,18 +3,33 @@ from __future__ import annotations
 import datetime
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .documents import MAX_DOCUMENT_BYTES
-from .identifiers import validate_ins, validate_prison_number
-from .models import ENTRY_MAX_LENGTH, Consent, EntryKind, Patient
+from .documents import (
+    DOCUMENT_NAME_MAX_LENGTH,
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_MB,
+    too_large_message,
+)
+from .identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_ins, validate_prison_number
+from .models import (
+    BREAK_GLASS_REASON_MIN_LENGTH,
+    ENTRY_MAX_LENGTH,
+    Consent,
+    EntryKind,
+    Patient,
+)
 from .selectors import prison_number_taken
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 NAME_MAX_LENGTH = 100
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
@@ -46,7 +61,7 @@ def today() -> datetime.date:
 class PatientForm(forms.Form):
     prison_number = forms.CharField(
         label=_("Prison number"),
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         help_text=_("4 to 10 digits, optionally one letter."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
     )
@@ -177,7 +192,9 @@ class PatientUpdateForm(PatientForm):
 
 
 class PatientSearchForm(forms.Form):
-    prison_number = forms.CharField(label=_("Prison number"), max_length=20, required=False)
+    prison_number = forms.CharField(
+        label=_("Prison number"), max_length=PRISON_NUMBER_INPUT_MAX_LENGTH, required=False
+    )
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH, required=False)
     birth_date = forms.DateField(
@@ -223,7 +240,7 @@ class EntryForm(forms.Form):
                 )
 
     def clean_text(self) -> str:
-        text = self.cleaned_data["text"].strip()
+        text: str = self.cleaned_data["text"].strip()
         if not text:
             raise ValidationError(_("The note is empty."), code="empty")
         return text
@@ -247,29 +264,34 @@ class EntryFilterForm(forms.Form):
 
     def set_authors(self, authors: Any) -> None:
         """AUTHORS (``id``, ``name``) become the author menu's choices."""
-        self.fields["author"].widget.choices = [("", _("All authors"))] + [
+        cast(forms.Select, self.fields["author"].widget).choices = [("", _("All authors"))] + [
             (a.id, a.name) for a in authors
         ]
 
 
 class DocumentForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=DOCUMENT_NAME_MAX_LENGTH, required=False)
     file = forms.FileField(
-        label=_("File (PDF, PNG or JPEG, 10 MB at most)"),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = gettext("File (PDF, PNG or JPEG, %(mb)d MB at most)") % {
+            "mb": MAX_DOCUMENT_MB
+        }
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_DOCUMENT_BYTES:
-            raise ValidationError(_("The file is too large (10 MB at most)."), code="too_large")
+            raise ValidationError(too_large_message(), code="too_large")
         return upload
 
 
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the emergency access"),
-        min_length=15,
+        min_length=BREAK_GLASS_REASON_MIN_LENGTH,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Read by the unit coordinator. Write the facts, not a diagnosis."),
@@ -280,12 +302,12 @@ class BreakGlassForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+        password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise ValidationError(_("Wrong password."), code="wrong_password")
         return password

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 # A numéro d'écrou: 4 to 10 digits, optionally one trailing letter. Spaces, dots and dashes
 # typed by the user are ignored.
 PRISON_NUMBER_RE = re.compile(r"^[0-9]{4,10}[A-Z]?$")
+# What a form takes as typed, separators included, before normalising.
+PRISON_NUMBER_INPUT_MAX_LENGTH = 20
 _SEPARATORS = re.compile(r"[\s.\-/]+")
 
 

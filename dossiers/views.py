@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.services.custody import custody_change, patient_admit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import Viewer
@@ -79,7 +80,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
         duplicates = _duplicates(request, data)
         # The Gasper lesson: show the likely duplicate before creating a second record.
         if not duplicates or request.POST.get("confirm_distinct") == "1":
-            patient = service_call(form, services.patient_create, acting_user=request.user, **data)
+            patient = service_call(form, patient_admit, acting_user=request.user, **data)
             if patient is not None:
                 messages.success(request, _("Patient registered."))
                 return redirect("dossiers:patient_detail", patient_id=patient.pk)
@@ -157,7 +158,7 @@ def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
         if form.is_valid():
             changed = service_call(
                 form,
-                services.patient_update,
+                custody_change,
                 acting_user=request.user,
                 patient=patient.instance(),
                 **form.cleaned_data,

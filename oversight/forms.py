@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -7,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
+from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
 from dossiers.models import Compartment
 from dossiers.selectors import patient_id_by_prison_number
 from usmp.accounts.models import User
@@ -16,14 +17,20 @@ from usmp.audit.models import AccessEvent
 from .selectors import WRITE, TrailFilter
 
 
+# Generic in django-stubs only: subscripting it at run time would fail.
+class _ActorChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.username})"
+
+
 class AuditFilterForm(forms.Form):
-    actor = forms.ModelChoiceField(
+    actor = _ActorChoiceField(
         label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
     )
     prison_number = forms.CharField(
         label=_("Patient (prison number)"),
         required=False,
-        max_length=20,
+        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         help_text=_("Looked up through the blind index; the number is not logged."),
     )
     compartment = forms.ChoiceField(
@@ -49,10 +56,7 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actor"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.username})"
-        )
-        self.patient_id: Any = None
+        self.patient_id: uuid.UUID | None = None
 
     def clean_prison_number(self) -> str:
         value = self.cleaned_data["prison_number"].strip()
@@ -85,7 +89,9 @@ class AuditFilterForm(forms.Form):
 
 
 class PatientReportForm(forms.Form):
-    prison_number = forms.CharField(label=_("Prison number"), max_length=20)
+    prison_number = forms.CharField(
+        label=_("Prison number"), max_length=PRISON_NUMBER_INPUT_MAX_LENGTH
+    )
 
     def clean_prison_number(self) -> Any:
         """The patient's id (the number is looked up through its blind index)."""

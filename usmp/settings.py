@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "dossiers",
     "appointments",
     "bridge",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -15,8 +15,9 @@ from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
-from .. import permissions, selectors
+from .. import permissions
 from ..models import CareRequest, Priority
+from ..selectors import agenda, reference, visit_tasks
 from .convert import Converter, person_name
 from .data import AppointmentView, Column, Grid, VisitTaskView
 from .wall import NOBODY
@@ -38,7 +39,7 @@ def require(viewer: Viewer, allowed: bool, target: Target, *, purpose: str) -> N
         record.refuse(viewer, target, purpose=purpose, hide=False)
 
 
-def _grid(grid: selectors.Grid, convert: Converter) -> Grid:
+def _grid(grid: agenda.Grid, convert: Converter) -> Grid:
     views: dict[Any, AppointmentView] = {}
 
     def view(a: Any) -> AppointmentView:
@@ -83,7 +84,7 @@ def access_day(*, viewer: Viewer, day: datetime.date, by: str) -> DayView:
     require(viewer, permissions.can_view_agenda(user_of(viewer)), target, purpose=Purpose.DISPLAY)
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
-        grid = selectors.day_agenda(day=day, by=by)
+        grid = agenda.day_agenda(day=day, by=by)
         return DayView(day=day, by=by, grid=_grid(grid, _converter()))
 
 
@@ -94,7 +95,7 @@ def access_day_list(*, viewer: Viewer, day: datetime.date) -> tuple[AppointmentV
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.PRINT)
         convert = _converter()
-        return tuple(convert.appointment(a) for a in selectors.day_list(day=day))
+        return tuple(convert.appointment(a) for a in agenda.day_list(day=day))
 
 
 @dataclass(frozen=True)
@@ -121,13 +122,13 @@ def access_week(*, viewer: Viewer, practitioner: Any, monday: datetime.date) -> 
         purpose=Purpose.DISPLAY,
     )
     if practitioner is None and viewer.user is not None:
-        practitioner = selectors.practitioners().filter(pk=viewer.user.pk).first()
+        practitioner = reference.practitioners().filter(pk=viewer.user.pk).first()
     if practitioner is None:
         return WeekView(practitioner=None, monday=monday, grid=None)
     target = list_target("agenda_week", f"{monday.isoformat()}/{practitioner.pk}")
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
-        grid = selectors.week_agenda(practitioner=practitioner, monday=monday)
+        grid = agenda.week_agenda(practitioner=practitioner, monday=monday)
         return WeekView(
             practitioner=Practitioner(practitioner.pk, person_name(practitioner)),
             monday=monday,
@@ -157,14 +158,14 @@ def access_home(*, viewer: Viewer) -> HomePanels:
         to_reschedule: tuple[AppointmentView, ...] = ()
         if permissions.can_change_appointments(user):
             to_reschedule = tuple(
-                convert.appointment(a) for a in selectors.appointments_to_reschedule()
+                convert.appointment(a) for a in agenda.appointments_to_reschedule()
             )
         tasks: tuple[VisitTaskView, ...] = ()
         show_tasks = permissions.can_view_visit_tasks(user)
         if show_tasks:
             tasks = tuple(
                 convert.visit_task(row.task, overdue=row.overdue)
-                for row in selectors.visit_tasks_pending()
+                for row in visit_tasks.visit_tasks_pending()
             )
         if to_reschedule or tasks:
             record.allowed(viewer, list_target("home"), purpose=Purpose.DISPLAY)

@@ -14,8 +14,10 @@ from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
-from .. import clock, permissions, selectors, services
+from .. import clock, permissions
 from ..models import Appointment, CareRequest, VisitTask
+from ..selectors import agenda, care_requests, visit_tasks
+from ..services import availability
 from .convert import Converter
 from .data import (
     AppointmentView,
@@ -64,7 +66,7 @@ def access_appointment(
         appointment = (
             Appointment.objects.select_related(*_APPOINTMENT_RELATED)
             .prefetch_related("patient__dossiers")
-            .annotate(prison_unavailable=selectors.prison_unavailable())
+            .annotate(prison_unavailable=agenda.prison_unavailable())
             .filter(pk=appointment_id)
             .first()
         )
@@ -90,7 +92,7 @@ def access_appointment(
         view = Converter(wall).appointment(appointment, clinical=True, instance=for_change)
         window = None
         if view.is_planned and view.prison_unavailable:
-            found = services.unavailability_overlapping(
+            found = availability.unavailability_overlapping(
                 appointment.patient, appointment.start, appointment.end
             )
             if found is not None:
@@ -112,7 +114,7 @@ def unavailabilities_of(patient: Patient) -> tuple[UnavailabilityView, ...]:
     tz = clock.unit_tz()
     return tuple(
         UnavailabilityView(start=u.start.astimezone(tz), end=u.end.astimezone(tz))
-        for u in selectors.patient_unavailabilities(patient=patient)
+        for u in agenda.patient_unavailabilities(patient=patient)
     )
 
 
@@ -131,13 +133,13 @@ def access_patient_agenda(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientAg
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
         convert = Converter(wall_for(user, [patient.pk]))
         ref = convert.patient(patient)
-        rows = selectors.patient_appointments(patient=patient)
+        rows = agenda.patient_appointments(patient=patient)
         requests = None
         if permissions.can_view_care_requests(user):
             today = clock.today()
             requests = tuple(
                 convert.care_request(r, today=today)
-                for r in selectors.patient_care_requests(patient=patient)
+                for r in care_requests.patient_care_requests(patient=patient)
             )
         return PatientAgenda(
             patient=ref,
@@ -195,7 +197,7 @@ def access_care_request_queue(*, viewer: Viewer) -> tuple[CareRequestView, ...]:
     require(viewer, permissions.can_view_care_requests(user), target, purpose=Purpose.DISPLAY)
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
-        queue = selectors.care_request_queue()
+        queue = care_requests.care_request_queue()
         convert = Converter(wall_for(user, {r.patient_id for r in queue}))
         today = clock.today()
         return tuple(convert.care_request(r, today=today) for r in queue)
@@ -212,7 +214,7 @@ def access_visit_tasks(*, viewer: Viewer, horizon_days: int = 31) -> tuple[Visit
         convert = Converter(NOBODY)
         return tuple(
             convert.visit_task(row.task, overdue=row.overdue)
-            for row in selectors.visit_tasks_pending(horizon_days=horizon_days)
+            for row in visit_tasks.visit_tasks_pending(horizon_days=horizon_days)
         )
 
 

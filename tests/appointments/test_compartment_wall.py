@@ -17,8 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
 from appointments.models import Reason
+from appointments.services import care_requests, changes
 from dossiers.models import Compartment
 from dossiers.services import dossier_grant
 from tests.dossiers.conftest import dossier_of, open_break_glass
@@ -70,7 +70,7 @@ def wall():
             patient=patient, practitioner_user=who, start=f.at(day, hour),
             specialty_obj=f.specialty(code), room_obj=f.room(room),
         )  # fmt: skip
-        services.appointment_cancel(
+        changes.appointment_cancel(
             acting_user=who,
             appointment=appointment,
             reason=Reason.OTHER,
@@ -79,7 +79,7 @@ def wall():
         )
         cancelled[compartment] = appointment
     requests = {
-        compartment: services.care_request_create(
+        compartment: care_requests.care_request_create(
             acting_user=make_user("nurse"),
             patient=patient,
             specialty=f.specialty(code),

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
+from appointments.services import care_requests
 from dossiers.models import Compartment
 from dossiers.services import dossier_grant
 from tests.dossiers.conftest import dossier_of, open_break_glass
@@ -35,7 +35,7 @@ def _patients(n: int, **kw):
 
 def _requests(patients, nurse):
     for i, patient in enumerate(patients):
-        services.care_request_create(
+        care_requests.care_request_create(
             acting_user=nurse,
             patient=patient,
             specialty=f.specialty("psychiatry" if i % 2 else "general-medicine"),

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appointments import services
 from appointments.models import Appointment, Reason, Status
+from appointments.services.care_requests import care_request_create
+from appointments.services.changes import appointment_cancel
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
 
@@ -88,7 +89,7 @@ def test_day_view_shows_booked_appointment(persona_client):
 
 def test_secretary_never_sees_motive_or_comment(persona_client):
     appointment = f.book(motive=MOTIVE)
-    request = services.care_request_create(
+    request = care_request_create(
         acting_user=make_user("nurse"),
         patient=appointment.patient,
         specialty=f.specialty("psychiatry"),
@@ -96,7 +97,7 @@ def test_secretary_never_sees_motive_or_comment(persona_client):
         priority="soon",
         text=MOTIVE,
     )
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=make_user("nurse"),
         appointment=appointment,
         reason=Reason.ESCORT_CANCELLED,
@@ -166,7 +167,7 @@ def test_printable_day_list_renders_active_appointments(persona_client):
         room_obj=kept.room,
         start=kept.end,
     )
-    services.appointment_cancel(acting_user=kept.practitioner, appointment=gone, reason="refused")
+    appointment_cancel(acting_user=kept.practitioner, appointment=gone, reason="refused")
     day = kept.start.astimezone(f.PARIS).date().isoformat()
     body = persona_client("secretary").get(reverse("appointments:day_print"), {"date": day})
     text = body.content.decode()
@@ -361,7 +362,7 @@ def test_queue_patient_and_task_pages_do_not_grow_with_data(persona_client):
 
     def add_requests(count: int) -> None:
         for _ in range(count):
-            services.care_request_create(
+            care_request_create(
                 acting_user=nurse,
                 patient=make_patient(),
                 specialty=f.specialty("dental"),

@@ -6,9 +6,8 @@ import pytest
 
 from bridge import policy
 from bridge.models import BridgeClient, MovementWave
-from usmp.core.demo import BRIDGE_TOKEN_LABEL, load_demo
-
-from .conftest import bearer
+from demo.unit import BRIDGE_TOKEN_LABEL, load_demo
+from tests.bridge.conftest import bearer
 
 pytestmark = pytest.mark.django_db
 

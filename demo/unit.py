@@ -15,11 +15,14 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from appointments.services.custody import patient_admit
 from dossiers.models import Patient
-from dossiers.services import patient_create
 from usmp.accounts.models import User
 from usmp.accounts.roles import Role
 from usmp.core.audit import acting_as
+
+from .agenda import load_demo_agenda
+from .bridge_client import load_demo_bridge
 
 LAST_NAMES = [
     "Martin",
@@ -372,7 +375,7 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
         for _ in range(patients):
             female = rng.random() < 0.04
             birth = today - datetime.timedelta(days=rng.randint(18 * 365, 70 * 365))
-            patient_create(
+            patient_admit(
                 acting_user=secretary,
                 prison_number=_prison_number(rng, used),
                 last_name=rng.choice(LAST_NAMES),
@@ -381,14 +384,10 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
                 sex=Patient.Sex.FEMALE if female else Patient.Sex.MALE,
                 arrival_date=today - datetime.timedelta(days=rng.randint(0, 3 * 365)),
             )
-    from appointments.demo import load_demo_agenda
-
     users = {
         u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
     }
     load_demo_agenda(rng=rng, users=users)
-    from bridge.demo import load_demo_bridge
-
     # Not a login: the prison's bridge token, listed with the logins so `make run` prints it.
     bridge_token = load_demo_bridge(acting_user=users["coordinatrice"])
     logins.append((DemoUser("pont-ap", "", "", BRIDGE_TOKEN_LABEL), bridge_token))

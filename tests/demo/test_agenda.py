@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from appointments.models import Appointment, CareRequest, OpeningHours, Status, VisitTask
-from usmp.core.demo import load_demo
+from demo.unit import load_demo
 
 pytestmark = pytest.mark.django_db
 

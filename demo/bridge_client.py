@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from . import auth, policy
-from .models import MovementWave, Scope
+from bridge import auth, policy
+from bridge.models import MovementWave, Scope
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 
-def load_demo_bridge(*, acting_user: Any) -> str:
+def load_demo_bridge(*, acting_user: User) -> str:
     """Create the demo waves and a demo prison client; return its token (shown once)."""
     for time in policy.DEFAULT_WAVES:
         MovementWave.objects.get_or_create(time=time)

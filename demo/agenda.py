@@ -1,6 +1,6 @@
 """Invented agenda for the demo unit (`make run`): reference data, the demo clinicians'
 opening hours, a few hundred appointments over the surrounding weeks, care requests and
-mandatory visits. Called by usmp.core.demo.load_demo. Nothing here is real."""
+mandatory visits. Called by demo.unit.load_demo. Nothing here is real."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from dossiers.models import Patient
-from dossiers.services import patient_update
-from usmp.core.audit import acting_as
-
-from . import clock, services
-from .defaults import ensure_specialties
-from .models import (
+from appointments import clock
+from appointments.defaults import ensure_specialties
+from appointments.models import (
     DEFAULT_SIDE,
     Appointment,
     Kind,
@@ -30,6 +26,13 @@ from .models import (
     Specialty,
     Status,
 )
+from appointments.services.booking import appointment_book
+from appointments.services.care_requests import care_request_create
+from appointments.services.changes import appointment_cancel
+from appointments.services.custody import custody_change
+from dossiers.keys import compartment_key
+from dossiers.models import Patient
+from usmp.core.audit import acting_as
 
 POINTS = [
     ("usmp-attente", "Salle d'attente USMP"),
@@ -168,7 +171,7 @@ def _demo_appointment(
     kind = Kind.TELECONSULTATION if "téléconsultation" in window.room.name else Kind.ON_SITE
     if start > now:
         try:
-            appointment = services.appointment_book(
+            appointment = appointment_book(
                 acting_user=secretary if rng.random() < 0.5 else practitioner,
                 patient=patient,
                 specialty=window.specialty,
@@ -182,7 +185,7 @@ def _demo_appointment(
         except ValidationError:
             return 0
         if rng.random() < 0.06:
-            services.appointment_cancel(
+            appointment_cancel(
                 acting_user=secretary,
                 appointment=appointment,
                 reason=rng.choice([Reason.ESCORT_CANCELLED, Reason.PRACTITIONER_ABSENT]),
@@ -213,7 +216,7 @@ def _demo_appointment(
             status=status,
             reason=reason,
             side=side,
-            data_key=services.dossier_key(patient, window.specialty),
+            data_key=compartment_key(patient, window.specialty.compartment),
             motive=motive,
             outcome_at=end if status != Status.CANCELLED else start,
             outcome_by=practitioner,
@@ -236,7 +239,7 @@ def _demo_extractions(
             day += datetime.timedelta(days=7 - day.weekday())
         start = clock.wall_clock(day, _time("08:30"))
         try:
-            services.appointment_book(
+            appointment_book(
                 acting_user=users["infirmiere"],
                 patient=rng.choice(patients),
                 specialty=specialties["external-hospital"],
@@ -259,7 +262,7 @@ def _demo_requests(
 ) -> None:
     for i in range(14):
         code, text = REQUEST_TEXTS[i % len(REQUEST_TEXTS)]
-        services.care_request_create(
+        care_request_create(
             acting_user=nurse,
             patient=rng.choice(patients),
             specialty=specialties[code],
@@ -274,7 +277,7 @@ def _demo_releases(
 ) -> None:
     # Known release dates: pre-release visits appear on the nurses' home page.
     for patient in rng.sample(patients, min(8, len(patients))):
-        patient_update(
+        custody_change(
             acting_user=secretary,
             patient=patient,
             expected_release_date=today + datetime.timedelta(days=rng.randint(5, 60)),

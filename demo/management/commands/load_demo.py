@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from usmp.core.demo import demo_loaded, load_demo
+from demo.unit import demo_loaded, load_demo
 
 
 class Command(BaseCommand):
