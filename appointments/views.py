@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
-from usmp.access.viewer import Viewer
+from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import add_service_error
 
 from . import clock, permissions, reports
@@ -62,7 +62,7 @@ def _day_url(day: datetime.date) -> str:
     return f"{reverse('appointments:day')}?{urlencode({'date': day.isoformat()})}"
 
 
-def _booking_context(request: HttpRequest, purpose: str) -> objects.BookingContext:
+def _booking_context(request: StaffRequest, purpose: str) -> objects.BookingContext:
     """Patient, care request or mandatory visit that a booking starts from (query string on
     GET, hidden fields on POST). A forged or foreign id is a 404 (recorded)."""
     source = request.POST if request.method == "POST" else request.GET
@@ -135,7 +135,7 @@ def _search_slots(
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: StaffRequest) -> HttpResponse:
     """Everyone's first page: the patient search, and the agenda's panels the viewer's roles
     call for (appointments to reschedule, mandatory visits, the request queue)."""
     return render(
@@ -148,7 +148,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_view")
 @require_GET
-def day(request: HttpRequest) -> HttpResponse:
+def day(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.DayForm(request.GET or None)
     the_day = form.day()
     by = (
@@ -171,7 +171,7 @@ def day(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_view")
 @require_GET
-def day_print(request: HttpRequest) -> HttpResponse:
+def day_print(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.DayForm(request.GET or None)
     the_day = form.day()
     return render(
@@ -186,7 +186,7 @@ def day_print(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_view")
 @require_GET
-def week(request: HttpRequest) -> HttpResponse:
+def week(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.WeekForm(request.GET or None)
     practitioner = None
     the_day = clock.today()
@@ -218,7 +218,7 @@ def week(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_patient")
 @require_GET
-def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     agenda = objects.access_patient_agenda(viewer=Viewer.of(request), patient_id=patient_id)
     return render(
         request,
@@ -249,7 +249,7 @@ def _booked_message(booked: list[Any]) -> str:
 
 @page("agenda_book")
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: StaffRequest) -> HttpResponse:
     ctx = _booking_context(request, Purpose.WRITE if request.method == "POST" else Purpose.BOOK)
     base_query = ctx.query()
     initial: dict[str, Any] = {
@@ -351,7 +351,7 @@ def book(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_book")
 @require_GET
-def slots(request: HttpRequest) -> HttpResponse:
+def slots(request: StaffRequest) -> HttpResponse:
     """Free slots (htmx fragment in the booking page, or a page of its own)."""
     ctx = _booking_context(request, Purpose.BOOK)
     search_data = _search_data(request.GET)
@@ -376,7 +376,7 @@ VALIDATED_FORMS: dict[str, Any] = {
 
 @page("agenda_check")
 @require_POST
-def validate(request: HttpRequest) -> HttpResponse:
+def validate(request: StaffRequest) -> HttpResponse:
     """Inline validation of one field while the user types (htmx). Reads nothing."""
     name = request.GET.get("form") or request.POST.get("form", "")
     if name not in VALIDATED_FORMS:
@@ -398,7 +398,7 @@ def validate(request: HttpRequest) -> HttpResponse:
 
 @page("agenda_open")
 @require_GET
-def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+def appointment_detail(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = objects.access_appointment(
         viewer=Viewer.of(request), appointment_id=appointment_id, purpose=Purpose.DISPLAY
     )
@@ -417,7 +417,7 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
     )
 
 
-def _open_for_change(request: HttpRequest, appointment_id: uuid.UUID) -> AppointmentView:
+def _open_for_change(request: StaffRequest, appointment_id: uuid.UUID) -> AppointmentView:
     return objects.access_appointment(
         viewer=Viewer.of(request),
         appointment_id=appointment_id,
@@ -427,7 +427,7 @@ def _open_for_change(request: HttpRequest, appointment_id: uuid.UUID) -> Appoint
 
 
 def _appointment_form_page(
-    request: HttpRequest,
+    request: StaffRequest,
     appointment: AppointmentView,
     form: forms.Form,
     *,
@@ -459,7 +459,7 @@ def _appointment_form_page(
 
 @page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _open_for_change(request, appointment_id)
     start, end = appointment.start, appointment.end
     form = agenda_forms.MoveForm(
@@ -513,7 +513,7 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
 
 @page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+def appointment_cancel(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _open_for_change(request, appointment_id)
     form = agenda_forms.CancelForm(
         request.POST or None,
@@ -558,7 +558,7 @@ def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
 
 @page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+def appointment_outcome(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _open_for_change(request, appointment_id)
     form = agenda_forms.OutcomeForm(
         request.POST or None, with_comment=permissions.can_view_motive(request.user)
@@ -597,7 +597,7 @@ def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> Http
 
 @page("care_requests_view")
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: StaffRequest) -> HttpResponse:
     queue = objects.access_care_request_queue(viewer=Viewer.of(request))
     today = clock.today()
     return render(
@@ -612,7 +612,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @page("care_requests_add")
 @require_http_methods(["GET", "POST"])
-def request_create(request: HttpRequest) -> HttpResponse:
+def request_create(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.CareRequestForm(
         request.POST or None, initial={"received_on": clock.today()}
     )
@@ -651,7 +651,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 @page("care_request_change")
 @require_http_methods(["GET", "POST"])
-def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpResponse:
+def request_close(request: StaffRequest, care_request_id: uuid.UUID) -> HttpResponse:
     viewer = Viewer.of(request)
     form = agenda_forms.CareRequestCloseForm(request.POST or None)
     if request.method == "POST":
@@ -686,7 +686,7 @@ def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpRespo
 
 @page("visit_tasks_view")
 @require_GET
-def tasks(request: HttpRequest) -> HttpResponse:
+def tasks(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "appointments/tasks.html",
@@ -699,7 +699,7 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 @page("activity_report")
 @require_GET
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: StaffRequest) -> HttpResponse:
     """Aggregates for a period (default: the previous month); bad dates are a 400 with the
     form's message. Counts only: no patient, no clinical text."""
     form = agenda_forms.ReportForm(request.GET)
@@ -756,7 +756,7 @@ def _reference_rows() -> dict[str, list[Any]]:
 
 @page("reference_edit")
 @require_GET
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: StaffRequest) -> HttpResponse:
     rows = _reference_rows()
     sections = [
         {"kind": kind, "title": title, "rows": rows[kind]}
@@ -767,7 +767,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 @page("reference_edit")
 @require_http_methods(["GET", "POST"])
-def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
+def setup_edit(request: StaffRequest, kind: str, pk: int | None = None) -> HttpResponse:
     if kind not in REFERENCE:
         raise Http404
     model, form_class, title = REFERENCE[kind]

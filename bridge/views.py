@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
-from usmp.access.viewer import Viewer
+from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.net import client_ip
 
 from . import access, auth, feeds
@@ -116,7 +116,7 @@ class WaveForm(forms.Form):
 
 @page("bridge_manage")
 @require_GET
-def client_list(request: HttpRequest) -> HttpResponse:
+def client_list(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "bridge/clients.html",
@@ -130,7 +130,7 @@ def client_list(request: HttpRequest) -> HttpResponse:
 
 @page("bridge_clients_add")
 @require_http_methods(["GET", "POST"])
-def client_create(request: HttpRequest) -> HttpResponse:
+def client_create(request: StaffRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = auth.client_create(acting_user=request.user, **form.cleaned_data)
@@ -138,7 +138,7 @@ def client_create(request: HttpRequest) -> HttpResponse:
     return render(request, "bridge/client_form.html", {"form": form})
 
 
-def _client(request: HttpRequest, pk: int) -> access.ClientView:
+def _client(request: StaffRequest, pk: int) -> access.ClientView:
     return access.access_bridge_client(
         viewer=Viewer.of(request),
         client_id=pk,
@@ -146,7 +146,7 @@ def _client(request: HttpRequest, pk: int) -> access.ClientView:
     )
 
 
-def _token_page(request: HttpRequest, issued: auth.IssuedToken, *, created: bool) -> HttpResponse:
+def _token_page(request: StaffRequest, issued: auth.IssuedToken, *, created: bool) -> HttpResponse:
     response = render(
         request,
         "bridge/client_token.html",
@@ -163,7 +163,7 @@ def _token_page(request: HttpRequest, issued: auth.IssuedToken, *, created: bool
 
 @page("bridge_clients_change")
 @require_http_methods(["GET", "POST"])
-def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
+def client_rotate(request: StaffRequest, pk: int) -> HttpResponse:
     client = _client(request, pk)
     if request.method == "POST" and client.is_active:
         return _token_page(request, auth.client_rotate(client=client.instance()), created=False)
@@ -172,7 +172,7 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page("bridge_clients_change")
 @require_http_methods(["GET", "POST"])
-def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def client_revoke(request: StaffRequest, pk: int) -> HttpResponse:
     client = _client(request, pk)
     if request.method == "POST":
         auth.client_revoke(client=client.instance())
@@ -182,7 +182,7 @@ def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page("waves_view")
 @require_http_methods(["GET", "POST"])
-def waves(request: HttpRequest) -> HttpResponse:
+def waves(request: StaffRequest) -> HttpResponse:
     form = WaveForm(request.POST or None)
     if request.method == "POST":
         if not request.user.has_perm("bridge.add_movementwave"):
@@ -203,7 +203,7 @@ def waves(request: HttpRequest) -> HttpResponse:
 
 @page("waves_delete")
 @require_http_methods(["POST"])
-def wave_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def wave_delete(request: StaffRequest, pk: int) -> HttpResponse:
     if pk > 2**63 - 1:
         raise Http404
     MovementWave.objects.filter(pk=pk).delete()

@@ -355,7 +355,7 @@ class GrantForm(forms.Form):
         """CHOICES: the care teams and clinicians who may be given access (their ``key``,
         ``name`` and ``is_team``)."""
         super().__init__(*args, **kwargs)
-        self.fields["grantee"].choices = [("", "—")] + [
+        cast(forms.ChoiceField, self.fields["grantee"]).choices = [("", "—")] + [
             (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
             for c in choices
         ]

@@ -6,7 +6,7 @@ import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 
@@ -238,7 +238,7 @@ def dossier_grants(dossier: Dossier) -> DossierGrants:
 
     return DossierGrants(
         users=list(get_users_with_perms(dossier, with_superusers=False, with_group_users=False)),
-        groups=list(get_groups_with_perms(dossier)),
+        groups=list(cast(Iterable[Any], get_groups_with_perms(dossier))),
     )
 
 

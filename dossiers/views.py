@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from appointments.services.custody import custody_change, patient_admit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
-from usmp.access.viewer import Viewer
+from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import service_call
 
 from . import permissions, services
@@ -47,7 +47,7 @@ from .selectors import PatientQuery
 
 @page("patients_search")
 @require_http_methods(["GET", "POST"])
-def patient_search(request: HttpRequest) -> HttpResponse:
+def patient_search(request: StaffRequest) -> HttpResponse:
     """Search form (GET) and results (POST): search terms are identities, so they never go
     into a URL, where proxy logs, browser history and the login redirect would keep them."""
     form = PatientSearchForm(request.POST or None)
@@ -60,7 +60,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "results": results})
 
 
-def _duplicates(request: HttpRequest, data: dict[str, Any], exclude_id: Any = None) -> Any:
+def _duplicates(request: StaffRequest, data: dict[str, Any], exclude_id: Any = None) -> Any:
     return patient_access.access_likely_duplicates(
         viewer=Viewer.of(request),
         last_name=data["last_name"],
@@ -72,7 +72,7 @@ def _duplicates(request: HttpRequest, data: dict[str, Any], exclude_id: Any = No
 
 @page("patients_register")
 @require_http_methods(["GET", "POST"])
-def patient_create(request: HttpRequest) -> HttpResponse:
+def patient_create(request: StaffRequest) -> HttpResponse:
     form = PatientForm(request.POST or None)
     duplicates: Any = ()
     if request.method == "POST" and form.is_valid():
@@ -95,7 +95,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @page("patients_check")
 @require_POST
-def patient_validate(request: HttpRequest) -> HttpResponse:
+def patient_validate(request: StaffRequest) -> HttpResponse:
     """Inline validation of one field while the user types (htmx)."""
     patient_id = request.POST.get("patient_id", "")
     instance = None
@@ -126,7 +126,7 @@ def patient_validate(request: HttpRequest) -> HttpResponse:
 
 @page("patient_open")
 @require_GET
-def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_detail(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     viewer = Viewer.of(request)
     patient = patient_access.access_patient(
         viewer=viewer, patient_id=patient_id, purpose=Purpose.DISPLAY
@@ -148,7 +148,7 @@ def patient_detail(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 
 @page("patient_edit")
 @require_http_methods(["GET", "POST"])
-def patient_update(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_update(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     viewer = Viewer.of(request)
     if request.method == "POST":
         patient = patient_access.access_patient(
@@ -195,7 +195,7 @@ def _dossier_urls(dossier: DossierView) -> dict[str, str]:
 
 
 def _render_dossier(
-    request: HttpRequest,
+    request: StaffRequest,
     patient_id: uuid.UUID,
     compartment: str,
     *,
@@ -241,11 +241,11 @@ def _render_dossier(
 
 @page("dossier_open")
 @require_GET
-def dossier_detail(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def dossier_detail(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     return _render_dossier(request, patient_id, compartment)
 
 
-def _for_change(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> DossierView:
+def _for_change(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> DossierView:
     return dossier_access.access_dossier(
         viewer=Viewer.of(request),
         patient_id=patient_id,
@@ -257,7 +257,7 @@ def _for_change(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -
 
 @page("dossier_open")
 @require_POST
-def entry_create(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def entry_create(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     dossier = _for_change(request, patient_id, compartment)
     urls = _dossier_urls(dossier)
     form = EntryForm(request.POST, validate_url=urls["entry_validate"])
@@ -277,7 +277,7 @@ def entry_create(request: HttpRequest, patient_id: uuid.UUID, compartment: str) 
 
 @page("dossier_open")
 @require_POST
-def entry_validate(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def entry_validate(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     """Inline validation of the entry form (htmx). Reads nothing from the dossier."""
     _for_change(request, patient_id, compartment)
     form = EntryForm(request.POST)
@@ -291,7 +291,7 @@ def entry_validate(request: HttpRequest, patient_id: uuid.UUID, compartment: str
 @page("dossier_open")
 @require_GET
 def entry_history(
-    request: HttpRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
+    request: StaffRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
 ) -> HttpResponse:
     history = dossier_access.access_entry_versions(
         viewer=Viewer.of(request),
@@ -314,7 +314,7 @@ def entry_history(
 @page("dossier_open")
 @require_http_methods(["GET", "POST"])
 def entry_correct(
-    request: HttpRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
+    request: StaffRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
 ) -> HttpResponse:
     viewer = Viewer.of(request)
     opened = dossier_access.access_entry(
@@ -368,7 +368,7 @@ def entry_correct(
 
 @page("dossier_open")
 @require_POST
-def document_upload(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def document_upload(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     dossier = _for_change(request, patient_id, compartment)
     form = DocumentForm(request.POST, request.FILES)
     if form.is_valid():
@@ -391,7 +391,7 @@ def document_upload(request: HttpRequest, patient_id: uuid.UUID, compartment: st
 @page("dossier_open")
 @require_GET
 def document_download(
-    request: HttpRequest, patient_id: uuid.UUID, compartment: str, document_id: uuid.UUID
+    request: StaffRequest, patient_id: uuid.UUID, compartment: str, document_id: uuid.UUID
 ) -> HttpResponse:
     document = dossier_access.access_document(
         viewer=Viewer.of(request),
@@ -410,7 +410,7 @@ def document_download(
 
 @page("clinicians_only")
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def break_glass(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     """A clinician outside the compartment opens one dossier in an emergency."""
     viewer = Viewer.of(request)
     opened = emergency.access_break_glass_form(
@@ -445,7 +445,7 @@ def break_glass(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -
 
 @page("dossier_open")
 @require_http_methods(["GET", "POST"])
-def dossier_sharing(request: HttpRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
+def dossier_sharing(request: StaffRequest, patient_id: uuid.UUID, compartment: str) -> HttpResponse:
     """The compartment's team gives a visiting clinician or a care team access."""
     sharing = dossier_access.access_sharing(
         viewer=Viewer.of(request),
@@ -491,7 +491,7 @@ def dossier_sharing(request: HttpRequest, patient_id: uuid.UUID, compartment: st
 
 @page("clinicians_only")
 @require_http_methods(["GET", "POST"])
-def consents(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def consents(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     viewer = Viewer.of(request)
     form = ConsentForm(request.POST or None)
     if request.method == "POST":
@@ -528,7 +528,7 @@ def consents(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 @page("clinicians_only")
 @require_POST
 def consent_withdraw(
-    request: HttpRequest, patient_id: uuid.UUID, consent_id: uuid.UUID
+    request: StaffRequest, patient_id: uuid.UUID, consent_id: uuid.UUID
 ) -> HttpResponse:
     consent = consent_access.access_consent(
         viewer=Viewer.of(request), patient_id=patient_id, consent_id=consent_id
@@ -548,14 +548,15 @@ def consent_withdraw(
     else:
         messages.error(
             request,
-            " ".join(form.errors.get("withdrawn_on", [])) or _("Enter a valid withdrawal date."),
+            " ".join(str(e) for e in form.errors.get("withdrawn_on", []))
+            or _("Enter a valid withdrawal date."),
         )
     return redirect("dossiers:consents", patient_id=patient_id)
 
 
 @page("patient_open")
 @require_GET
-def patient_rights(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_rights(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     """For the patient: the dossiers the unit holds and how to obtain them (printable).
     Every patient has both dossiers, so saying so reveals nothing about the care received."""
     patient = patient_access.access_patient(
@@ -574,7 +575,7 @@ def patient_rights(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 
 @page("emergency_review")
 @require_GET
-def break_glass_list(request: HttpRequest) -> HttpResponse:
+def break_glass_list(request: StaffRequest) -> HttpResponse:
     """The coordinator's in-app list of emergency accesses (review comes with the audit page)."""
     return render(
         request,

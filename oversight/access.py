@@ -107,7 +107,7 @@ def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientRe
             .prefetch_related("actor__groups")
             .order_by("-at")[:REPORT_LIMIT]
         )
-        reasons = {
+        reasons: dict[tuple[int | None, str], str] = {
             (g.user_id, g.dossier.compartment): g.reason
             for g in BreakGlassAccess.objects.filter(dossier__patient_id=patient_id).select_related(
                 "dossier", "reason_key"

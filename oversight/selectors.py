@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -242,7 +243,7 @@ def audit_trail(f: TrailFilter, *, cursor: str = "", limit: int = PAGE_SIZE) -> 
     return TrailPage(rows=rows, next_cursor=next_cursor)
 
 
-def iter_trail(f: TrailFilter, *, batch: int = 1000) -> Any:
+def iter_trail(f: TrailFilter, *, batch: int = 1000) -> Iterator[TrailRow]:
     """Every row of the filtered trail, for the CSV export (keyset, constant memory)."""
     cursor = ""
     while True:

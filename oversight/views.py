@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dossiers.access import emergency
 from dossiers.services import break_glass_review
 from usmp.access.rules import page
-from usmp.access.viewer import Viewer
+from usmp.access.viewer import StaffRequest, Viewer
 
 from . import access, selectors
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
@@ -27,7 +28,7 @@ from .forms import AuditFilterForm, PatientReportForm, ReviewForm
 
 @page("audit_review")
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: StaffRequest) -> HttpResponse:
     """The coordinator's audit page. Filters travel in the URL: they hold ids and dates,
     never a name (the patient is given by prison number and replaced by its id)."""
     form = AuditFilterForm(request.GET or None)
@@ -60,7 +61,7 @@ CSV_HEADER = ["time", "source", "user", "action", "outcome", "patient_id", "comp
 
 @page("audit_review")
 @require_GET
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: StaffRequest) -> HttpResponseBase:
     """The filtered trail as CSV. The export is itself an access event."""
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
@@ -103,7 +104,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
 @page("audit_review")
 @require_http_methods(["GET", "POST"])
-def patient_report_lookup(request: HttpRequest) -> HttpResponse:
+def patient_report_lookup(request: StaffRequest) -> HttpResponse:
     """Find the patient by prison number (POST: it never enters a URL)."""
     form = PatientReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -118,7 +119,7 @@ def patient_report_lookup(request: HttpRequest) -> HttpResponse:
 
 @page("audit_review")
 @require_GET
-def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_report(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     """Every access to one patient's dossiers and identity, for their right of access."""
     report = access.access_patient_report(viewer=Viewer.of(request), patient_id=patient_id)
     return render(request, "oversight/patient_report.html", {"report": report})
@@ -126,7 +127,7 @@ def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 
 @page("emergency_review")
 @require_POST
-def break_glass_review_view(request: HttpRequest, access_id: uuid.UUID) -> HttpResponse:
+def break_glass_review_view(request: StaffRequest, access_id: uuid.UUID) -> HttpResponse:
     grant = emergency.access_break_glass(viewer=Viewer.of(request), access_id=access_id)
     form = ReviewForm(request.POST)
     if form.is_valid():

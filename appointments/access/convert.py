@@ -77,7 +77,7 @@ class Converter:
             compartment=compartment,
             practitioner_id=a.practitioner_id,
             practitioner_name=person_name(a.practitioner),
-            room_name=a.room.name if a.room_id else "",
+            room_name=a.room.name if a.room is not None else "",
             movement_point_label=a.movement_point.label,
             kind=a.kind,
             status=a.status,
@@ -141,7 +141,9 @@ class Converter:
             overdue=overdue,
             appointment_id=t.appointment_id,
             appointment_start=(
-                t.appointment.start.astimezone(clock.unit_tz()) if t.appointment_id else None
+                t.appointment.start.astimezone(clock.unit_tz())
+                if t.appointment is not None
+                else None
             ),
             _instance=t if instance else None,
         )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from . import record
 from .rules import request_target
@@ -46,6 +46,6 @@ class AccessMiddleware:
 class LoginRequired(LoginRequiredMiddleware):
     """Django's LoginRequiredMiddleware, recording the refusal it answers with a redirect."""
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponseRedirect:
         record.denied(Viewer.of(request), request_target(request), purpose=record.Purpose.DISPLAY)
         return super().handle_no_permission(request, view_func)  # type: ignore[no-any-return]

@@ -11,14 +11,16 @@ import functools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from . import record
 from .viewer import Viewer
 
 Predicate = Callable[[Any], bool]
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,13 @@ def request_target(request: HttpRequest, action: str = record.Action.PAGE_OPEN) 
     )
 
 
-def page(name: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def page(name: str) -> Callable[[View], View]:
     """Decorate a view with the page rule it needs. A refusal is recorded (as the rule's
     action, with the ids of the address) and raises 403, or 404 for hidden rules."""
 
-    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorate(view: View) -> View:
         @functools.wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             rule = _RULES[name]
             if not rule.allows(request.user):
                 record.refuse(
@@ -92,7 +94,7 @@ def page(name: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., Htt
             return view(request, *args, **kwargs)
 
         wrapped.access_rule = name  # type: ignore[attr-defined]
-        return wrapped
+        return cast(View, wrapped)
 
     return decorate
 

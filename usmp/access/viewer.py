@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest as HttpRequestBase
+from django_htmx.middleware import HtmxDetails
+
 from usmp.core.net import client_ip
 
 if TYPE_CHECKING:
@@ -45,3 +48,12 @@ class Viewer:
 
     def has_perm(self, perm: str) -> bool:
         return self.user is not None and self.user.has_perm(perm)
+
+
+class StaffRequest(HttpRequestBase):
+    """A request that the login middleware let through: its user is a member of staff.
+    Views of logged-in pages take it (healthchecks' ApiRequest pattern), so that the
+    acting user is typed ``User``, never ``Any``."""
+
+    user: User
+    htmx: HtmxDetails

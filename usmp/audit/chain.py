@@ -116,7 +116,7 @@ def head() -> tuple[int, str]:
 
 # -- sequencing ---------------------------------------------------------------------------------
 
-_TABLES = {
+_TABLES: dict[str, str] = {
     ChainLink.Source.ACCESS: "audit_accessevent",
     ChainLink.Source.WRITE: "auditlog_logentry",
 }
@@ -183,9 +183,7 @@ def _sequence_after_commit() -> None:
 def schedule() -> None:
     """Link the audit rows of the current transaction once it has committed (once per
     transaction, however many rows it wrote)."""
-    if any(
-        callback is _sequence_after_commit for _sids, callback, _robust in connection.run_on_commit
-    ):
+    if any(entry[1] is _sequence_after_commit for entry in connection.run_on_commit):
         return
     transaction.on_commit(_sequence_after_commit, robust=True)
 
