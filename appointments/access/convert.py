@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from dossiers import keys
+from dossiers.keys import Identity
 from dossiers.models import Patient
 
 from .. import clock
 from ..models import Appointment, CareRequest, VisitTask
+from ..selectors.agenda import AppointmentRow, References
 from .data import (
     AppointmentView,
     CareRequestView,
@@ -31,6 +34,7 @@ class Converter:
     def __init__(self, wall: Wall, *, url_base: str = "") -> None:
         self.wall = wall
         self.url_base = url_base
+        self.tz = clock.unit_tz()
         self._patients: dict[Any, PatientRef] = {}
 
     def patient(self, patient: Patient) -> PatientRef:
@@ -77,6 +81,7 @@ class Converter:
             compartment=compartment,
             practitioner_id=a.practitioner_id,
             practitioner_name=person_name(a.practitioner),
+            room_id=a.room_id,
             room_name=a.room.name if a.room is not None else "",
             movement_point_label=a.movement_point.label,
             kind=a.kind,
@@ -109,6 +114,49 @@ class Converter:
             url=f"{self.url_base}{a.pk}/" if self.url_base else "",
             _instance=a if instance else None,
         )
+
+    def row(
+        self, a: AppointmentRow, refs: References, identities: dict[Any, Identity]
+    ) -> AppointmentView:
+        """A grid's or a list's row: no model instance, no motive."""
+        ref = self._patients.get(a.patient_id)
+        if ref is None:
+            who = identities[a.patient_id]
+            ref = self._patients[a.patient_id] = PatientRef(
+                id=a.patient_id,
+                prison_number=who.prison_number,
+                last_name=who.last_name,
+                first_name=who.first_name,
+                custody_status=who.custody_status,
+            )
+        specialty = refs.specialties[a.specialty_id]
+        return AppointmentView(
+            id=a.id,
+            patient=ref,
+            start=a.start.astimezone(self.tz),
+            end=a.end.astimezone(self.tz),
+            specialty_id=a.specialty_id,
+            specialty_name=specialty.name,
+            compartment=specialty.compartment,
+            practitioner_id=a.practitioner_id,
+            practitioner_name=(
+                person_name(refs.people[a.practitioner_id]) if a.practitioner_id else ""
+            ),
+            room_id=a.room_id,
+            room_name=refs.rooms[a.room_id].name if a.room_id else "",
+            movement_point_label=refs.points[a.movement_point_id].label,
+            kind=a.kind,
+            status=a.status,
+            reason=a.reason,
+            side=a.side,
+            prison_unavailable=a.prison_unavailable,
+            url=f"{self.url_base}{a.id}/" if self.url_base else "",
+        )
+
+    def rows(self, rows: Any, refs: References) -> dict[Any, AppointmentView]:
+        """Views of ROWS by id, the patients' identities decrypted in one batch."""
+        identities = keys.identities({r.patient_id for r in rows} - set(self._patients))
+        return {r.id: self.row(r, refs, identities) for r in rows}
 
     def care_request(
         self, r: CareRequest, *, today: Any, instance: bool = False

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from dossiers.models import Compartment, Patient
 
 from ..models import Appointment, CareRequest, Kind, Priority, Reason, Side, Status, VisitTask
@@ -29,6 +31,12 @@ class PatientRef:
     last_name: str
     first_name: str
     custody_status: str
+    # Computed once: a day grid names the same patient on many lines.
+    display_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.display_name:
+            object.__setattr__(self, "display_name", f"{self.last_name.upper()} {self.first_name}")
 
     @classmethod
     def of(cls, patient: Patient) -> PatientRef:
@@ -43,10 +51,6 @@ class PatientRef:
     @property
     def pk(self) -> uuid.UUID:
         return self.id
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.last_name.upper()} {self.first_name}"
 
     @property
     def is_present(self) -> bool:
@@ -94,6 +98,7 @@ class AppointmentView:
     compartment: str
     practitioner_id: int | None
     practitioner_name: str
+    room_id: int | None
     room_name: str
     movement_point_label: str
     kind: str
@@ -118,6 +123,37 @@ class AppointmentView:
     @property
     def place(self) -> str:
         return self.room_name or self.movement_point_label
+
+    @property
+    def time_range(self) -> str:
+        return f"{self.start:%H:%M}\u2013{self.end:%H:%M}"
+
+    @property
+    def meta_with_place(self) -> str:
+        """A grid line's detail where columns are practitioners."""
+        return f"{self.patient.prison_number} · {self.specialty_name} · {self.place}"
+
+    @property
+    def meta_with_practitioner(self) -> str:
+        """A grid line's detail where columns are rooms."""
+        meta = f"{self.patient.prison_number} · {self.specialty_name}"
+        return f"{meta} · {self.practitioner_name}" if self.practitioner_name else meta
+
+    @property
+    def badges(self) -> tuple[tuple[str, str], ...]:
+        """(CSS modifier, label) of what a grid line flags: not planned, not on site, the
+        patient gone or not available when booked."""
+        found = []
+        if self.status != Status.PLANNED:
+            found.append(("", self.status_label))
+        if self.kind != Kind.ON_SITE:
+            found.append(("", self.kind_label))
+        if self.status == Status.PLANNED:
+            if not self.patient.is_present:
+                found.append((" badge-absent", self.patient.custody_status_label))
+            elif self.prison_unavailable:
+                found.append((" badge-absent", str(_("Cannot be brought"))))
+        return tuple(found)
 
     @property
     def kind_label(self) -> str:

@@ -40,13 +40,7 @@ def require(viewer: Viewer, allowed: bool, target: Target, *, purpose: str) -> N
 
 
 def _grid(grid: agenda.Grid, convert: Converter) -> Grid:
-    views: dict[Any, AppointmentView] = {}
-
-    def view(a: Any) -> AppointmentView:
-        if a.pk not in views:
-            views[a.pk] = convert.appointment(a)
-        return views[a.pk]
-
+    views = convert.rows([a for c in grid.columns for a in c.appointments], grid.references)
     return Grid(
         columns=tuple(
             Column(
@@ -54,12 +48,12 @@ def _grid(grid: agenda.Grid, convert: Converter) -> Grid:
                 label=c.label,
                 note=c.note,
                 absent=c.absent,
-                appointments=tuple(view(a) for a in c.appointments),
+                appointments=tuple(views[a.id] for a in c.appointments),
             )
             for c in grid.columns
         ),
         rows=tuple(
-            (hour, tuple(tuple(view(a) for a in cell) for cell in cells))
+            (hour, tuple(tuple(views[a.id] for a in cell) for cell in cells))
             for hour, cells in grid.rows
         ),
         count=grid.count,
@@ -94,8 +88,9 @@ def access_day_list(*, viewer: Viewer, day: datetime.date) -> tuple[AppointmentV
     require(viewer, permissions.can_view_agenda(user_of(viewer)), target, purpose=Purpose.PRINT)
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.PRINT)
-        convert = _converter()
-        return tuple(convert.appointment(a) for a in agenda.day_list(day=day))
+        rows, refs = agenda.day_list(day=day)
+        views = _converter().rows(rows, refs)
+        return tuple(views[r.id] for r in rows)
 
 
 @dataclass(frozen=True)

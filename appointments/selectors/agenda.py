@@ -6,9 +6,11 @@ by tests)."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -64,51 +66,62 @@ def _appointments() -> QuerySet[Appointment]:
     ).annotate(prison_unavailable=prison_unavailable())
 
 
-# Columns the agenda grids never show: not even fetched (motives stay in the database).
-_GRID_DEFERRED = (
-    "motive",
-    "outcome_comment",
-    "patient__birth_date",
-    "patient__sex",
-    "patient__ins",
-)
+class AppointmentRow(NamedTuple):
+    """An appointment as the grids and lists place it: plain columns, no model instance,
+    no motive (the agenda's grids show none)."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    specialty_id: int
+    practitioner_id: int | None
+    room_id: int | None
+    movement_point_id: int
+    kind: str
+    start: datetime.datetime
+    end: datetime.datetime
+    status: str
+    reason: str
+    side: str
+    prison_unavailable: bool
 
 
-def appointments_between(
+def appointment_rows(
     start: datetime.datetime, end: datetime.datetime, **filters: Any
-) -> list[Appointment]:
-    """Appointments overlapping [START, END) for the agenda grids and lists, with their
-    patient (identity) and, from small lookups shared by all rows, their specialty,
-    practitioner, room and movement point: a constant number of queries and few model
-    instances, whatever the number of appointments. Motives and comments are not loaded."""
-    rows: list[Appointment] = list(
-        Appointment.objects.select_related("patient__identity_key")
-        .defer(*_GRID_DEFERRED)
-        .annotate(prison_unavailable=prison_unavailable())
+) -> list[AppointmentRow]:
+    """Appointments overlapping [START, END), in time order, as rows. One query."""
+    rows = (
+        Appointment.objects.annotate(prison_unavailable=prison_unavailable())
         .filter(start__lt=end, start__gt=start - MAX_DURATION, end__gt=start, **filters)
         .order_by("start", "end")
+        .values_list(*AppointmentRow._fields)
     )
-    if not rows:
-        return rows
-    specialties = Specialty.objects.in_bulk({a.specialty_id for a in rows})
-    rooms = Room.objects.in_bulk({a.room_id for a in rows if a.room_id})
-    points = MovementPoint.objects.in_bulk({a.movement_point_id for a in rows})
-    people = get_user_model().objects.in_bulk(
-        {a.practitioner_id for a in rows if a.practitioner_id}
+    return [AppointmentRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class References:
+    """The small reference rows a page of appointments names, fetched once for all rows."""
+
+    specialties: dict[int, Specialty]
+    rooms: dict[int, Room]
+    points: dict[int, MovementPoint]
+    people: dict[int, User]
+
+
+def references(rows: Sequence[AppointmentRow]) -> References:
+    """Specialties, rooms, movement points and practitioners of ROWS: four queries at most,
+    whatever their number."""
+
+    def bulk(model: Any, ids: set[Any]) -> dict[Any, Any]:
+        ids.discard(None)
+        return model.objects.in_bulk(ids) if ids else {}
+
+    return References(
+        specialties=bulk(Specialty, {r.specialty_id for r in rows}),
+        rooms=bulk(Room, {r.room_id for r in rows}),
+        points=bulk(MovementPoint, {r.movement_point_id for r in rows}),
+        people=bulk(get_user_model(), {r.practitioner_id for r in rows}),
     )
-    tz = clock.unit_tz()
-    # One instance per patient, so that a patient seen several times is decrypted once.
-    patients: dict[Any, Patient] = {}
-    for a in rows:
-        cache = a._state.fields_cache
-        cache["patient"] = patients.setdefault(a.patient_id, a.patient)
-        cache["specialty"] = specialties[a.specialty_id]
-        cache["room"] = rooms.get(a.room_id) if a.room_id else None
-        cache["movement_point"] = points[a.movement_point_id]
-        cache["practitioner"] = people.get(a.practitioner_id) if a.practitioner_id else None
-        a.local_start = a.start.astimezone(tz)  # type: ignore[attr-defined]
-        a.local_end = a.end.astimezone(tz)  # type: ignore[attr-defined]
-    return rows
 
 
 # -- Day and week views ----------------------------------------------------------------------
@@ -120,44 +133,41 @@ class Column:
     label: str
     note: str = ""
     absent: bool = False
-    appointments: list[Appointment] = field(default_factory=list)
+    appointments: list[AppointmentRow] = field(default_factory=list)
 
 
 @dataclass
 class Grid:
-    """Appointments in columns (practitioners, rooms or days) and rows (hours)."""
+    """Appointments in columns (practitioners, rooms or days) and rows (hours), with the
+    reference rows they name."""
 
     columns: list[Column]
     hours: list[int]
-    rows: list[tuple[int, list[list[Appointment]]]]
+    rows: list[tuple[int, list[list[AppointmentRow]]]]
     count: int
+    references: References
 
 
-def _grid(columns: list[Column]) -> Grid:
-    hours_seen = {clock.local(a.start).hour for column in columns for a in column.appointments}
-    first = min([DAY_FIRST_HOUR, *hours_seen])
-    last = max([DAY_LAST_HOUR, *hours_seen])
+def _grid(columns: list[Column], refs: References) -> Grid:
+    tz = clock.unit_tz()
+    hour_of = {a.id: a.start.astimezone(tz).hour for c in columns for a in c.appointments}
+    first = min([DAY_FIRST_HOUR, *hour_of.values()])
+    last = max([DAY_LAST_HOUR, *hour_of.values()])
     hours = list(range(first, last + 1))
-    rows = []
-    for hour in hours:
-        rows.append(
-            (
-                hour,
-                [
-                    [a for a in column.appointments if clock.local(a.start).hour == hour]
-                    for column in columns
-                ],
-            )
-        )
+    rows = [
+        (hour, [[a for a in column.appointments if hour_of[a.id] == hour] for column in columns])
+        for hour in hours
+    ]
     count = sum(len(c.appointments) for c in columns)
-    return Grid(columns=columns, hours=hours, rows=rows, count=count)
+    return Grid(columns=columns, hours=hours, rows=rows, count=count, references=refs)
 
 
 def day_agenda(*, day: datetime.date, by: str = "practitioner") -> Grid:
     """The unit's day: one column per practitioner (or room) consulting that day or holding
-    an appointment, in hour rows. Five queries whatever the number of appointments."""
+    an appointment, in hour rows. Seven queries whatever the number of appointments."""
     start, end = clock.day_bounds(day)
-    appointments = appointments_between(start, end)
+    appointments = appointment_rows(start, end)
+    refs = references(appointments)
     windows = [w for w in windows_on([day], weekday=day.weekday()) if w.applies_on(day)]
     absent = set(
         Absence.objects.filter(start__lt=end, end__gt=start).values_list(
@@ -183,10 +193,10 @@ def day_agenda(*, day: datetime.date, by: str = "practitioner") -> Grid:
                 absent=room.pk in closed,
             )
         for a in appointments:
-            if a.room is None:
+            if a.room_id is None:
                 outside.appointments.append(a)
                 continue
-            columns.setdefault(a.room_id, Column(key=a.room_id, label=a.room.name))
+            columns.setdefault(a.room_id, Column(key=a.room_id, label=refs.rooms[a.room_id].name))
             columns[a.room_id].appointments.append(a)
     else:
         by_practitioner: dict[int, list[OpeningHours]] = defaultdict(list)
@@ -195,7 +205,7 @@ def day_agenda(*, day: datetime.date, by: str = "practitioner") -> Grid:
         people: dict[int, Any] = {w.practitioner_id: w.practitioner for w in windows}
         for a in appointments:
             if a.practitioner_id is not None:
-                people[a.practitioner_id] = a.practitioner
+                people[a.practitioner_id] = refs.people[a.practitioner_id]
         for pk, person in sorted(
             people.items(), key=lambda item: practitioner_name(item[1]).casefold()
         ):
@@ -213,16 +223,17 @@ def day_agenda(*, day: datetime.date, by: str = "practitioner") -> Grid:
     ordered = list(columns.values())
     if outside.appointments:
         ordered.append(outside)
-    return _grid(ordered)
+    return _grid(ordered, refs)
 
 
 def week_agenda(*, practitioner: User, monday: datetime.date) -> Grid:
     """One practitioner's week: a column per day with its opening hours and absences."""
     days = [monday + datetime.timedelta(days=i) for i in range(7)]
     start, end = clock.day_bounds(days[0])[0], clock.day_bounds(days[-1])[1]
-    appointments = appointments_between(start, end, practitioner=practitioner)
+    appointments = appointment_rows(start, end, practitioner=practitioner)
     windows = windows_on(days, practitioner=practitioner)
     absences = list(Absence.objects.filter(practitioner=practitioner, start__lt=end, end__gt=start))
+    tz = clock.unit_tz()
     columns = []
     for day in days:
         day_start, day_end = clock.day_bounds(day)
@@ -232,16 +243,17 @@ def week_agenda(*, practitioner: User, monday: datetime.date) -> Grid:
                 label=day.isoformat(),
                 note=hours_note(w for w in windows if w.applies_on(day)),
                 absent=any(a.start < day_end and a.end > day_start for a in absences),
-                appointments=[a for a in appointments if clock.local(a.start).date() == day],
+                appointments=[a for a in appointments if a.start.astimezone(tz).date() == day],
             )
         )
-    return _grid(columns)
+    return _grid(columns, references(appointments))
 
 
-def day_list(*, day: datetime.date) -> list[Appointment]:
+def day_list(*, day: datetime.date) -> tuple[list[AppointmentRow], References]:
     """The printable list of the day: active appointments in time order."""
     start, end = clock.day_bounds(day)
-    return appointments_between(start, end, status__in=ACTIVE_STATUSES)
+    rows = appointment_rows(start, end, status__in=ACTIVE_STATUSES)
+    return rows, references(rows)
 
 
 @dataclass(frozen=True)
@@ -272,7 +284,7 @@ def appointments_to_reschedule(*, limit: int = 50) -> list[Appointment]:
         .select_related(
             "patient__identity_key", "specialty", "practitioner", "room", "movement_point"
         )
-        .defer(*_GRID_DEFERRED)
+        .defer("motive", "outcome_comment", "patient__birth_date", "patient__sex", "patient__ins")
         .order_by("start")[:limit]
     )
 
