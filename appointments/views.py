@@ -25,7 +25,7 @@ from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import add_service_error
 
-from . import clock, permissions, reports
+from . import clock, permissions, rendering, reports
 from . import forms as agenda_forms
 from .access import lists, objects
 from .access.data import AppointmentView
@@ -163,6 +163,8 @@ def day(request: StaffRequest) -> HttpResponse:
             "day": the_day,
             "by": by,
             "grid": view.grid,
+            # Columns of rooms show each line's practitioner, and the other way round.
+            "rows": rendering.grid_rows(view.grid, show="practitioner" if by == "room" else "room"),
             "previous": the_day - datetime.timedelta(days=1),
             "next": the_day + datetime.timedelta(days=1),
         },
@@ -210,6 +212,7 @@ def week(request: StaffRequest) -> HttpResponse:
             "practitioner": view.practitioner,
             "monday": monday,
             "grid": view.grid,
+            "rows": rendering.grid_rows(view.grid, show="room") if view.grid else [],
             "previous": monday - datetime.timedelta(days=7),
             "next": monday + datetime.timedelta(days=7),
         },

@@ -108,6 +108,7 @@ def main() -> None:
         for entry in with_dossier_key(dossier_timeline(dossier)[:TIMELINE_PAGE_SIZE], dossier):
             entry.text  # noqa: B018
         dossier.data_key.__dict__.pop("_plain", None)
+        dossier.data_key.__dict__.pop("_cipher", None)
 
     def load_only() -> None:
         list(with_dossier_key(dossier_timeline(dossier)[:TIMELINE_PAGE_SIZE], dossier))

@@ -9,10 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from usmp.crypto.fields import Ciphertext, EncryptedField
+from usmp.crypto.fields import EncryptedField
 from usmp.crypto.models import DataKey
 
 from .models import Dossier, Patient
@@ -58,13 +57,9 @@ def _decrypted(
         key = DataKey(
             id=key_id, purpose=purpose, master_key_id=master_key_id, wrapped_key=wrapped_key
         )
-        # The fields decrypt for a bare holder of the row id and key: nothing else loaded.
-        holder = SimpleNamespace(pk=pk, identity_key=key)
+        # One key unwrap and one cipher per patient, whatever the number of fields.
         out[pk] = (
-            *(
-                f.decrypt_for(holder, Ciphertext(bytes(v)))
-                for f, v in zip(encrypted, values, strict=True)
-            ),
+            *(f.decrypt_value(pk, key, v) for f, v in zip(encrypted, values, strict=True)),
             *rest[: len(plain)],
         )
     return out

@@ -127,51 +127,62 @@ def _horizon() -> int:
     return int(row or 0)
 
 
-def _unlinked(source: str, horizon: int) -> list[int]:
-    """Ids of SOURCE rows written by a transaction at or after HORIZON that have no link."""
-    table = _TABLES[source]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT r.id FROM {table} r WHERE r.xid >= %s::text::xid8 "  # noqa: S608
-            "AND NOT EXISTS (SELECT 1 FROM audit_chainlink l "
-            "WHERE l.source = %s AND l.source_id = r.id) ORDER BY r.id",
-            [str(horizon), source],
-        )
-        return [row[0] for row in cursor.fetchall()]
+def _pending_rows(source: str, horizon: int) -> list[dict[str, Any]]:
+    """SOURCE rows, as stored, written by a transaction at or after HORIZON that have no
+    link yet (one query)."""
+    model, fields, _time = SOURCES[source]
+    linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
+    at_or_after = RawSQL("xid >= %s::text::xid8", [str(horizon)], output_field=BooleanField())
+    return list(
+        model.objects.alias(recent=at_or_after)
+        .filter(recent=True)
+        .filter(~Exists(linked))
+        .order_by("id")
+        .values(*fields)
+    )
+
+
+def _pending(source: str, horizon: int) -> list[int]:
+    return [row["id"] for row in _pending_rows(source, horizon)]
 
 
 def sequence() -> int:
     """Link every committed audit row that has no link yet; return how many were linked.
 
     Runs in its own short transaction under the chain's lock: call it outside (after) the
-    transactions that write audit rows (``schedule`` does)."""
-    with transaction.atomic():
-        lock()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-            next_horizon = int(cursor.fetchone()[0])
-        horizon = _horizon()
+    transactions that write audit rows (``schedule`` does). Four queries when nothing is
+    pending, six otherwise."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), pg_snapshot_xmin(pg_current_snapshot())::text, "
+            "coalesce((SELECT horizon FROM audit_sequencerstate WHERE id = 1), 0)",
+            [LOCK_KEY],
+        )
+        _locked, next_horizon, horizon = cursor.fetchone()
         pending = [
-            (values[SOURCES[source][2]], source, row_id, values)
+            (values[SOURCES[source][2]], source, values["id"], values)
             for source in SOURCES
-            for row_id, values in _rows(source, _unlinked(source, horizon)).items()
+            for values in _pending_rows(source, int(horizon))
         ]
-        pending.sort(key=lambda item: (item[0], item[1], item[2]))
-        seq, prev = head()
-        key = get_keyring().audit_key
         links = []
-        for _at, source, row_id, values in pending:
-            seq += 1
-            row_hash = link_hash(prev, source, values, key=key)
-            links.append(
-                ChainLink(
-                    seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
+        if pending:
+            pending.sort(key=lambda item: (item[0], item[1], item[2]))
+            seq, prev = head()
+            key = get_keyring().audit_key
+            for _at, source, row_id, values in pending:
+                seq += 1
+                row_hash = link_hash(prev, source, values, key=key)
+                links.append(
+                    ChainLink(
+                        seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
+                    )
                 )
-            )
-            prev = row_hash
-        ChainLink.objects.bulk_create(links)
-        SequencerState.objects.update_or_create(
-            pk=1, defaults={"horizon": max(horizon, next_horizon)}
+                prev = row_hash
+            ChainLink.objects.bulk_create(links)
+        cursor.execute(
+            "INSERT INTO audit_sequencerstate (id, horizon) VALUES (1, %s) ON CONFLICT (id) "
+            "DO UPDATE SET horizon = GREATEST(audit_sequencerstate.horizon, EXCLUDED.horizon)",
+            [int(next_horizon)],
         )
     return len(links)
 
@@ -278,7 +289,7 @@ def verify(
                 report.problems.append(f"link {seq} differs from {what}")
     report.problems.extend(_unlinked_rows(start))
     horizon = _horizon()
-    report.pending = sum(len(_unlinked(source, horizon)) for source in SOURCES)
+    report.pending = sum(len(_pending(source, horizon)) for source in SOURCES)
     return report
 
 
