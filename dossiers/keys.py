@@ -58,8 +58,9 @@ def _decrypted(
             id=key_id, purpose=purpose, master_key_id=master_key_id, wrapped_key=wrapped_key
         )
         # One key unwrap and one cipher per patient, whatever the number of fields.
+        row_id = str(pk)
         out[pk] = (
-            *(f.decrypt_value(pk, key, v) for f, v in zip(encrypted, values, strict=True)),
+            *(f.decrypt_value(row_id, key, v) for f, v in zip(encrypted, values, strict=True)),
             *rest[: len(plain)],
         )
     return out

@@ -403,3 +403,19 @@ def test_a_date_out_of_range_is_refused_not_a_500(client, url, status):
     """A year typed as 9999 or 0001 would overflow once turned into UTC day bounds."""
     client.force_login(make_user("physician"))
     assert client.get(url).status_code == status
+
+
+def test_the_day_grid_escapes_what_it_prints(persona_client):
+    """The grid's cells are built in Python (appointments.rendering): every value escaped."""
+    doctor = f.practitioner(room_name='Cabinet <b>"1"</b>')
+    doctor.last_name = "<script>alert(1)</script>"
+    doctor.save()
+    day = f.next_weekday(1)
+    f.book(practitioner_user=doctor, room_obj=f.room('Cabinet <b>"1"</b>'), start=f.at(day, 9))
+    client = persona_client("nurse")
+    for by in ("practitioner", "room"):
+        body = client.get(reverse("appointments:day"), {"date": day.isoformat(), "by": by})
+        html = body.content.decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "<b>" not in html
+        assert "&lt;b&gt;&quot;1&quot;&lt;/b&gt;" in html

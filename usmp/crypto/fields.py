@@ -109,10 +109,16 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
         self._remember(instance, _Sealed(ciphertext, plaintext, str(instance.pk), key.id))
         return plaintext
 
-    def decrypt_value(self, pk: Any, key: Any, ciphertext: bytes) -> Any:
-        """The value stored for row PK under its data KEY, without a model instance: for
-        batch reads of rows (the same associated data binds it to its row and field)."""
-        aad = aead.associated_data(self.model._meta.label_lower, self.name, str(pk), key.purpose)
+    def decrypt_value(self, pk: str, key: Any, ciphertext: bytes) -> Any:
+        """The value stored for row PK (as text) under its data KEY, without a model
+        instance: for batch reads of rows (the same associated data binds it to its row
+        and field; the parts are length-prefixed, so the field's own can be made once)."""
+        prefix = self.__dict__.get("_aad_prefix")
+        if prefix is None:
+            prefix = self._aad_prefix = aead.associated_data(
+                self.model._meta.label_lower, self.name
+            )
+        aad = prefix + aead.associated_data(pk, key.purpose)
         return self.from_plain_bytes(aead.decrypt(key.cipher(), key.id, bytes(ciphertext), aad))
 
     @staticmethod
