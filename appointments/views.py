@@ -521,7 +521,8 @@ def appointment_cancel(request: StaffRequest, appointment_id: uuid.UUID) -> Http
     form = agenda_forms.CancelForm(
         request.POST or None,
         in_series=appointment.series is not None,
-        with_comment=permissions.can_view_motive(request.user),
+        # A comment is clinical text of the appointment's compartment: for its readers only.
+        with_comment=appointment.clinical_readable,
     )
     status = 200
     if request.method == "POST":
@@ -564,7 +565,7 @@ def appointment_cancel(request: StaffRequest, appointment_id: uuid.UUID) -> Http
 def appointment_outcome(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _open_for_change(request, appointment_id)
     form = agenda_forms.OutcomeForm(
-        request.POST or None, with_comment=permissions.can_view_motive(request.user)
+        request.POST or None, with_comment=appointment.clinical_readable
     )
     status = 200
     if request.method == "POST":

@@ -62,8 +62,9 @@ class Converter:
         compartment = a.specialty.compartment
         motive = comment = None
         hidden = False
+        readable = self.wall.reads(a.patient_id, compartment)
         if clinical:
-            if self.wall.reads(a.patient_id, compartment):
+            if readable:
                 motive, comment = a.motive, a.outcome_comment
             else:
                 hidden = a.motive is not None or a.outcome_comment is not None
@@ -101,6 +102,7 @@ class Converter:
             motive=motive,
             outcome_comment=comment,
             clinical_hidden=hidden,
+            clinical_readable=readable,
             series=(
                 SeriesView(
                     id=series.pk,

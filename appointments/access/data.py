@@ -110,6 +110,8 @@ class AppointmentView:
     motive: str | None = None
     outcome_comment: str | None = None
     clinical_hidden: bool = False
+    # Whether the viewer reads (and so may write) this compartment's clinical text.
+    clinical_readable: bool = False
     series: SeriesView | None = None
     # On one appointment's page: the prison's window that keeps the patient from it.
     unavailable_window: UnavailabilityView | None = None

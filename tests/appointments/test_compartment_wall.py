@@ -236,3 +236,16 @@ def test_reading_through_an_emergency_access_is_flagged(wall):
         PSYCHIATRIC,
         True,
     )
+
+
+@pytest.mark.parametrize("action", ["cancel", "outcome"])
+def test_only_the_compartments_readers_may_write_its_comment(wall, action):
+    url = reverse(
+        f"appointments:appointment_{action}",
+        kwargs={"appointment_id": wall.appointments[PSYCHIATRIC].pk},
+    )
+    for role, offered in ((Role.NURSE, False), (Role.PSYCHIATRIST, True)):
+        client = Client()
+        client.force_login(role_user(role))
+        form = client.get(url).context["form"]
+        assert ("comment" in form.fields) is offered, role
