@@ -6,13 +6,14 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import reverse_lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
+from dossiers.forms import PrisonNumberField
 from dossiers.selectors import patient_id_by_prison_number
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
 
 from . import clock, reports
 from .models import (
@@ -49,20 +50,10 @@ class PractitionerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.get_full_name() or obj.get_username())
 
 
-# A date outside these bounds is a typing mistake (a year 20266 or 0202) and would overflow
-# once turned into the day's bounds in UTC: every agenda date field refuses it.
-DATE_MIN = datetime.date(1900, 1, 1)
-DATE_MAX = datetime.date(2199, 12, 31)
-
-
-def _date_field(label: Any, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        input_formats=DATE_FORMATS,
-        widget=DateInput(),
-        validators=[MinValueValidator(DATE_MIN), MaxValueValidator(DATE_MAX)],
-        **kwargs,
-    )
+def _date_field(label: Any, **kwargs: Any) -> PlausibleDateField:
+    """An agenda date: a year far from today is a typing mistake (20266, 0202), and would
+    overflow once turned into the day's bounds in UTC."""
+    return PlausibleDateField(label=label, years=dates.AGENDA, **kwargs)
 
 
 def _time_field(label: Any, **kwargs: Any) -> forms.TimeField:
@@ -103,10 +94,9 @@ class InlineValidationMixin:
 
 
 def _patient_id_from_prison_number(value: str) -> uuid.UUID:
-    """The id of the patient with this prison number, looked up through its blind index
-    (nothing decrypted: the view opens the patient through the access layer)."""
-    number = validate_prison_number(value)
-    patient_id = patient_id_by_prison_number(number)
+    """The id of the patient with this (cleaned) prison number, looked up through its blind
+    index (nothing decrypted: the view opens the patient through the access layer)."""
+    patient_id = patient_id_by_prison_number(value)
     if patient_id is None:
         raise ValidationError(
             _("No patient with this prison number. Register the patient first."),
@@ -145,10 +135,9 @@ class SpanMixin:
 class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     validate_form_name = "booking"
 
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     specialty = forms.ModelChoiceField(
         label=_("Specialty"), queryset=Specialty.objects.none(), empty_label="—"
@@ -241,11 +230,13 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     date = _date_field(_("Date"))
     start_time = _time_field(_("Start"))
     end_time = _time_field(_("End"))
+    # Filled with the appointment's own; "—" means none, refused where the kind needs one.
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
         queryset=practitioners().none(),
         required=False,
         empty_label="—",
+        help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
         label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
@@ -326,10 +317,9 @@ class OutcomeForm(_ReasonForm):
 class CareRequestForm(InlineValidationMixin, forms.Form):
     validate_form_name = "care_request"
 
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     received_on = _date_field(_("Date received"))
     specialty = forms.ModelChoiceField(
@@ -369,7 +359,18 @@ class CareRequestCloseForm(forms.Form):
     )
 
 
-class DayForm(forms.Form):
+class _TodayByDefault:
+    """A page whose date comes from the address, today when absent or not a date it can
+    show: the page says why it shows today instead."""
+
+    is_bound: bool
+    errors: Any
+
+    def date_errors(self) -> list[str]:
+        return [str(e) for e in self.errors.get("date", [])] if self.is_bound else []
+
+
+class DayForm(_TodayByDefault, forms.Form):
     date = _date_field(_("Day"), required=False)
     by = forms.ChoiceField(
         label=_("Columns"),
@@ -405,7 +406,7 @@ class ReportForm(forms.Form):
         return data
 
 
-class WeekForm(forms.Form):
+class WeekForm(_TodayByDefault, forms.Form):
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"), queryset=practitioners().none(), required=False
     )
@@ -467,6 +468,9 @@ class RoomForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
     practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
+    # The model's labels, as a ModelForm would show them.
+    valid_from = _date_field(capfirst(_("valid from")))
+    valid_until = _date_field(capfirst(_("valid until")), required=False)
 
     class Meta:
         model = OpeningHours
@@ -484,8 +488,6 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         widgets = {
             "start_time": TimeInput(),
             "end_time": TimeInput(),
-            "valid_from": DateInput(),
-            "valid_until": DateInput(),
         }
         help_texts = {
             "every_n_weeks": _("1 = every week; 2 = every other week, from the first week."),

@@ -160,6 +160,7 @@ def day(request: StaffRequest) -> HttpResponse:
         "appointments/day.html",
         {
             "form": form,
+            "date_errors": form.date_errors(),
             "day": the_day,
             "by": by,
             "grid": view.grid,
@@ -180,6 +181,7 @@ def day_print(request: StaffRequest) -> HttpResponse:
         request,
         "appointments/day_print.html",
         {
+            "date_errors": form.date_errors(),
             "day": the_day,
             "appointments": lists.access_day_list(viewer=Viewer.of(request), day=the_day),
         },
@@ -197,6 +199,7 @@ def week(request: StaffRequest) -> HttpResponse:
         the_day = form.cleaned_data["date"] or the_day
     monday = clock.week_monday(the_day)
     view = lists.access_week(viewer=Viewer.of(request), practitioner=practitioner, monday=monday)
+    date_errors = form.date_errors()
     if not form.is_bound:
         form = agenda_forms.WeekForm(
             initial={
@@ -209,6 +212,7 @@ def week(request: StaffRequest) -> HttpResponse:
         "appointments/week.html",
         {
             "form": form,
+            "date_errors": date_errors,
             "practitioner": view.practitioner,
             "monday": monday,
             "grid": view.grid,

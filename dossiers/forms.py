@@ -9,8 +9,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
 
 from .documents import (
     DOCUMENT_NAME_MAX_LENGTH,
@@ -18,7 +22,12 @@ from .documents import (
     MAX_DOCUMENT_MB,
     too_large_message,
 )
-from .identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_ins, validate_prison_number
+from .identifiers import (
+    PRISON_NUMBER_INPUT_MAX_LENGTH,
+    prison_number_format,
+    validate_ins,
+    validate_prison_number,
+)
 from .models import (
     BREAK_GLASS_REASON_MIN_LENGTH,
     ENTRY_MAX_LENGTH,
@@ -34,14 +43,24 @@ if TYPE_CHECKING:
 NAME_MAX_LENGTH = 100
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
 _SPACES = re.compile(r"\s+")
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"]
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+def _prison_number_help() -> str:
+    return gettext("%(format)s, nothing else.") % {"format": prison_number_format()}
 
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+class PrisonNumberField(forms.CharField):
+    """A prison number as typed (spaces between digits allowed), cleaned to the unit's format
+    by validate_prison_number: digits only, of the configured length, never a date."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PRISON_NUMBER_INPUT_MAX_LENGTH)
+        kwargs.setdefault("help_text", lazy(_prison_number_help, str)())
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        cleaned: str = super().clean(value)
+        return validate_prison_number(cleaned) if cleaned else cleaned
 
 
 def clean_name(value: str) -> str:
@@ -59,17 +78,13 @@ def today() -> datetime.date:
 
 
 class PatientForm(forms.Form):
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
-        help_text=_("4 to 10 digits, optionally one letter."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH)
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
-    birth_date = forms.DateField(
-        label=_("Date of birth"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH)
     # No default: a pre-selected value would be saved unread by a hurried user.
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Patient.Sex.choices])
     ins = forms.CharField(
@@ -79,9 +94,7 @@ class PatientForm(forms.Form):
         help_text=_("Optional. 15 characters."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    arrival_date = forms.DateField(
-        label=_("Arrival date"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    arrival_date = PlausibleDateField(label=_("Arrival date"), years=dates.ARRIVAL)
 
     validate_url = reverse_lazy("dossiers:patient_validate")
 
@@ -102,7 +115,7 @@ class PatientForm(forms.Form):
             )
 
     def clean_prison_number(self) -> str:
-        value = validate_prison_number(self.cleaned_data["prison_number"])
+        value: str = self.cleaned_data["prison_number"]
         if prison_number_taken(value, exclude_id=self.patient_id):
             raise ValidationError(
                 _("A patient with this prison number is already registered."),
@@ -120,8 +133,6 @@ class PatientForm(forms.Form):
         value: datetime.date = self.cleaned_data["birth_date"]
         if value > today():
             raise ValidationError(_("The date of birth cannot be in the future."), code="future")
-        if value < datetime.date(1900, 1, 1):
-            raise ValidationError(_("The date of birth is too far in the past."), code="too_old")
         now = today()
         age = now.year - value.year - ((now.month, now.day) < (value.month, value.day))
         if age < 13:
@@ -159,12 +170,20 @@ class PatientUpdateForm(PatientForm):
     custody_status = forms.ChoiceField(
         label=_("Custody status"), choices=Patient.CustodyStatus.choices
     )
-    expected_release_date = forms.DateField(
+    expected_release_date = PlausibleDateField(
         label=_("Expected release date"),
-        input_formats=DATE_FORMATS,
+        years=dates.RELEASE,
         required=False,
-        widget=DateInput(),
-        help_text=_("If known: a pre-release visit is then due in the month before it."),
+        help_text=lazy(
+            lambda: (
+                gettext(
+                    "If known, at most %(years)d years ahead: a pre-release visit is then due in "
+                    "the month before it."
+                )
+                % {"years": dates.RELEASE_MAX_YEARS_AHEAD}
+            ),
+            str,
+        )(),
     )
 
     def clean_expected_release_date(self) -> datetime.date | None:
@@ -174,6 +193,8 @@ class PatientUpdateForm(PatientForm):
             raise ValidationError(
                 _("The expected release date is before the arrival date."), code="before_arrival"
             )
+        if value:
+            dates.check_expected_release(value)
         return value
 
     @classmethod
@@ -192,23 +213,19 @@ class PatientUpdateForm(PatientForm):
 
 
 class PatientSearchForm(forms.Form):
-    prison_number = forms.CharField(
-        label=_("Prison number"), max_length=PRISON_NUMBER_INPUT_MAX_LENGTH, required=False
-    )
+    prison_number = PrisonNumberField(label=_("Prison number"), required=False, help_text="")
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH, required=False)
-    birth_date = forms.DateField(
-        label=_("Date of birth"), input_formats=DATE_FORMATS, required=False, widget=DateInput()
-    )
+    birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH, required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("prison_number"):
-            try:
-                validate_prison_number(data["prison_number"])
-            except ValidationError as exc:
-                self.add_error("prison_number", exc)
-        elif (data.get("first_name") or data.get("birth_date")) and not data.get("last_name"):
+        by_number = data.get("prison_number") or "prison_number" in self.errors
+        if (
+            not by_number
+            and (data.get("first_name") or data.get("birth_date"))
+            and not (data.get("last_name"))
+        ):
             self.add_error("last_name", _("Enter the last name too."))
         return data
 
@@ -318,7 +335,7 @@ class ConsentForm(forms.Form):
     decision = forms.ChoiceField(
         label=_("Patient's decision"), choices=Consent.Decision.choices, widget=forms.RadioSelect
     )
-    given_on = forms.DateField(label=_("Date"), input_formats=DATE_FORMATS, widget=DateInput())
+    given_on = PlausibleDateField(label=_("Date"), years=dates.DECISION)
     recipient = forms.CharField(
         label=_("Professional concerned"),
         max_length=200,
@@ -342,9 +359,7 @@ class ConsentForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    withdrawn_on = forms.DateField(
-        label=_("Withdrawn on"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    withdrawn_on = PlausibleDateField(label=_("Withdrawn on"), years=dates.DECISION)
 
 
 class GrantForm(forms.Form):

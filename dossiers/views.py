@@ -492,11 +492,10 @@ def dossier_sharing(request: StaffRequest, patient_id: uuid.UUID, compartment: s
 @page("clinicians_only")
 @require_http_methods(["GET", "POST"])
 def consents(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
-    viewer = Viewer.of(request)
     form = ConsentForm(request.POST or None)
     if request.method == "POST":
         opened = consent_access.access_consents(
-            viewer=viewer, patient_id=patient_id, purpose=Purpose.WRITE
+            viewer=Viewer.of(request), patient_id=patient_id, purpose=Purpose.WRITE
         )
         if form.is_valid():
             decision = service_call(
@@ -509,8 +508,14 @@ def consents(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
             if decision is not None:
                 messages.success(request, _("Decision recorded."))
                 return redirect("dossiers:consents", patient_id=patient_id)
+    return _consents_page(request, patient_id, form, 400 if form.is_bound and form.errors else 200)
+
+
+def _consents_page(
+    request: StaffRequest, patient_id: uuid.UUID, form: ConsentForm, status: int
+) -> HttpResponse:
     opened = consent_access.access_consents(
-        viewer=viewer, patient_id=patient_id, purpose=Purpose.DISPLAY
+        viewer=Viewer.of(request), patient_id=patient_id, purpose=Purpose.DISPLAY
     )
     return render(
         request,
@@ -521,7 +526,7 @@ def consents(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
             "form": form,
             "withdraw_form": WithdrawForm(initial={"withdrawn_on": timezone.localdate()}),
         },
-        status=400 if form.is_bound and form.errors else 200,
+        status=status,
     )
 
 
@@ -545,13 +550,15 @@ def consent_withdraw(
             messages.error(request, " ".join(exc.messages))
         else:
             messages.success(request, _("Withdrawal recorded; the earlier decision stays on file."))
+            return redirect("dossiers:consents", patient_id=patient_id)
     else:
         messages.error(
             request,
             " ".join(str(e) for e in form.errors.get("withdrawn_on", []))
             or _("Enter a valid withdrawal date."),
         )
-    return redirect("dossiers:consents", patient_id=patient_id)
+    # Refused: the consents page again, saying why (nothing was written).
+    return _consents_page(request, patient_id, ConsentForm(), 400)
 
 
 @page("patient_open")

@@ -7,12 +7,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import PRISON_NUMBER_INPUT_MAX_LENGTH, validate_prison_number
+from dossiers.forms import PrisonNumberField
 from dossiers.models import Compartment
 from dossiers.selectors import patient_id_by_prison_number
 from usmp.accounts.models import User
 from usmp.audit.models import AccessEvent
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
 
 from .selectors import WRITE, TrailFilter
 
@@ -27,21 +28,16 @@ class AuditFilterForm(forms.Form):
     actor = _ActorChoiceField(
         label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
     )
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Patient (prison number)"),
         required=False,
-        max_length=PRISON_NUMBER_INPUT_MAX_LENGTH,
         help_text=_("Looked up through the blind index; the number is not logged."),
     )
     compartment = forms.ChoiceField(
         label=_("Compartment"), required=False, choices=[("", _("All")), *Compartment.choices]
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    date_from = PlausibleDateField(label=_("From"), years=dates.AUDIT, required=False)
+    date_to = PlausibleDateField(label=_("To"), years=dates.AUDIT, required=False)
     action = forms.ChoiceField(
         label=_("Action"),
         required=False,
@@ -59,10 +55,9 @@ class AuditFilterForm(forms.Form):
         self.patient_id: uuid.UUID | None = None
 
     def clean_prison_number(self) -> str:
-        value = self.cleaned_data["prison_number"].strip()
-        if not value:
+        number: str = self.cleaned_data["prison_number"]
+        if not number:
             return ""
-        number = validate_prison_number(value)
         self.patient_id = patient_id_by_prison_number(number)
         if self.patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
@@ -89,13 +84,11 @@ class AuditFilterForm(forms.Form):
 
 
 class PatientReportForm(forms.Form):
-    prison_number = forms.CharField(
-        label=_("Prison number"), max_length=PRISON_NUMBER_INPUT_MAX_LENGTH
-    )
+    prison_number = PrisonNumberField(label=_("Prison number"))
 
     def clean_prison_number(self) -> Any:
         """The patient's id (the number is looked up through its blind index)."""
-        number = validate_prison_number(self.cleaned_data["prison_number"])
+        number = self.cleaned_data["prison_number"]
         patient_id = patient_id_by_prison_number(number)
         if patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
