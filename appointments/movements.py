@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from dossiers.identifiers import validate_prison_number
 from dossiers.keys import prison_numbers
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
@@ -89,12 +90,24 @@ def movement_facts(
 # the prison side reads the bridge's own generic message for each code (bridge/api.py).
 
 UNKNOWN_PRISON_NUMBER = "unknown_prison_number"
+INVALID_PRISON_NUMBER = "invalid_prison_number"
 CUSTODY_INCONSISTENT = "custody_inconsistent"
 UNAVAILABILITY_INVALID = "unavailability_invalid"
 UNKNOWN_REFERENCE = "unknown_reference"
 OUTCOME_INVALID = "outcome_invalid"
 OUTCOME_CONFLICT = "outcome_conflict"
 MOVEMENT_CANCELLED = "movement_cancelled"
+
+
+def checked_prison_number(prison_number: str) -> str:
+    """PRISON_NUMBER in the unit's format (digits only, never a date), before anything is
+    looked up with it."""
+    try:
+        return validate_prison_number(prison_number)
+    except ValidationError:
+        raise ValidationError(
+            "Not a prison number in the unit's format.", code=INVALID_PRISON_NUMBER
+        ) from None
 
 
 # -- Custody events pushed by the prison side ---------------------------------------------------
@@ -131,6 +144,7 @@ def custody_event_record(
     follows). Writes are attributed to no user: the access event names the client."""
     if kind not in CUSTODY_KINDS:
         raise ValidationError("Unknown kind of custody event.", code=CUSTODY_INCONSISTENT)
+    prison_number = checked_prison_number(prison_number)
     if CustodyEvent.objects.filter(client_ref=client_ref).exists():
         return _NOTHING
     patient = patient_by_prison_number(prison_number)
@@ -203,6 +217,7 @@ def unavailability_record(
     """Record that the patient cannot be brought in [START, END), once per CLIENT_REF (False:
     already recorded). No reason is taken. Appointments already booked in the window are kept
     and shown as conflicting on the agenda: the unit decides what to move."""
+    prison_number = checked_prison_number(prison_number)
     if Unavailability.objects.filter(client_ref=client_ref).exists():
         return False
     if start.tzinfo is None or end.tzinfo is None:

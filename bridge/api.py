@@ -12,7 +12,7 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,10 +22,11 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from appointments import movements as agenda
+from usmp.core import dates
 from usmp.core.errors import ApiError, api_error
 from usmp.core.net import client_ip
 
@@ -137,7 +138,8 @@ class _BadSince(Exception):
 
 
 def parse_since(value: str | None) -> datetime.datetime | None:
-    """ISO 8601 datetime; a date-only or numeric value is refused (422), naive is local."""
+    """ISO 8601 datetime; a date-only or numeric value, or a year out of
+    dates.BRIDGE_SINCE, is refused (422); naive is local."""
     if value is None:
         return None
     text = value.strip()
@@ -151,6 +153,8 @@ def parse_since(value: str | None) -> datetime.datetime | None:
         raise _BadSince from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=policy.unit_tz())
+    if not dates.BRIDGE_SINCE.contains(parsed.date()):
+        raise _BadSince
     return parsed
 
 
@@ -241,6 +245,7 @@ UNKNOWN_MOVEMENT = (
 # The answer to each refusal of appointments.movements, by its code: a status and a generic
 # message, never the refusal's own words.
 PUSH_ERRORS = {
+    agenda.INVALID_PRISON_NUMBER: ApiError(422, "Invalid prison number"),
     agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, "Unknown prison number"),
     agenda.CUSTODY_INCONSISTENT: ApiError(422, "Inconsistent custody event"),
     agenda.UNAVAILABILITY_INVALID: ApiError(
@@ -258,6 +263,18 @@ PUSH_ERRORS = {
 OUTCOME_ERRORS = {**PUSH_ERRORS, agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, UNKNOWN_MOVEMENT)}
 
 
+def _agenda_year(value: datetime.date) -> datetime.date:
+    """A pushed date or time whose year is far from today is refused (422) before it is used."""
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if not dates.AGENDA.contains(day):
+        raise ValueError("implausible year")
+    return value
+
+
+AgendaDate = Annotated[datetime.date, AfterValidator(_agenda_year)]
+AgendaDatetime = Annotated[AwareDatetime, AfterValidator(_agenda_year)]
+
+
 class CustodyEventIn(BaseModel):
     """An arrival, release or transfer, with its date. No reason is asked. A plain pydantic
     model, validated from the JSON bytes: ninja's Schema would validate in Python mode, where
@@ -268,7 +285,7 @@ class CustodyEventIn(BaseModel):
     id: str = Field(pattern=REF_PATTERN, description="The client's reference")
     prison_number: str = Field(min_length=1, max_length=32)
     kind: Literal["arrival", "release", "transfer"]
-    date: datetime.date
+    date: AgendaDate
 
 
 class UnavailabilityIn(BaseModel):
@@ -279,8 +296,8 @@ class UnavailabilityIn(BaseModel):
 
     id: str = Field(pattern=REF_PATTERN, description="The client's reference")
     prison_number: str = Field(min_length=1, max_length=32)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: AgendaDatetime
+    end: AgendaDatetime
 
 
 class MovementOutcomeIn(BaseModel):
@@ -477,9 +494,10 @@ def movement_outcomes(request: HttpRequest) -> HttpResponse:
         )
     try:
         with transaction.atomic():
+            prison_number = agenda.checked_prison_number(report.prison_number)
             if agenda.movement_outcome_known(report.id):
                 return _pushed(request, kind, report.id, False)
-            movement = inbound.resolve_movement(report.prison_number, report.movement_id)
+            movement = inbound.resolve_movement(prison_number, report.movement_id)
             if movement is None:
                 return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)
             result = agenda.movement_outcome_record(
