@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from usmp.access import record
 from usmp.access.viewer import Viewer
+from usmp.core import dates
 from usmp.core.audit import acting_as
 from usmp.core.errors import field_error
 from usmp.crypto.models import DataKey
@@ -117,11 +118,17 @@ def patient_changes(patient: Patient, **changes: Any) -> dict[str, Any]:
 @transaction.atomic
 def patient_update(*, acting_user: User | None, patient: Patient, **changes: Any) -> Patient:
     """Change a patient's identity or custody status; only changed fields are written. What
-    follows in the agenda from custody facts is appointments.services.custody's."""
+    follows in the agenda from custody facts is appointments.services.custody's. An expected
+    release date beyond dates.latest_release is refused."""
     changes = patient_changes(patient, **changes)
     changed = list(changes)
     if not changed:
         return patient
+    if changes.get("expected_release_date") is not None:
+        try:
+            dates.check_expected_release(changes["expected_release_date"])
+        except ValidationError as exc:
+            raise ValidationError({"expected_release_date": exc}) from None
     if "prison_number" in changed and prison_number_taken(
         changes["prison_number"], exclude=patient
     ):

@@ -191,3 +191,42 @@ def test_planned_appointments_of_the_day_of_departure_are_flagged_not_cancelled(
     assert (change.cancelled, change.flagged) == (0, 1)
     assert today.status == Status.PLANNED
     assert Appointment.objects.filter(status=Status.CANCELLED).count() == 0
+
+
+@pytest.mark.parametrize("release", ["9999-12-31", "2031-03-03"])
+def test_a_release_date_too_far_ahead_is_refused_and_opens_no_visit(persona_client, release):
+    """At most dates.RELEASE_MAX_YEARS_AHEAD years ahead (to the day): 9999 is out of the
+    years a release may take, the day after the limit is out of the limit."""
+    client = persona_client("secretary")
+    patient = make_patient(arrival_date=TODAY)
+    before = (tasks(patient), LogEntry.objects.count())
+    url = reverse("dossiers:patient_update", kwargs={"patient_id": patient.pk})
+    response = client.post(url, form_data(patient, expected_release_date=release))
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors["expected_release_date"])
+    assert "2031" in errors
+    assert (tasks(patient), LogEntry.objects.count()) == before
+
+
+def test_the_release_limit_is_the_services_too():
+    from django.core.exceptions import ValidationError
+
+    from usmp.core.dates import latest_release
+
+    patient = make_patient(arrival_date=TODAY)
+    assert latest_release() == datetime.date(2031, 3, 2)
+    with pytest.raises(ValidationError) as refused:
+        custody_change(
+            acting_user=None,
+            patient=patient,
+            expected_release_date=latest_release() + datetime.timedelta(days=1),
+        )
+    assert refused.value.error_dict["expected_release_date"][0].code == "release_too_far"
+    patient.refresh_from_db()
+    assert patient.expected_release_date is None
+    assert [kind for kind, *_ in tasks(patient)] == [VisitTask.Kind.ENTRY]
+    custody_change(acting_user=None, patient=patient, expected_release_date=latest_release())
+    assert [kind for kind, *_ in tasks(patient)] == [
+        VisitTask.Kind.ENTRY,
+        VisitTask.Kind.PRE_RELEASE,
+    ]
