@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
-from usmp.core.errors import add_service_error
+from usmp.core.errors import add_service_error, form_refusal
 
 from . import clock, permissions, rendering, reports
 from . import forms as agenda_forms
@@ -493,9 +493,11 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
                     practitioner=data["practitioner"],
                     room=data["room"],
                 )
-            except ValidationError as exc:
+            except BookingConflict as exc:
                 add_service_error(form, exc)
-                status = 409 if isinstance(exc, BookingConflict) else 400
+                status = 409
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
             else:
                 messages.success(request, _("Appointment moved."))
                 return redirect("appointments:appointment_detail", appointment_id=appointment.id)
@@ -586,7 +588,7 @@ def appointment_outcome(request: StaffRequest, appointment_id: uuid.UUID) -> Htt
                     comment=data.get("comment"),
                 )
             except ValidationError as exc:
-                add_service_error(form, exc)
+                status = form_refusal(request, form, exc)
             else:
                 messages.success(request, _("Outcome recorded."))
                 return redirect("appointments:appointment_detail", appointment_id=appointment.id)
@@ -787,11 +789,12 @@ def setup_edit(request: StaffRequest, kind: str, pk: int | None = None) -> HttpR
         if instance is None:
             raise Http404
     form = form_class(request.POST or None, instance=instance)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         try:
             reference_save(acting_user=request.user, instance=form.instance)
         except ValidationError as exc:
-            add_service_error(form, exc)
+            status = form_refusal(request, form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("appointments:setup")
@@ -799,5 +802,5 @@ def setup_edit(request: StaffRequest, kind: str, pk: int | None = None) -> HttpR
         request,
         "appointments/setup_form.html",
         {"form": form, "title": title, "kind": kind, "instance": instance},
-        status=400 if form.is_bound and form.errors else 200,
+        status=status,
     )

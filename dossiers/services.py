@@ -15,7 +15,7 @@ from usmp.access import record
 from usmp.access.viewer import Viewer
 from usmp.core import dates
 from usmp.core.audit import acting_as
-from usmp.core.errors import field_error
+from usmp.core.errors import field_error, nothing_changed
 from usmp.crypto.models import DataKey
 
 from .documents import DOCUMENT_NAME_MAX_LENGTH, MAX_DOCUMENT_BYTES, sniff, too_large_message
@@ -177,6 +177,8 @@ def entry_create(
                 _("This version has already been corrected: correct the latest one."),
                 code="already_corrected",
             )
+        if (supersedes.kind, supersedes.text) == (kind, text):
+            raise nothing_changed()
     entry = Entry(
         dossier=access.dossier,
         data_key=access.dossier.data_key,

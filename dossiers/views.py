@@ -17,11 +17,11 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from appointments.services.custody import custody_change, patient_admit
+from appointments.services.custody import patient_admit, patient_edit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
-from usmp.core.errors import service_call
+from usmp.core.errors import form_refusal, service_call
 
 from . import permissions, services
 from .access import consents as consent_access
@@ -155,18 +155,17 @@ def patient_update(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse
             viewer=viewer, patient_id=patient_id, purpose=Purpose.WRITE, for_change=True
         )
         form = PatientUpdateForm(request.POST, patient_id=patient.id)
+        status = 400
         if form.is_valid():
-            changed = service_call(
-                form,
-                custody_change,
-                acting_user=request.user,
-                patient=patient.instance(),
-                **form.cleaned_data,
-            )
-            if changed is not None:
+            try:
+                patient_edit(
+                    acting_user=request.user, patient=patient.instance(), **form.cleaned_data
+                )
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
+            else:
                 messages.success(request, _("Patient updated."))
                 return redirect("dossiers:patient_detail", patient_id=patient.id)
-        status = 400
     else:
         patient = patient_access.access_patient(
             viewer=viewer, patient_id=patient_id, purpose=Purpose.CHANGE, for_change=True
@@ -327,16 +326,18 @@ def entry_correct(
     urls = _dossier_urls(opened.dossier)
     if request.method == "POST":
         form = EntryForm(request.POST, validate_url=urls["entry_validate"])
+        status = 400
         if form.is_valid():
-            entry = service_call(
-                form,
-                services.entry_create,
-                acting_user=request.user,
-                access=opened.dossier.access(),
-                supersedes=opened.instance(),
-                **form.cleaned_data,
-            )
-            if entry is not None:
+            try:
+                services.entry_create(
+                    acting_user=request.user,
+                    access=opened.dossier.access(),
+                    supersedes=opened.instance(),
+                    **form.cleaned_data,
+                )
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
+            else:
                 messages.success(request, _("Correction saved; the earlier version is kept."))
                 return redirect(urls["detail"])
         # Shown again: the version being corrected is read once more.
@@ -352,6 +353,7 @@ def entry_correct(
             initial={"kind": opened.entry.kind, "text": opened.entry.text},
             validate_url=urls["entry_validate"],
         )
+        status = 200
     return render(
         request,
         "dossiers/entry_correct.html",
@@ -362,7 +364,7 @@ def entry_correct(
             "form": form,
             "urls": urls,
         },
-        status=400 if form.is_bound else 200,
+        status=status,
     )
 
 

@@ -23,6 +23,7 @@ from ..models import (
     MAX_DURATION,
     Absence,
     Appointment,
+    Kind,
     MovementPoint,
     OpeningHours,
     Room,
@@ -77,6 +78,14 @@ def check_times(
         )
     if start < now:
         raise ValidationError(_("This time is in the past."), code="past")
+
+
+def check_practitioner(*, kind: str, practitioner: User | None) -> None:
+    """Every kind but an extraction has a practitioner, and an active one."""
+    if practitioner is None and kind != Kind.EXTRACTION:
+        raise field_error("practitioner", _("Choose the practitioner."), "practitioner_required")
+    if practitioner is not None and not practitioner.is_active:
+        raise field_error("practitioner", _("This account is deactivated."), "inactive")
 
 
 def check_patient(patient: Patient) -> None:

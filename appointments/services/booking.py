@@ -57,10 +57,7 @@ def _build(
         raise field_error("kind", _("Unknown kind of appointment."), "invalid")
     if not specialty.active:
         raise field_error("specialty", _("This specialty is no longer offered."), "inactive")
-    if practitioner is None and kind != Kind.EXTRACTION:
-        raise field_error("practitioner", _("Choose the practitioner."), "practitioner_required")
-    if practitioner is not None and not practitioner.is_active:
-        raise field_error("practitioner", _("This account is deactivated."), "inactive")
+    availability.check_practitioner(kind=kind, practitioner=practitioner)
     availability.check_patient(patient)
     availability.check_times(start, end, now=now)
     room, point = availability.place(kind=kind, room=room, movement_point=movement_point)

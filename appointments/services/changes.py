@@ -14,14 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
-from usmp.core.errors import field_error
+from usmp.core.errors import field_error, nothing_changed
 
 from ..models import (
     DEFAULT_SIDE,
     KINDS_IN_A_ROOM,
     Appointment,
     CareRequest,
-    Kind,
     MovementOutcome,
     Reason,
     Room,
@@ -30,6 +29,7 @@ from ..models import (
     VisitTask,
 )
 from . import availability
+from .sentinels import UNCHANGED, Unchanged
 from .texts import clean_text
 
 if TYPE_CHECKING:
@@ -43,22 +43,33 @@ def appointment_move(
     appointment: Appointment,
     start: datetime.datetime,
     end: datetime.datetime,
-    practitioner: User | None = None,
-    room: Room | None = None,
+    practitioner: User | Unchanged | None = UNCHANGED,
+    room: Room | Unchanged | None = UNCHANGED,
 ) -> Appointment:
-    """Move one planned appointment (one occurrence of a series leaves the others intact)."""
+    """Move one planned appointment (one occurrence of a series leaves the others intact).
+    PRACTITIONER and ROOM left out stay as they are; None is none, refused where the kind
+    needs one. A move to the same time, practitioner and place is refused as unchanged."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Status.PLANNED:
         raise ValidationError(_("Only a planned appointment can be moved."), code="not_planned")
-    availability.check_times(start, end, now=timezone.now())
-    if practitioner is None and appointment.kind != Kind.EXTRACTION:
+    if practitioner is UNCHANGED:
         practitioner = appointment.practitioner
-    if appointment.kind in KINDS_IN_A_ROOM:
-        room, point = availability.place(
-            kind=appointment.kind, room=room or appointment.room, movement_point=None
-        )
-    else:
-        room, point = None, appointment.movement_point
+    if room is UNCHANGED:
+        room = appointment.room
+    availability.check_practitioner(kind=appointment.kind, practitioner=practitioner)
+    room, point = availability.place(
+        kind=appointment.kind,
+        room=room,
+        movement_point=None if appointment.kind in KINDS_IN_A_ROOM else appointment.movement_point,
+    )
+    if (start, end, practitioner, room) == (
+        appointment.start,
+        appointment.end,
+        appointment.practitioner,
+        appointment.room,
+    ):
+        raise nothing_changed()
+    availability.check_times(start, end, now=timezone.now())
     availability.check_patient(appointment.patient)
     availability.check_availability(
         patient=appointment.patient,
@@ -172,7 +183,8 @@ def appointment_record_outcome(
     side: str = "",
     comment: str | None = None,
 ) -> Appointment:
-    """Record that an appointment whose time has come took place, or why it did not."""
+    """Record that an appointment whose time has come took place, or why it did not (the
+    outcome already recorded is refused as unchanged)."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status not in {Status.PLANNED, Status.DONE, Status.NOT_DONE}:
         raise ValidationError(_("A cancelled appointment has no outcome."), code="cancelled")
@@ -182,11 +194,20 @@ def appointment_record_outcome(
             _("This appointment has not started yet: cancel it instead."), code="future"
         )
     if done:
-        appointment.status, appointment.reason, appointment.side = Status.DONE, "", ""
+        status, reason, side = Status.DONE, "", ""
     else:
         reason, side = _reason_and_side(reason, side)
-        appointment.status, appointment.reason, appointment.side = Status.NOT_DONE, reason, side
-    appointment.outcome_comment = clean_text(comment, "comment")
+        status = Status.NOT_DONE
+    outcome = (status, reason, side, clean_text(comment, "comment"))
+    if outcome == (
+        appointment.status,
+        appointment.reason,
+        appointment.side,
+        appointment.outcome_comment,
+    ):
+        raise nothing_changed()
+    appointment.status, appointment.reason, appointment.side = status, reason, side
+    appointment.outcome_comment = outcome[3]
     appointment.outcome_at, appointment.outcome_by = now, acting_user
     with acting_as(acting_user):
         availability.save_guarded(

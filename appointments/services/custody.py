@@ -6,30 +6,24 @@ patient forms and by the bridge's custody events: there is no signal behind a sa
 from __future__ import annotations
 
 import datetime
-import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from dossiers.models import Patient
 from dossiers.services import patient_changes, patient_create, patient_update
+from usmp.core.errors import nothing_changed
 
 from .. import clock
 from ..models import Appointment, Reason, Side, Status
 from .changes import appointment_cancel
+from .sentinels import UNCHANGED, Unchanged
 from .visit_tasks import visit_tasks_sync
 
 if TYPE_CHECKING:
     from usmp.accounts.models import User
 
-
-class _Unchanged(enum.Enum):
-    UNCHANGED = enum.auto()
-
-
-UNCHANGED = _Unchanged.UNCHANGED
-Unchanged = Literal[_Unchanged.UNCHANGED]
 
 # A change of either is an arrival: a readmission, or a corrected arrival date.
 _ARRIVAL_FIELDS = frozenset({"arrival_date", "custody_status"})
@@ -48,6 +42,15 @@ def patient_admit(*, acting_user: User | None, **identity: Any) -> Patient:
     patient = patient_create(acting_user=acting_user, **identity)
     visit_tasks_sync(acting_user=acting_user, patient=patient, created=True)
     return patient
+
+
+@transaction.atomic
+def patient_edit(*, acting_user: User | None, patient: Patient, **fields: Any) -> CustodyChange:
+    """The patient form's save: custody_change with the fields the form edits, refused with
+    the code "unchanged" (nothing written) when every one of them is already recorded."""
+    if not patient_changes(patient, **fields):
+        raise nothing_changed()
+    return custody_change(acting_user=acting_user, patient=patient, **fields)
 
 
 @transaction.atomic

@@ -164,11 +164,14 @@ def test_identity_and_custody_changed_together_are_one_write(persona_client):
     assert VisitTask.objects.filter(patient=patient, kind=VisitTask.Kind.PRE_RELEASE).exists()
 
 
-def test_an_unchanged_form_changes_nothing(persona_client):
+def test_an_unchanged_form_changes_nothing_and_says_so(persona_client):
     client = persona_client("secretary")
     patient = make_patient(arrival_date=TODAY)
     before = (tasks(patient), LogEntry.objects.count())
-    edit(client, patient)
+    url = reverse("dossiers:patient_update", kwargs={"patient_id": patient.pk})
+    response = client.post(url, form_data(patient))
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == ["Rien n'a changé."]
     assert (tasks(patient), LogEntry.objects.count()) == before
 
 

@@ -5,7 +5,9 @@ The convention: a service refuses bad input with Django's ValidationError, each 
 stable ``code`` (and a message for the unit's staff), ``field_error`` for an error about one
 field; it writes nothing then. A view hands the
 refusal to its form with ``add_service_error``; an API turns its codes into a status and a
-generic message of its own with ``api_error``."""
+generic message of its own with ``api_error``. An edit that would change nothing is refused
+the same way, with the code ``unchanged`` (``nothing_changed``): the page says so as an
+information, not an error (``form_refusal``)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from django.views.debug import SafeExceptionReporterFilter
 
 T = TypeVar("T")
@@ -34,6 +38,29 @@ def error_codes(exc: ValidationError) -> list[str]:
     else:
         errors = exc.error_list
     return [error.code or "" for error in errors]
+
+
+UNCHANGED = "unchanged"
+
+
+def nothing_changed() -> ValidationError:
+    """The refusal of an edit whose values are those already recorded: nothing is written,
+    so no write history row says that something was."""
+    return ValidationError(_("Nothing has changed."), code=UNCHANGED)
+
+
+def is_unchanged(exc: ValidationError) -> bool:
+    return error_codes(exc) == [UNCHANGED]
+
+
+def form_refusal(request: HttpRequest, form: forms.BaseForm, exc: ValidationError) -> int:
+    """Show a service's refusal on the page and return the page's status: an edit that
+    changes nothing is an information (200), any other refusal goes to FORM (400)."""
+    if is_unchanged(exc):
+        messages.info(request, exc.messages[0])
+        return 200
+    add_service_error(form, exc)
+    return 400
 
 
 def add_service_error(form: forms.BaseForm, exc: ValidationError) -> None:
