@@ -6,6 +6,7 @@ import datetime
 import uuid
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from usmp.access import record
@@ -14,6 +15,8 @@ from usmp.access.viewer import Viewer
 from usmp.crypto.blind_index import blind_index
 
 from .. import permissions, selectors
+from ..identifiers import validate_prison_number
+from ..keys import prison_numbers
 from ..models import Compartment, Patient
 from ..selectors import PatientQuery
 from .data import DossierLink, PatientView
@@ -100,3 +103,23 @@ def access_likely_duplicates(
         )
         record.allowed(viewer, target, purpose=Purpose.CHECK)
         return tuple(PatientView.of(p) for p in found)
+
+
+def access_prison_numbers_off_format(*, viewer: Viewer) -> tuple[uuid.UUID, ...]:
+    """The ids of the patients whose recorded prison number is not in the unit's format:
+    a letter, which the first format allowed, or a length the unit has since changed. Every
+    number is decrypted: one list read, recorded (a command's, VIEWER being the system)."""
+    with transaction.atomic():
+        record.allowed(
+            viewer,
+            Target(Action.LIST_VIEW, object_type="prison_number_format"),
+            purpose=Purpose.CHECK,
+        )
+        numbers = prison_numbers(Patient.objects.values_list("pk", flat=True))
+    off: list[uuid.UUID] = []
+    for patient_id, number in sorted(numbers.items(), key=lambda item: str(item[0])):
+        try:
+            validate_prison_number(number)
+        except ValidationError:
+            off.append(patient_id)
+    return tuple(off)
