@@ -50,6 +50,7 @@ from dossiers.models import Consent, Patient
 from dossiers.services import consent_record
 from tests.appointments import factories as agenda
 from tests.bridge.agendas import Consultation, local, staff, write
+from tests.dossiers.test_patient_form import VALID
 from tests.factories import make_patient, make_user
 from usmp.core.dates import PlausibleDateField
 
@@ -255,16 +256,7 @@ def _htmx(field: str) -> dict[str, str]:
 
 
 def _patient_data(world: World) -> dict[str, Any]:
-    return {
-        "prison_number": "987654",
-        "last_name": "Nouveau",
-        "first_name": "Arrivant",
-        "birth_date": "1991-06-15",
-        "sex": "M",
-        "ins": "",
-        "arrival_date": "2026-11-20",
-        "confirm_distinct": "1",
-    }
+    return {**VALID, "confirm_distinct": "1"}
 
 
 def _patient_edit_data(world: World) -> dict[str, Any]:
@@ -402,68 +394,46 @@ def _api_prison_number(value: str) -> str:
 
 
 D, P, A, B = "dossiers.forms.", "appointments.forms.", "oversight.forms.", "bridge.api."
-PATIENT_EDIT = {"kwargs": _patient_kwargs}
+PATIENT_FIELDS = (
+    ("prison_number", PRISON_NUMBER, "765 432"),
+    ("birth_date", DATE, "12/05/1980"),
+    ("arrival_date", DATE, "2026-11-02"),
+)
+# (page, form, data, address arguments, fields)
+PATIENT_PAGES = (
+    ("create", "PatientForm", _patient_data, None, PATIENT_FIELDS),
+    (
+        "update",
+        "PatientUpdateForm",
+        _patient_edit_data,
+        _patient_kwargs,
+        (*PATIENT_FIELDS, ("expected_release_date", DATE, "2027-06-30")),
+    ),
+)
 INPUTS: list[Input] = [
     # -- Patients ---------------------------------------------------------------------------
+    # Each patient form, posted and checked while typing (the field's message, 200).
     *[
         Input(
-            f"patient_create.{field}",
+            f"patient_{page}{'.typing' if typing else ''}.{field}",
             kind,
-            (f"{D}PatientForm.{field}",),
-            _form("secretary", "dossiers:patient_create", field, _patient_data),
-            _value(good),
-            400,
-            302,
-        )
-        for field, kind, good in (
-            ("prison_number", PRISON_NUMBER, "765 432"),
-            ("birth_date", DATE, "12/05/1980"),
-            ("arrival_date", DATE, "2026-11-02"),
-        )
-    ],
-    *[
-        Input(
-            f"patient_update.{field}",
-            kind,
-            (f"{D}PatientUpdateForm.{field}",),
+            () if typing else (f"{D}{form}.{field}",),
             _form(
-                "secretary", "dossiers:patient_update", field, _patient_edit_data, **PATIENT_EDIT
+                "secretary",
+                "dossiers:patient_validate" if typing else f"dossiers:patient_{page}",
+                field,
+                data,
+                kwargs=None if typing else kwargs,
+                headers=_htmx if typing else None,
             ),
             _value(good),
-            400,
-            302,
+            200 if typing else 400,
+            200 if typing else 302,
             required=field != "expected_release_date",
         )
-        for field, kind, good in (
-            ("prison_number", PRISON_NUMBER, "765432"),
-            ("birth_date", DATE, "1980-05-12"),
-            ("arrival_date", DATE, "2026-11-02"),
-            ("expected_release_date", DATE, "2027-06-30"),
-        )
-    ],
-    # Checked while typing: the field's message, 200 (the page is not left).
-    *[
-        Input(
-            f"patient_validate.{'update' if data is _patient_edit_data else 'create'}.{field}",
-            kind,
-            (),
-            _form("secretary", "dossiers:patient_validate", field, data, headers=_htmx),
-            _value(good),
-            200,
-            200,
-            required=field != "expected_release_date",
-        )
-        for data in (_patient_data, _patient_edit_data)
-        for field, kind, good in (
-            ("prison_number", PRISON_NUMBER, "765432"),
-            ("birth_date", DATE, "1980-05-12"),
-            ("arrival_date", DATE, "2026-11-02"),
-            *(
-                (("expected_release_date", DATE, "2027-06-30"),)
-                if data is _patient_edit_data
-                else ()
-            ),
-        )
+        for page, form, data, kwargs, fields in PATIENT_PAGES
+        for field, kind, good in fields
+        for typing in (False, True)
     ],
     # A search shows its results (or why there are none) in the page: 200.
     Input(
