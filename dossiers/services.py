@@ -4,6 +4,7 @@ attributed to ``acting_user``."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,7 @@ from usmp.core.errors import field_error, nothing_changed
 from usmp.crypto.models import DataKey
 
 from .documents import DOCUMENT_NAME_MAX_LENGTH, MAX_DOCUMENT_BYTES, sniff, too_large_message
+from .identifiers import validate_prison_number
 from .models import (
     BREAK_GLASS_MAX_MINUTES,
     BREAK_GLASS_REASON_MIN_LENGTH,
@@ -39,6 +41,14 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import Group
 
     from usmp.accounts.models import User
+
+
+def _on_field(name: str, check: Callable[[Any], Any], value: Any) -> None:
+    """CHECK(VALUE), its refusal reported on the field NAME."""
+    try:
+        check(value)
+    except ValidationError as exc:
+        raise ValidationError({name: exc}) from None
 
 
 def _duplicate_error() -> ValidationError:
@@ -62,7 +72,8 @@ def patient_create(
     ins: str | None = None,
 ) -> Patient:
     """Register a patient. Values are expected cleaned by PatientForm; the prison number's
-    uniqueness is re-checked here and enforced by the database."""
+    format and uniqueness are re-checked here, and the database enforces uniqueness."""
+    _on_field("prison_number", validate_prison_number, prison_number)
     if prison_number_taken(prison_number):
         raise _duplicate_error()
     patient = Patient(
@@ -118,17 +129,19 @@ def patient_changes(patient: Patient, **changes: Any) -> dict[str, Any]:
 @transaction.atomic
 def patient_update(*, acting_user: User | None, patient: Patient, **changes: Any) -> Patient:
     """Change a patient's identity or custody status; only changed fields are written. What
-    follows in the agenda from custody facts is appointments.services.custody's. An expected
-    release date beyond dates.latest_release is refused."""
+    follows in the agenda from custody facts is appointments.services.custody's. A prison
+    number out of the unit's format, an expected release date beyond dates.latest_release
+    are refused."""
     changes = patient_changes(patient, **changes)
     changed = list(changes)
     if not changed:
         return patient
     if changes.get("expected_release_date") is not None:
-        try:
-            dates.check_expected_release(changes["expected_release_date"])
-        except ValidationError as exc:
-            raise ValidationError({"expected_release_date": exc}) from None
+        _on_field(
+            "expected_release_date", dates.check_expected_release, changes["expected_release_date"]
+        )
+    if "prison_number" in changed:
+        _on_field("prison_number", validate_prison_number, changes["prison_number"])
     if "prison_number" in changed and prison_number_taken(
         changes["prison_number"], exclude=patient
     ):

@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 
 from dossiers.checks import check_prison_number_format
 from dossiers.identifiers import looks_like_a_date, validate_prison_number
+from dossiers.models import Patient
 from tests.factories import make_patient
 from usmp.audit.models import AccessEvent
 
@@ -97,3 +98,16 @@ def test_the_check_command_is_quiet_when_every_number_fits(capsys):
     make_patient(prison_number="123456")
     call_command("prison_numbers_check")
     assert "Every prison number" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_services_refuse_a_number_out_of_format_too():
+    from dossiers.services import patient_update
+
+    with pytest.raises(ValidationError) as refused:
+        make_patient(prison_number="0001-01-01")
+    assert refused.value.error_dict["prison_number"][0].code == "date_like_prison_number"
+    patient = make_patient()
+    with pytest.raises(ValidationError):
+        patient_update(acting_user=None, patient=patient, prison_number="12345A")
+    assert Patient.objects.count() == 1
