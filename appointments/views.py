@@ -541,7 +541,7 @@ def appointment_cancel(request: StaffRequest, appointment_id: uuid.UUID) -> Http
                     appointment=appointment.instance(),
                     reason=data["reason"],
                     side=data["side"],
-                    comment=data.get("comment"),
+                    comment=data["comment"] if "comment" in form.fields else changes.KEEP,
                     following=bool(data.get("following")),
                 )
             except ValidationError as exc:
@@ -585,7 +585,7 @@ def appointment_outcome(request: StaffRequest, appointment_id: uuid.UUID) -> Htt
                     done=data["done"],
                     reason=data["reason"],
                     side=data["side"],
-                    comment=data.get("comment"),
+                    comment=data["comment"] if "comment" in form.fields else changes.KEEP,
                 )
             except ValidationError as exc:
                 status = form_refusal(request, form, exc)

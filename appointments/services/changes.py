@@ -6,6 +6,7 @@ gives its care request and mandatory visit back to the waiting lists."""
 from __future__ import annotations
 
 import datetime
+import enum
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -122,6 +123,15 @@ def _release_links(appointment: Appointment) -> None:
         task.save(update_fields=["status", "appointment"])
 
 
+class _Keep(enum.Enum):
+    KEEP = enum.auto()
+
+
+# The comment is clinical text of the appointment's compartment: someone who may not read it
+# (a secretary, the other compartment's staff) records an outcome without touching it.
+KEEP = _Keep.KEEP
+
+
 @transaction.atomic
 def appointment_cancel(
     *,
@@ -129,13 +139,14 @@ def appointment_cancel(
     appointment: Appointment,
     reason: str,
     side: str = "",
-    comment: str | None = None,
+    comment: str | _Keep | None = KEEP,
     following: bool = False,
 ) -> list[Appointment]:
     """Cancel a planned appointment, or with FOLLOWING this one and the later planned
-    occurrences of its series. The reason and its attribution feed the activity reports."""
+    occurrences of its series. The reason and its attribution feed the activity reports;
+    a COMMENT not given keeps each one's own."""
     reason, side = _reason_and_side(reason, side)
-    comment = clean_text(comment, "comment")
+    new_comment = KEEP if comment is KEEP else clean_text(comment, "comment")
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status != Status.PLANNED:
         raise ValidationError(_("Only a planned appointment can be cancelled."), code="not_planned")
@@ -156,7 +167,8 @@ def appointment_cancel(
         for target in targets:
             target.status = Status.CANCELLED
             target.reason, target.side = reason, side
-            target.outcome_comment = comment
+            if new_comment is not KEEP:
+                target.outcome_comment = new_comment
             target.outcome_at, target.outcome_by = now, acting_user
             target.save(
                 update_fields=[
@@ -181,10 +193,10 @@ def appointment_record_outcome(
     done: bool,
     reason: str = "",
     side: str = "",
-    comment: str | None = None,
+    comment: str | _Keep | None = KEEP,
 ) -> Appointment:
     """Record that an appointment whose time has come took place, or why it did not (the
-    outcome already recorded is refused as unchanged)."""
+    outcome already recorded is refused as unchanged); a COMMENT not given is kept."""
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     if appointment.status not in {Status.PLANNED, Status.DONE, Status.NOT_DONE}:
         raise ValidationError(_("A cancelled appointment has no outcome."), code="cancelled")
@@ -198,7 +210,12 @@ def appointment_record_outcome(
     else:
         reason, side = _reason_and_side(reason, side)
         status = Status.NOT_DONE
-    outcome = (status, reason, side, clean_text(comment, "comment"))
+    outcome = (
+        status,
+        reason,
+        side,
+        appointment.outcome_comment if comment is KEEP else clean_text(comment, "comment"),
+    )
     if outcome == (
         appointment.status,
         appointment.reason,

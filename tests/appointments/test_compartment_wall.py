@@ -249,3 +249,35 @@ def test_only_the_compartments_readers_may_write_its_comment(wall, action):
         client.force_login(role_user(role))
         form = client.get(url).context["form"]
         assert ("comment" in form.fields) is offered, role
+
+
+def test_an_outcome_recorded_by_someone_who_cannot_read_the_comment_keeps_it(wall):
+    """Neither the secretary nor the other compartment's staff get the comment field: what
+    they record leaves the clinician's comment as it was."""
+    import time_machine
+
+    from appointments.services.changes import appointment_record_outcome
+
+    psychiatric = wall.appointments[PSYCHIATRIC]
+    with time_machine.travel(psychiatric.end + datetime.timedelta(hours=1), tick=False):
+        appointment_record_outcome(
+            acting_user=wall.psychiatrist,
+            appointment=psychiatric,
+            done=False,
+            reason=Reason.REFUSED,
+            comment="PSY-COMMENTAIRE-GARDE",
+        )
+        url = reverse("appointments:appointment_outcome", kwargs={"appointment_id": psychiatric.pk})
+        for role, posted, status in (
+            (Role.SECRETARY, {"done": "1"}, "done"),
+            (Role.NURSE, {"done": "0", "reason": Reason.NOT_BROUGHT}, "not_done"),
+        ):
+            client = Client()
+            client.force_login(role_user(role))
+            response = client.post(url, {"reason": "", "side": "", **posted})
+            assert response.status_code == 302, role
+            psychiatric.refresh_from_db()
+            assert (psychiatric.status, psychiatric.outcome_comment) == (
+                status,
+                "PSY-COMMENTAIRE-GARDE",
+            ), role
