@@ -32,6 +32,8 @@ COPY usmp usmp/
 COPY dossiers dossiers/
 COPY appointments appointments/
 COPY bridge bridge/
+COPY oversight oversight/
+COPY demo demo/
 COPY templates templates/
 COPY static static/
 COPY locale locale/
@@ -44,7 +46,7 @@ RUN find . -name __pycache__ -prune -exec rm -rf {} + \
  && find locale -name '*.mo' -delete \
  && python scripts/compile_messages.py \
  && DEBUG=0 python manage.py collectstatic --noinput --verbosity 0 \
- && python -m compileall -q usmp dossiers appointments bridge \
+ && python -m compileall -q usmp dossiers appointments bridge oversight demo \
  && chmod -R a+rX,go-w /app
 
 # The application owns none of its files: it reads code, templates and static files only.

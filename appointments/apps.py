@@ -8,12 +8,9 @@ class AppointmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
-
-        from dossiers.models import Patient
         from usmp.core.audit import register_audited
 
-        from . import models, signals
+        from . import models
 
         for model in (
             models.MovementPoint,
@@ -31,6 +28,3 @@ class AppointmentsConfig(AppConfig):
             models.MovementOutcome,
         ):
             register_audited(model)
-        post_save.connect(
-            signals.patient_saved, sender=Patient, dispatch_uid="appointments_visit_tasks"
-        )

@@ -1,21 +1,23 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.urls import reverse_lazy
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
-from dossiers.models import Patient
-from dossiers.selectors import patient_by_prison_number
+from dossiers.forms import PrisonNumberField
+from dossiers.selectors import patient_id_by_prison_number
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
 
-from . import clock, reports, selectors
+from . import clock, reports
 from .models import (
+    EVERY_N_WEEKS_MAX,
     Absence,
     CareRequest,
     Kind,
@@ -28,6 +30,10 @@ from .models import (
     Side,
     Specialty,
 )
+from .selectors.reference import active_specialties, practitioners
+from .services.availability import MIN_DURATION
+from .services.booking import SERIES_MAX_OCCURRENCES, SERIES_MIN_OCCURRENCES
+from .services.texts import TEXT_MAX_LENGTH
 
 TIME_FORMATS = ["%H:%M", "%Hh%M", "%H.%M", "%Hh", "%H"]
 
@@ -44,20 +50,10 @@ class PractitionerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.get_full_name() or obj.get_username())
 
 
-# A date outside these bounds is a typing mistake (a year 20266 or 0202) and would overflow
-# once turned into the day's bounds in UTC: every agenda date field refuses it.
-DATE_MIN = datetime.date(1900, 1, 1)
-DATE_MAX = datetime.date(2199, 12, 31)
-
-
-def _date_field(label: Any, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        input_formats=DATE_FORMATS,
-        widget=DateInput(),
-        validators=[MinValueValidator(DATE_MIN), MaxValueValidator(DATE_MAX)],
-        **kwargs,
-    )
+def _date_field(label: Any, **kwargs: Any) -> PlausibleDateField:
+    """An agenda date: a year far from today is a typing mistake (20266, 0202), and would
+    overflow once turned into the day's bounds in UTC."""
+    return PlausibleDateField(label=label, years=dates.AGENDA, **kwargs)
 
 
 def _time_field(label: Any, **kwargs: Any) -> forms.TimeField:
@@ -97,15 +93,16 @@ class InlineValidationMixin:
         return errors
 
 
-def _patient_from_prison_number(value: str) -> Patient:
-    number = validate_prison_number(value)
-    patient = patient_by_prison_number(number)
-    if patient is None:
+def _patient_id_from_prison_number(value: str) -> uuid.UUID:
+    """The id of the patient with this (cleaned) prison number, looked up through its blind
+    index (nothing decrypted: the view opens the patient through the access layer)."""
+    patient_id = patient_id_by_prison_number(value)
+    if patient_id is None:
         raise ValidationError(
             _("No patient with this prison number. Register the patient first."),
             code="unknown_patient",
         )
-    return patient
+    return patient_id
 
 
 class SpanMixin:
@@ -138,10 +135,9 @@ class SpanMixin:
 class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     validate_form_name = "booking"
 
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     specialty = forms.ModelChoiceField(
         label=_("Specialty"), queryset=Specialty.objects.none(), empty_label="—"
@@ -149,7 +145,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.ON_SITE)
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
         help_text=_("Empty only for an external consultation at the hospital."),
@@ -170,7 +166,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     motive = forms.CharField(
         label=_("Consultation motive"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -188,7 +184,10 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         ],
     )
     occurrences = forms.IntegerField(
-        label=_("Number of occurrences"), required=False, min_value=2, max_value=52
+        label=_("Number of occurrences"),
+        required=False,
+        min_value=SERIES_MIN_OCCURRENCES,
+        max_value=SERIES_MAX_OCCURRENCES,
     )
     care_request = forms.UUIDField(required=False, widget=forms.HiddenInput)
     visit_task = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -196,17 +195,17 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
     def __init__(
         self,
         *args: Any,
-        patient: Patient | None = None,
+        patient_id: uuid.UUID | None = None,
         with_motive: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.patient = patient
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.patient_id = patient_id
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["movement_point"].queryset = MovementPoint.objects.filter(active=True)  # type: ignore[attr-defined]
-        if patient is not None:
+        if patient_id is not None:
             del self.fields["prison_number"]
         if not with_motive:
             del self.fields["motive"]
@@ -214,7 +213,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     def clean_prison_number(self) -> str:
         value: str = self.cleaned_data["prison_number"]
-        self.patient = _patient_from_prison_number(value)
+        self.patient_id = _patient_id_from_prison_number(value)
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -231,11 +230,13 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     date = _date_field(_("Date"))
     start_time = _time_field(_("Start"))
     end_time = _time_field(_("End"))
+    # Filled with the appointment's own; "—" means none, refused where the kind needs one.
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
+        help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
         label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
@@ -243,7 +244,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
@@ -266,7 +267,7 @@ class _ReasonForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"),
         required=False,
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Optional, encrypted. Never shown to secretaries nor to the prison."),
     )
@@ -316,10 +317,9 @@ class OutcomeForm(_ReasonForm):
 class CareRequestForm(InlineValidationMixin, forms.Form):
     validate_form_name = "care_request"
 
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     received_on = _date_field(_("Date received"))
     specialty = forms.ModelChoiceField(
@@ -328,20 +328,20 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices])
     text = forms.CharField(
         label=_("Text of the request"),
-        max_length=5000,
+        max_length=TEXT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Copy the slip as written. Encrypted."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.patient: Patient | None = None
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
+        self.patient_id: uuid.UUID | None = None
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
         self.enable_inline_validation()
 
     def clean_prison_number(self) -> str:
         value: str = self.cleaned_data["prison_number"]
-        self.patient = _patient_from_prison_number(value)
+        self.patient_id = _patient_id_from_prison_number(value)
         return value
 
     def clean_received_on(self) -> datetime.date:
@@ -359,7 +359,18 @@ class CareRequestCloseForm(forms.Form):
     )
 
 
-class DayForm(forms.Form):
+class _TodayByDefault:
+    """A page whose date comes from the address, today when absent or not a date it can
+    show: the page says why it shows today instead."""
+
+    is_bound: bool
+    errors: Any
+
+    def date_errors(self) -> list[str]:
+        return [str(e) for e in self.errors.get("date", [])] if self.is_bound else []
+
+
+class DayForm(_TodayByDefault, forms.Form):
     date = _date_field(_("Day"), required=False)
     by = forms.ChoiceField(
         label=_("Columns"),
@@ -395,15 +406,15 @@ class ReportForm(forms.Form):
         return data
 
 
-class WeekForm(forms.Form):
+class WeekForm(_TodayByDefault, forms.Form):
     practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none(), required=False
+        label=_("Practitioner"), queryset=practitioners().none(), required=False
     )
     date = _date_field(_("Week of"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class SlotSearchForm(forms.Form):
@@ -412,20 +423,23 @@ class SlotSearchForm(forms.Form):
     )
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),
-        queryset=selectors.practitioners().none(),
+        queryset=practitioners().none(),
         required=False,
         empty_label="—",
     )
     date = _date_field(_("From"), required=False)
     duration = forms.IntegerField(
-        label=_("Duration (minutes)"), required=False, min_value=5, max_value=480
+        label=_("Duration (minutes)"),
+        required=False,
+        min_value=MIN_DURATION // datetime.timedelta(minutes=1),
+        max_value=480,
     )
     patient = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["specialty"].queryset = selectors.active_specialties()  # type: ignore[attr-defined]
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["specialty"].queryset = active_specialties()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 # -- Reference data (coordinator) ---------------------------------------------------------------
@@ -453,9 +467,10 @@ class RoomForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
+    # The model's labels, as a ModelForm would show them.
+    valid_from = _date_field(capfirst(_("valid from")))
+    valid_until = _date_field(capfirst(_("valid until")), required=False)
 
     class Meta:
         model = OpeningHours
@@ -473,8 +488,6 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         widgets = {
             "start_time": TimeInput(),
             "end_time": TimeInput(),
-            "valid_from": DateInput(),
-            "valid_until": DateInput(),
         }
         help_texts = {
             "every_n_weeks": _("1 = every week; 2 = every other week, from the first week."),
@@ -482,7 +495,7 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
         self.fields["specialty"].queryset = Specialty.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["room"].queryset = Room.objects.filter(active=True)  # type: ignore[attr-defined]
 
@@ -495,8 +508,10 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         if valid_from and valid_until and valid_until < valid_from:
             self.add_error("valid_until", _("The end of validity is before its start."))
         every = data.get("every_n_weeks")
-        if every is not None and not 1 <= every <= 8:
-            self.add_error("every_n_weeks", _("Between 1 and 8."))
+        if every is not None and not 1 <= every <= EVERY_N_WEEKS_MAX:
+            self.add_error(
+                "every_n_weeks", _("Between 1 and %(max)d.") % {"max": EVERY_N_WEEKS_MAX}
+            )
         return data
 
 
@@ -538,9 +553,7 @@ class _PeriodForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class AbsenceForm(_PeriodForm):
-    practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=selectors.practitioners().none()
-    )
+    practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
 
     class Meta:
         model = Absence
@@ -548,7 +561,7 @@ class AbsenceForm(_PeriodForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = selectors.practitioners()  # type: ignore[attr-defined]
+        self.fields["practitioner"].queryset = practitioners()  # type: ignore[attr-defined]
 
 
 class RoomClosureForm(_PeriodForm):

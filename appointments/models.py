@@ -103,6 +103,10 @@ class Room(models.Model):
 # -- Availability -----------------------------------------------------------------------------
 
 
+# Opening hours repeat every week up to every 8 weeks; so do booked series.
+EVERY_N_WEEKS_MAX = 8
+
+
 class OpeningHours(models.Model):
     """A weekly consultation window of one practitioner, in one room, for one specialty.
 
@@ -147,7 +151,7 @@ class OpeningHours(models.Model):
                 condition=Q(end_time__gt=models.F("start_time")), name="opening_hours_order"
             ),
             models.CheckConstraint(
-                condition=Q(every_n_weeks__gte=1, every_n_weeks__lte=8),
+                condition=Q(every_n_weeks__gte=1, every_n_weeks__lte=EVERY_N_WEEKS_MAX),
                 name="opening_hours_every_n_weeks",
             ),
             models.CheckConstraint(
@@ -524,6 +528,12 @@ class VisitTask(models.Model):
 # -- Custody events (the bridge) ----------------------------------------------------------------
 
 
+# What the prison side pushes is named by its client's reference and attributed to the client
+# (its establishment and id), not to a user.
+CLIENT_REF_MAX_LENGTH = 64
+CLIENT_LABEL_MAX_LENGTH = 160
+
+
 class CustodyEvent(models.Model):
     """An arrival, release or transfer pushed by the prison administration through the
     bridge, kept so that a repeated push (same client reference) changes nothing. No reason
@@ -534,13 +544,13 @@ class CustodyEvent(models.Model):
         RELEASE = "release", _("Release")
         TRANSFER = "transfer", _("Transfer")
 
-    client_ref = models.CharField(max_length=64, unique=True)
+    client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="custody_events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     date = models.DateField()
     received_at = models.DateTimeField(auto_now_add=True)
     # The bridge client that pushed it (its establishment), not a user.
-    created_by = models.CharField(max_length=160)
+    created_by = models.CharField(max_length=CLIENT_LABEL_MAX_LENGTH)
 
     class Meta:
         verbose_name = _("custody event")
@@ -562,13 +572,13 @@ class Unavailability(models.Model):
     the visiting room...). No reason is asked or stored. The booking screen shows it and
     refuses to book over it; a withdrawn window is kept, with the time it was withdrawn."""
 
-    client_ref = models.CharField(max_length=64, unique=True)
+    client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="unavailabilities")
     start = models.DateTimeField(_("from"))
     end = models.DateTimeField(_("to"))
     received_at = models.DateTimeField(auto_now_add=True)
     # The bridge client that pushed it (its establishment), not a user.
-    created_by = models.CharField(max_length=160)
+    created_by = models.CharField(max_length=CLIENT_LABEL_MAX_LENGTH)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -611,7 +621,7 @@ class MovementOutcome(models.Model):
         DETAINEE_REFUSED = "detainee_refused", _("Detainee refused")
         SECURITY_INCIDENT = "security_incident", _("Security incident")
 
-    client_ref = models.CharField(max_length=64, unique=True)
+    client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="movement_outcomes")
     movement_point = models.ForeignKey(MovementPoint, on_delete=models.PROTECT, related_name="+")
     window_start = models.DateTimeField()
@@ -619,7 +629,7 @@ class MovementOutcome(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     code = models.CharField(max_length=20, choices=Code.choices, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.CharField(max_length=160)
+    created_by = models.CharField(max_length=CLIENT_LABEL_MAX_LENGTH)
 
     class Meta:
         verbose_name = _("movement outcome")

@@ -1,30 +1,30 @@
 """The one door from the agenda to the bridge: movement facts, and nothing else.
 
 A movement fact says that a detainee (prison number) must be at a movement point between two
-times, and whether that still holds. The query selects exactly those columns (and the
-patient's identity key, to decrypt the prison number), so no specialty, practitioner, room or
-motive can be reached from the return value: there is no model instance to follow, only
-strings, datetimes and a boolean.
+times, and whether that still holds. The query selects exactly those columns, and the prison
+numbers come decrypted from the dossiers (``dossiers.keys.prison_numbers``), so no specialty,
+practitioner, room or motive can be reached from the return value: there is no model
+instance to follow, only strings, datetimes and a boolean.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from types import SimpleNamespace
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from dossiers.identifiers import validate_prison_number
+from dossiers.keys import prison_numbers
 from dossiers.models import Patient
 from dossiers.selectors import patient_by_prison_number
-from dossiers.services import patient_update
-from usmp.crypto.fields import Ciphertext, EncryptedField
-from usmp.crypto.models import DataKey
 
 from . import clock
 from .models import (
     ACTIVE_STATUSES,
+    CLIENT_LABEL_MAX_LENGTH,
     MAX_DURATION,
     MAX_UNAVAILABILITY,
     MOVEMENT_CODE_REASON,
@@ -33,13 +33,13 @@ from .models import (
     MovementOutcome,
     MovementPoint,
     OpeningHours,
-    Reason,
-    Side,
     Specialty,
     Status,
     Unavailability,
 )
-from .services import appointment_cancel, appointment_movement_outcome
+from .models import CLIENT_REF_MAX_LENGTH as CLIENT_REF_MAX_LENGTH  # the bridge's schemas
+from .services.changes import appointment_movement_outcome
+from .services.custody import CustodyChange, custody_change
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,56 +69,51 @@ def movement_facts(
         appointments = appointments.filter(patient=patient)
     rows = list(
         appointments.order_by("start", "end", "pk").values_list(
-            "patient_id",
-            "patient__identity_key_id",
-            "patient__prison_number",
-            "start",
-            "end",
-            "movement_point__code",
-            "status",
+            "patient_id", "start", "end", "movement_point__code", "status"
         )
     )
-    keys = DataKey.objects.in_bulk({row[1] for row in rows})
-    numbers: dict[object, str] = {}
-    facts = []
-    for patient_id, key_id, ciphertext, row_start, row_end, point, status in rows:
-        if patient_id not in numbers:
-            numbers[patient_id] = _decrypt_prison_number(
-                patient_id, keys[key_id], bytes(ciphertext)
-            )
-        facts.append(
-            MovementFact(
-                prison_number=numbers[patient_id],
-                start=row_start,
-                end=row_end,
-                movement_point=point,
-                active=status in ACTIVE_STATUSES,
-            )
+    numbers = prison_numbers({row[0] for row in rows})
+    return tuple(
+        MovementFact(
+            prison_number=numbers[patient_id],
+            start=row_start,
+            end=row_end,
+            movement_point=point,
+            active=status in ACTIVE_STATUSES,
         )
-    return tuple(facts)
+        for patient_id, row_start, row_end, point, status in rows
+    )
 
 
-def _decrypt_prison_number(patient_id: object, key: DataKey, ciphertext: bytes) -> str:
-    # The field decrypts for a bare holder of the row id and identity key: nothing else of
-    # the patient is loaded.
-    field = Patient._meta.get_field("prison_number")
-    assert isinstance(field, EncryptedField)  # noqa: S101 - a schema invariant
-    holder = SimpleNamespace(pk=patient_id, identity_key=key)
-    return str(field.decrypt_for(holder, Ciphertext(bytes(ciphertext))))
+# -- Pushes from the prison side ----------------------------------------------------------------
+# Refusals are ValidationErrors with one of these codes. Their messages are for logs and tests:
+# the prison side reads the bridge's own generic message for each code (bridge/api.py).
+
+UNKNOWN_PRISON_NUMBER = "unknown_prison_number"
+INVALID_PRISON_NUMBER = "invalid_prison_number"
+CUSTODY_INCONSISTENT = "custody_inconsistent"
+UNAVAILABILITY_INVALID = "unavailability_invalid"
+UNKNOWN_REFERENCE = "unknown_reference"
+OUTCOME_INVALID = "outcome_invalid"
+OUTCOME_CONFLICT = "outcome_conflict"
+MOVEMENT_CANCELLED = "movement_cancelled"
+
+
+def checked_prison_number(prison_number: str) -> str:
+    """PRISON_NUMBER in the unit's format (digits only, never a date), before anything is
+    looked up with it."""
+    try:
+        return validate_prison_number(prison_number)
+    except ValidationError:
+        raise ValidationError(
+            "Not a prison number in the unit's format.", code=INVALID_PRISON_NUMBER
+        ) from None
 
 
 # -- Custody events pushed by the prison side ---------------------------------------------------
 
 CUSTODY_KINDS = tuple(CustodyEvent.Kind.values)
 CUSTODY_MAX_DAYS = 366
-
-
-class UnknownPrisonNumber(ValueError):
-    pass
-
-
-class CustodyInconsistent(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,77 +143,66 @@ def custody_event_record(
     day as flagged; one dated later sets the expected release date (the pre-release visit
     follows). Writes are attributed to no user: the access event names the client."""
     if kind not in CUSTODY_KINDS:
-        raise CustodyInconsistent("kind")
+        raise ValidationError("Unknown kind of custody event.", code=CUSTODY_INCONSISTENT)
+    prison_number = checked_prison_number(prison_number)
     if CustodyEvent.objects.filter(client_ref=client_ref).exists():
         return _NOTHING
     patient = patient_by_prison_number(prison_number)
     if patient is None:
-        raise UnknownPrisonNumber("prison number")
+        raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     patient = Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
     # The same event pushed twice at once: the second waited for the lock, and sees the first.
     if CustodyEvent.objects.filter(client_ref=client_ref).exists():
         return _NOTHING
     today = clock.today()
     if abs((date - today).days) > CUSTODY_MAX_DAYS:
-        raise CustodyInconsistent("date")
-    cancelled = flagged = 0
+        raise ValidationError(
+            "The date is more than a year away from today.", code=CUSTODY_INCONSISTENT
+        )
+    change = CustodyChange()
     if kind == CustodyEvent.Kind.ARRIVAL:
-        present = Patient.CustodyStatus.PRESENT
-        if patient.custody_status != present or patient.arrival_date != date:
-            patient_update(
-                acting_user=None, patient=patient, custody_status=present, arrival_date=date
-            )
+        custody_change(
+            acting_user=None,
+            patient=patient,
+            custody_status=Patient.CustodyStatus.PRESENT,
+            arrival_date=date,
+        )
     else:
         if date < patient.arrival_date:
-            raise CustodyInconsistent("date")
+            raise ValidationError(
+                "The departure is dated before the arrival.", code=CUSTODY_INCONSISTENT
+            )
         if date > today:
-            patient_update(acting_user=None, patient=patient, expected_release_date=date)
+            custody_change(acting_user=None, patient=patient, expected_release_date=date)
         else:
             status = (
                 Patient.CustodyStatus.RELEASED
                 if kind == CustodyEvent.Kind.RELEASE
                 else Patient.CustodyStatus.TRANSFERRED
             )
-            patient_update(acting_user=None, patient=patient, custody_status=status)
-            day_start, day_end = clock.day_bounds(date)
-            planned = Appointment.objects.filter(patient=patient, status=Status.PLANNED)
-            for appointment in planned.filter(start__gte=day_end).order_by("start"):
-                appointment_cancel(
-                    acting_user=None,
-                    appointment=appointment,
-                    reason=Reason.RELEASED,
-                    side=Side.PENITENTIARY,
-                )
-                cancelled += 1
-            flagged = planned.filter(start__gte=day_start, start__lt=day_end).count()
+            change = custody_change(
+                acting_user=None, patient=patient, custody_status=status, left_on=date
+            )
     CustodyEvent.objects.create(
         client_ref=client_ref,
         patient=patient,
         kind=kind,
         date=date,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
-    return CustodyResult(created=True, cancelled=cancelled, flagged=flagged)
+    return CustodyResult(created=True, cancelled=change.cancelled, flagged=change.flagged)
 
 
 def _locked_patient(prison_number: str) -> Patient:
     patient = patient_by_prison_number(prison_number)
     if patient is None:
-        raise UnknownPrisonNumber("prison number")
+        raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     return Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
 
 
 # -- Unavailability windows pushed by the prison side -------------------------------------------
 
 UNAVAILABILITY_MAX_AHEAD = datetime.timedelta(days=366)
-
-
-class UnavailabilityInvalid(ValueError):
-    pass
-
-
-class UnknownReference(LookupError):
-    pass
 
 
 @transaction.atomic
@@ -233,15 +217,20 @@ def unavailability_record(
     """Record that the patient cannot be brought in [START, END), once per CLIENT_REF (False:
     already recorded). No reason is taken. Appointments already booked in the window are kept
     and shown as conflicting on the agenda: the unit decides what to move."""
+    prison_number = checked_prison_number(prison_number)
     if Unavailability.objects.filter(client_ref=client_ref).exists():
         return False
     if start.tzinfo is None or end.tzinfo is None:
-        raise UnavailabilityInvalid("naive datetime")
+        raise ValidationError("The times carry no UTC offset.", code=UNAVAILABILITY_INVALID)
     if end <= start or end - start > MAX_UNAVAILABILITY:
-        raise UnavailabilityInvalid("length")
+        raise ValidationError(
+            "The end is not after the start, or too far.", code=UNAVAILABILITY_INVALID
+        )
     now = timezone.now()
     if end <= now or start - now > UNAVAILABILITY_MAX_AHEAD:
-        raise UnavailabilityInvalid("dates")
+        raise ValidationError(
+            "The window is over or more than a year ahead.", code=UNAVAILABILITY_INVALID
+        )
     patient = _locked_patient(prison_number)
     if Unavailability.objects.filter(client_ref=client_ref).exists():
         return False
@@ -250,7 +239,7 @@ def unavailability_record(
         patient=patient,
         start=start,
         end=end,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
     return True
 
@@ -258,14 +247,16 @@ def unavailability_record(
 @transaction.atomic
 def unavailability_withdraw(*, client_ref: str, acting_client_label: str) -> bool:
     """Withdraw the window pushed as CLIENT_REF by the same client (False: withdrawn already).
-    The row is kept. An unknown reference, or another client's, raises UnknownReference."""
+    The row is kept. An unknown reference, or another client's, is refused (UNKNOWN_REFERENCE)."""
     window = (
         Unavailability.objects.select_for_update()
-        .filter(client_ref=client_ref, created_by=acting_client_label[:160])
+        .filter(client_ref=client_ref, created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH])
         .first()
     )
     if window is None:
-        raise UnknownReference("unavailability")
+        raise ValidationError(
+            "This client pushed no window with this reference.", code=UNKNOWN_REFERENCE
+        )
     if window.withdrawn_at is not None:
         return False
     window.withdrawn_at = timezone.now()
@@ -277,18 +268,6 @@ def unavailability_withdraw(*, client_ref: str, acting_client_label: str) -> boo
 
 OUTCOMES = tuple(MovementOutcome.Outcome.values)
 OUTCOME_CODES = tuple(MovementOutcome.Code.values)
-
-
-class OutcomeInvalid(ValueError):
-    pass
-
-
-class OutcomeConflict(ValueError):
-    """Another outcome was already recorded for this movement."""
-
-
-class MovementCancelled(OutcomeInvalid):
-    """Every appointment of the movement was cancelled before its time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,25 +298,29 @@ def movement_outcome_record(
     reason and side that code stands for; "done" takes none and changes no status (whether the
     consultation was held is the unit's to say)."""
     if outcome not in OUTCOMES:
-        raise OutcomeInvalid("outcome")
+        raise ValidationError("Unknown outcome.", code=OUTCOME_INVALID)
     if (outcome == MovementOutcome.Outcome.DONE) != (code == ""):
-        raise OutcomeInvalid("code")
+        raise ValidationError(
+            "A code goes with a movement not performed, only.", code=OUTCOME_INVALID
+        )
     if code and code not in OUTCOME_CODES:
-        raise OutcomeInvalid("code")
+        raise ValidationError("Unknown code.", code=OUTCOME_INVALID)
     if MovementOutcome.objects.filter(client_ref=client_ref).exists():
         return OutcomeResult(created=False, appointments=0)
     if window_end <= window_start or window_start > timezone.now():
-        raise OutcomeInvalid("window")
+        raise ValidationError("The window is empty or has not begun.", code=OUTCOME_INVALID)
     patient = _locked_patient(prison_number)
     if MovementOutcome.objects.filter(client_ref=client_ref).exists():
         return OutcomeResult(created=False, appointments=0)
     point = MovementPoint.objects.filter(code=movement_point).first()
     if point is None:
-        raise OutcomeInvalid("movement point")
+        raise ValidationError("Unknown movement point.", code=OUTCOME_INVALID)
     if MovementOutcome.objects.filter(
         patient=patient, movement_point=point, window_start=window_start
     ).exists():
-        raise OutcomeConflict("movement")
+        raise ValidationError(
+            "An outcome is already recorded for this movement.", code=OUTCOME_CONFLICT
+        )
     appointments = list(
         Appointment.objects.filter(
             patient=patient,
@@ -348,7 +331,9 @@ def movement_outcome_record(
         ).order_by("start")
     )
     if not appointments:
-        raise MovementCancelled("movement")
+        raise ValidationError(
+            "Every appointment of this movement was cancelled.", code=MOVEMENT_CANCELLED
+        )
     report = MovementOutcome.objects.create(
         client_ref=client_ref,
         patient=patient,
@@ -357,7 +342,7 @@ def movement_outcome_record(
         window_end=window_end,
         outcome=outcome,
         code=code,
-        created_by=acting_client_label[:160],
+        created_by=acting_client_label[:CLIENT_LABEL_MAX_LENGTH],
     )
     reason, side = MOVEMENT_CODE_REASON.get(code, ("", ""))  # type: ignore[call-overload]
     for appointment in appointments:

@@ -1,18 +1,9 @@
-"""Who may use which part of the agenda. Pages answer 403 to a role without access; objects
-(appointments, care requests, patients) answer 404, whether they do not exist or the user may
-not see them. Views never fetch these objects any other way."""
+"""Who may use which part of the agenda: predicates that read permissions and never write.
+The page rules (``rules``) and the access functions (``access``) use them."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
-
-from django.http import Http404
-
-from dossiers.models import Patient
-from dossiers.permissions import access_patient
-
-from .models import Appointment, CareRequest, VisitTask
 
 
 def _has(user: Any, *perms: str) -> bool:
@@ -59,56 +50,3 @@ def can_view_activity_report(user: Any) -> bool:
 
 def can_edit_reference_data(user: Any) -> bool:
     return _has(user, "appointments.change_specialty", "appointments.change_openinghours")
-
-
-def access_appointment(
-    user: Any, appointment_id: uuid.UUID, *, for_change: bool = False
-) -> Appointment:
-    """The appointment, or Http404 whether it does not exist or the user may not see it."""
-    allowed = can_change_appointments(user) if for_change else can_view_agenda(user)
-    if not allowed:
-        raise Http404
-    try:
-        return Appointment.objects.select_related(
-            "patient__identity_key",
-            "specialty",
-            "practitioner",
-            "room",
-            "movement_point",
-            "data_key",
-            "series",
-            "care_request",
-            "movement_outcome",
-        ).get(pk=appointment_id)
-    except Appointment.DoesNotExist:
-        raise Http404 from None
-
-
-def access_care_request(
-    user: Any, care_request_id: uuid.UUID, *, for_change: bool = False
-) -> CareRequest:
-    allowed = can_change_care_requests(user) if for_change else can_view_care_requests(user)
-    if not allowed:
-        raise Http404
-    try:
-        return CareRequest.objects.select_related(
-            "patient__identity_key", "specialty", "data_key"
-        ).get(pk=care_request_id)
-    except CareRequest.DoesNotExist:
-        raise Http404 from None
-
-
-def access_visit_task(user: Any, task_id: uuid.UUID) -> VisitTask:
-    if not (can_view_visit_tasks(user) and can_book(user)):
-        raise Http404
-    try:
-        return VisitTask.objects.select_related("patient__identity_key").get(pk=task_id)
-    except VisitTask.DoesNotExist:
-        raise Http404 from None
-
-
-def access_agenda_patient(user: Any, patient_id: uuid.UUID) -> Patient:
-    """A patient for the agenda pages: 404 for users without agenda or patient access."""
-    if not can_view_agenda(user):
-        raise Http404
-    return access_patient(user, patient_id)

@@ -1,3 +1,6 @@
+"""The agenda's pages. Data comes from the access functions (``appointments.access``), which
+record every read and refusal, and is rendered afterwards."""
+
 from __future__ import annotations
 
 import datetime
@@ -9,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,49 +20,33 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from usmp.audit.models import AccessEvent
-from usmp.audit.services import access_record
+from usmp.access.kinds import Purpose
+from usmp.access.rules import page
+from usmp.access.viewer import StaffRequest, Viewer
+from usmp.core.errors import add_service_error, form_refusal
 
-from . import clock, permissions, reports, selectors, services
+from . import clock, permissions, rendering, reports
 from . import forms as agenda_forms
+from .access import lists, objects
+from .access.data import AppointmentView
 from .models import (
     Absence,
-    Appointment,
     Kind,
     MovementPoint,
     OpeningHours,
     Room,
     RoomClosure,
     Specialty,
-    Status,
 )
+from .selectors.care_requests import care_request_stats
+from .selectors.slots import Slot, free_slots
+from .services import changes
+from .services.availability import BookingConflict
+from .services.booking import appointment_book, appointment_series_book
+from .services.care_requests import care_request_close, care_request_create
+from .services.reference import reference_save
 
 # -- Helpers ------------------------------------------------------------------------------------
-
-
-def _record_read(
-    request: HttpRequest, patient_id: uuid.UUID, object_type: str, object_id: Any = ""
-) -> None:
-    """One access event for a page showing one patient's agenda data (identity, and for
-    clinicians motives and care-request texts)."""
-    access_record(
-        request=request,
-        action=AccessEvent.Action.PATIENT_VIEW,
-        patient_id=patient_id,
-        object_type=object_type,
-        object_id=str(object_id),
-    )
-
-
-def _record_list(request: HttpRequest, object_type: str, object_id: Any = "") -> None:
-    """One access event for a page listing several patients (names and prison numbers):
-    which list, for which day or practitioner; no patient is named in the event."""
-    access_record(
-        request=request,
-        action=AccessEvent.Action.LIST_VIEW,
-        object_type=object_type,
-        object_id=str(object_id),
-    )
 
 
 def _uuid_or_404(value: str | None) -> uuid.UUID | None:
@@ -71,51 +58,24 @@ def _uuid_or_404(value: str | None) -> uuid.UUID | None:
         raise Http404 from None
 
 
-def _add_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to the form; errors of fields the form does not
-    show become general errors."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _day_url(day: datetime.date) -> str:
     return f"{reverse('appointments:day')}?{urlencode({'date': day.isoformat()})}"
 
 
-def _booking_context(request: HttpRequest) -> dict[str, Any]:
+def _booking_context(request: StaffRequest, purpose: str) -> objects.BookingContext:
     """Patient, care request or mandatory visit that a booking starts from (query string on
-    GET, hidden fields on POST). A forged or foreign id is a 404."""
+    GET, hidden fields on POST). A forged or foreign id is a 404 (recorded)."""
     source = request.POST if request.method == "POST" else request.GET
-    user = request.user
-    context: dict[str, Any] = {"patient": None, "care_request": None, "visit_task": None}
-    request_id = _uuid_or_404(source.get("care_request"))
-    task_id = _uuid_or_404(source.get("visit_task"))
-    patient_id = _uuid_or_404(source.get("patient"))
-    if request_id is not None:
-        care_request = permissions.access_care_request(user, request_id, for_change=True)
-        context.update(care_request=care_request, patient=care_request.patient)
-    elif task_id is not None:
-        task = permissions.access_visit_task(user, task_id)
-        context.update(visit_task=task, patient=task.patient)
-    elif patient_id is not None:
-        context["patient"] = permissions.access_agenda_patient(user, patient_id)
-    return context
+    return objects.access_booking(
+        viewer=Viewer.of(request),
+        purpose=purpose,
+        care_request_id=_uuid_or_404(source.get("care_request")),
+        visit_task_id=_uuid_or_404(source.get("visit_task")),
+        patient_id=_uuid_or_404(source.get("patient")),
+    )
 
 
-def _context_query(ctx: dict[str, Any]) -> dict[str, str]:
-    if ctx["care_request"] is not None:
-        return {"care_request": str(ctx["care_request"].pk)}
-    if ctx["visit_task"] is not None:
-        return {"visit_task": str(ctx["visit_task"].pk)}
-    if ctx["patient"] is not None:
-        return {"patient": str(ctx["patient"].pk)}
-    return {}
-
-
-def _slot_links(slots: list[selectors.Slot], base: dict[str, str], kind: str) -> list[Any]:
+def _slot_links(slots: list[Slot], base: dict[str, str], kind: str) -> list[Any]:
     url = reverse("appointments:book")
     rows = []
     for slot in slots:
@@ -147,7 +107,7 @@ def _search_data(source: QueryDict) -> dict[str, str]:
 
 def _search_slots(
     data: dict[str, Any], *, patient: Any
-) -> tuple[agenda_forms.SlotSearchForm, list[selectors.Slot]]:
+) -> tuple[agenda_forms.SlotSearchForm, list[Slot]]:
     form = agenda_forms.SlotSearchForm({f"s-{k}": v for k, v in data.items()}, prefix="s")
     if not form.is_valid():
         return form, []
@@ -161,7 +121,7 @@ def _search_slots(
     after = timezone.now()
     if form.cleaned_data["date"]:
         after = max(after, clock.day_bounds(form.cleaned_data["date"])[0])
-    found = selectors.free_slots(
+    found = free_slots(
         duration=datetime.timedelta(minutes=duration_minutes),
         after=after,
         specialty=specialty,
@@ -171,100 +131,111 @@ def _search_slots(
     return form, found
 
 
-# -- Day, week, print, patient --------------------------------------------------------------------
+# -- Home -----------------------------------------------------------------------------------------
 
 
 @require_GET
-def day(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_agenda(request.user):
-        raise PermissionDenied
+def home(request: StaffRequest) -> HttpResponse:
+    """Everyone's first page: the patient search, and the agenda's panels the viewer's roles
+    call for (appointments to reschedule, mandatory visits, the request queue)."""
+    return render(
+        request, "core/home.html", {"panels": lists.access_home(viewer=Viewer.of(request))}
+    )
+
+
+# -- Day, week, print, patient --------------------------------------------------------------------
+
+
+@page("agenda_view")
+@require_GET
+def day(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.DayForm(request.GET or None)
     the_day = form.day()
     by = (
         form.cleaned_data.get("by") if form.is_bound and form.is_valid() else ""
     ) or "practitioner"
-    grid = selectors.day_agenda(day=the_day, by=by)
-    _record_list(request, "agenda_day", the_day.isoformat())
+    view = lists.access_day(viewer=Viewer.of(request), day=the_day, by=by)
     return render(
         request,
         "appointments/day.html",
         {
             "form": form,
+            "date_errors": form.date_errors(),
             "day": the_day,
             "by": by,
-            "grid": grid,
+            "grid": view.grid,
+            # Columns of rooms show each line's practitioner, and the other way round.
+            "rows": rendering.grid_rows(view.grid, show="practitioner" if by == "room" else "room"),
             "previous": the_day - datetime.timedelta(days=1),
             "next": the_day + datetime.timedelta(days=1),
-            "can_book": permissions.can_book(request.user),
-            "agenda_base": reverse("appointments:day"),
         },
     )
 
 
+@page("agenda_view")
 @require_GET
-def day_print(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_agenda(request.user):
-        raise PermissionDenied
+def day_print(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.DayForm(request.GET or None)
     the_day = form.day()
-    _record_list(request, "agenda_day_print", the_day.isoformat())
     return render(
         request,
         "appointments/day_print.html",
-        {"day": the_day, "appointments": selectors.day_list(day=the_day)},
+        {
+            "date_errors": form.date_errors(),
+            "day": the_day,
+            "appointments": lists.access_day_list(viewer=Viewer.of(request), day=the_day),
+        },
     )
 
 
+@page("agenda_view")
 @require_GET
-def week(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_agenda(request.user):
-        raise PermissionDenied
+def week(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.WeekForm(request.GET or None)
     practitioner = None
     the_day = clock.today()
     if form.is_bound and form.is_valid():
         practitioner = form.cleaned_data["practitioner"]
         the_day = form.cleaned_data["date"] or the_day
-    if practitioner is None and request.user.is_authenticated:
-        practitioner = selectors.practitioners().filter(pk=request.user.pk).first()
     monday = clock.week_monday(the_day)
-    grid = selectors.week_agenda(practitioner=practitioner, monday=monday) if practitioner else None
-    if grid is not None:
-        _record_list(request, "agenda_week", f"{monday.isoformat()}/{practitioner.pk}")
+    view = lists.access_week(viewer=Viewer.of(request), practitioner=practitioner, monday=monday)
+    date_errors = form.date_errors()
     if not form.is_bound:
-        form = agenda_forms.WeekForm(initial={"practitioner": practitioner, "date": the_day})
+        form = agenda_forms.WeekForm(
+            initial={
+                "practitioner": view.practitioner.id if view.practitioner else None,
+                "date": the_day,
+            }
+        )
     return render(
         request,
         "appointments/week.html",
         {
             "form": form,
-            "practitioner": practitioner,
+            "date_errors": date_errors,
+            "practitioner": view.practitioner,
             "monday": monday,
-            "grid": grid,
+            "grid": view.grid,
+            "rows": rendering.grid_rows(view.grid, show="room") if view.grid else [],
             "previous": monday - datetime.timedelta(days=7),
             "next": monday + datetime.timedelta(days=7),
-            "agenda_base": reverse("appointments:day"),
         },
     )
 
 
+@page("agenda_patient")
 @require_GET
-def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
-    the_patient = permissions.access_agenda_patient(request.user, patient_id)
-    show_requests = permissions.can_view_care_requests(request.user)
-    _record_read(request, the_patient.pk, "agenda")
+def patient(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
+    agenda = objects.access_patient_agenda(viewer=Viewer.of(request), patient_id=patient_id)
     return render(
         request,
         "appointments/patient.html",
         {
-            "patient": the_patient,
-            "appointments": selectors.patient_appointments(patient=the_patient),
-            "unavailabilities": selectors.patient_unavailabilities(patient=the_patient),
-            "care_requests": (
-                selectors.patient_care_requests(patient=the_patient) if show_requests else None
-            ),
-            "can_view_motive": permissions.can_view_motive(request.user),
-            "can_book": permissions.can_book(request.user),
+            "patient": agenda.patient,
+            "upcoming": agenda.upcoming,
+            "past": agenda.past,
+            "unavailabilities": agenda.unavailabilities,
+            "care_requests": agenda.care_requests,
         },
     )
 
@@ -272,13 +243,22 @@ def patient(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 # -- Booking ------------------------------------------------------------------------------------
 
 
+def _booked_message(booked: list[Any]) -> str:
+    first = clock.local(booked[0].start)
+    values = {"day": first.strftime("%d/%m/%Y"), "time": first.strftime("%H:%M")}
+    if len(booked) > 1:
+        return _("%(count)d appointments booked, the first on %(day)s at %(time)s.") % {
+            "count": len(booked),
+            **values,
+        }
+    return _("Appointment booked on %(day)s at %(time)s.") % values
+
+
+@page("agenda_book")
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_book(request.user):
-        raise PermissionDenied
-    ctx = _booking_context(request)
-    patient = ctx["patient"]
-    base_query = _context_query(ctx)
+def book(request: StaffRequest) -> HttpResponse:
+    ctx = _booking_context(request, Purpose.WRITE if request.method == "POST" else Purpose.BOOK)
+    base_query = ctx.query()
     initial: dict[str, Any] = {
         key: request.GET[key]
         for key in (
@@ -293,23 +273,30 @@ def book(request: HttpRequest) -> HttpResponse:
         )
         if request.GET.get(key)
     }
-    if ctx["care_request"] is not None:
-        initial.setdefault("specialty", ctx["care_request"].specialty_id)
-        initial["care_request"] = ctx["care_request"].pk
-    if ctx["visit_task"] is not None:
-        initial["visit_task"] = ctx["visit_task"].pk
+    if ctx.care_request is not None:
+        initial.setdefault("specialty", ctx.care_request.specialty_id)
+        initial["care_request"] = ctx.care_request.id
+    if ctx.visit_task is not None:
+        initial["visit_task"] = ctx.visit_task.id
     form = agenda_forms.BookingForm(
         request.POST or None,
         initial=initial,
-        patient=patient,
+        patient_id=ctx.patient.id if ctx.patient else None,
         with_motive=permissions.can_view_motive(request.user),
     )
     conflict = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        patient = ctx.patient_instance()
+        if patient is None:
+            # Typed as a prison number: opened for the booking (the write is its record).
+            assert form.patient_id is not None  # noqa: S101 - set by clean_prison_number
+            patient = objects.access_agenda_patient(
+                viewer=Viewer.of(request), patient_id=form.patient_id, purpose=Purpose.WRITE
+            ).instance()
         common = {
             "acting_user": request.user,
-            "patient": form.patient,
+            "patient": patient,
             "specialty": data["specialty"],
             "kind": data["kind"],
             "start": data["start"],
@@ -318,42 +305,28 @@ def book(request: HttpRequest) -> HttpResponse:
             "room": data["room"],
             "movement_point": data["movement_point"],
             "motive": data.get("motive"),
-            "care_request": ctx["care_request"],
+            "care_request": ctx.care_request.instance() if ctx.care_request else None,
         }
         try:
             if data["repeat_every"]:
-                booked = services.appointment_series_book(
+                booked = appointment_series_book(
                     **common, every_n_weeks=data["repeat_every"], occurrences=data["occurrences"]
                 )
             else:
-                booked = [services.appointment_book(**common, visit_task=ctx["visit_task"])]
-        except services.BookingConflict as exc:
+                booked = [
+                    appointment_book(
+                        **common,
+                        visit_task=ctx.visit_task.instance() if ctx.visit_task else None,
+                    )
+                ]
+        except BookingConflict as exc:
             form.add_error(None, exc)
             conflict = True
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
-            first = booked[0]
-            if len(booked) > 1:
-                messages.success(
-                    request,
-                    _("%(count)d appointments booked, the first on %(day)s at %(time)s.")
-                    % {
-                        "count": len(booked),
-                        "day": clock.local(first.start).strftime("%d/%m/%Y"),
-                        "time": clock.local(first.start).strftime("%H:%M"),
-                    },
-                )
-            else:
-                messages.success(
-                    request,
-                    _("Appointment booked on %(day)s at %(time)s.")
-                    % {
-                        "day": clock.local(first.start).strftime("%d/%m/%Y"),
-                        "time": clock.local(first.start).strftime("%H:%M"),
-                    },
-                )
-            return redirect(_day_url(clock.local(first.start).date()))
+            messages.success(request, _booked_message(booked))
+            return redirect(_day_url(clock.local(booked[0].start).date()))
     # Free slots: from the search form, or from what the booking form holds (after a
     # conflict the clerk sees the slots that are free now).
     source = request.POST if request.method == "POST" else request.GET
@@ -363,42 +336,38 @@ def book(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" or request.GET.get("start_time"):
         # A slot was chosen or refused: offer the whole specialty, not one practitioner.
         search_data.pop("practitioner", None)
-    search_form, found = _search_slots(search_data, patient=patient)
+    search_form, found = _search_slots(search_data, patient=ctx.patient_instance())
     return render(
         request,
         "appointments/book.html",
         {
             "form": form,
-            "patient": patient,
-            "care_request": ctx["care_request"],
-            "visit_task": ctx["visit_task"],
-            "can_view_motive": permissions.can_view_motive(request.user),
+            "patient": ctx.patient,
+            "care_request": ctx.care_request,
+            "visit_task": ctx.visit_task,
             "search_form": search_form,
             "slots": _slot_links(found, base_query, str(source.get("kind", ""))),
             "searched": bool(search_data.get("specialty") or search_data.get("practitioner")),
             "conflict": conflict,
             "base_query": base_query,
-            "unavailabilities": (
-                selectors.patient_unavailabilities(patient=patient) if patient else []
-            ),
+            "unavailabilities": ctx.unavailabilities,
         },
-        status=409 if conflict else 200,
+        status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
 
 
+@page("agenda_book")
 @require_GET
-def slots(request: HttpRequest) -> HttpResponse:
+def slots(request: StaffRequest) -> HttpResponse:
     """Free slots (htmx fragment in the booking page, or a page of its own)."""
-    if not permissions.can_book(request.user):
-        raise PermissionDenied
-    ctx = _booking_context(request)
+    ctx = _booking_context(request, Purpose.BOOK)
     search_data = _search_data(request.GET)
-    search_form, found = _search_slots(search_data, patient=ctx["patient"])
+    search_form, found = _search_slots(search_data, patient=ctx.patient_instance())
     context = {
         "search_form": search_form,
-        "slots": _slot_links(found, _context_query(ctx), ""),
+        "slots": _slot_links(found, ctx.query(), ""),
         "searched": bool(search_data.get("specialty") or search_data.get("practitioner")),
-        "base_query": _context_query(ctx),
+        "base_query": ctx.query(),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     template = "appointments/_slots.html" if htmx else "appointments/slots.html"
@@ -406,29 +375,22 @@ def slots(request: HttpRequest) -> HttpResponse:
 
 
 VALIDATED_FORMS: dict[str, Any] = {
-    "booking": agenda_forms.BookingForm,
-    "move": agenda_forms.MoveForm,
-    "care_request": agenda_forms.CareRequestForm,
+    "booking": (agenda_forms.BookingForm, permissions.can_book),
+    "move": (agenda_forms.MoveForm, permissions.can_change_appointments),
+    "care_request": (agenda_forms.CareRequestForm, permissions.can_add_care_requests),
 }
 
 
+@page("agenda_check")
 @require_POST
-def validate(request: HttpRequest) -> HttpResponse:
-    """Inline validation of one field while the user types (htmx)."""
-    user = request.user
-    checks = {
-        "booking": permissions.can_book,
-        "move": permissions.can_change_appointments,
-        "care_request": permissions.can_add_care_requests,
-    }
-    if not any(check(user) for check in checks.values()):
-        raise PermissionDenied
+def validate(request: StaffRequest) -> HttpResponse:
+    """Inline validation of one field while the user types (htmx). Reads nothing."""
     name = request.GET.get("form") or request.POST.get("form", "")
-    form_class = VALIDATED_FORMS.get(name)
-    if form_class is None:
-        return HttpResponse(status=400)
-    if not checks[name](user):
-        raise PermissionDenied
+    if name not in VALIDATED_FORMS:
+        return HttpResponse(_("Unknown form."), status=400)
+    form_class, allowed = VALIDATED_FORMS[name]
+    if not allowed(request.user):
+        raise PermissionDenied  # recorded by the access middleware
     form = form_class(request.POST)
     form.is_valid()
     return render(
@@ -441,44 +403,52 @@ def validate(request: HttpRequest) -> HttpResponse:
 # -- One appointment --------------------------------------------------------------------------------
 
 
+@page("agenda_open")
 @require_GET
-def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    appointment = permissions.access_appointment(request.user, appointment_id)
+def appointment_detail(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = objects.access_appointment(
+        viewer=Viewer.of(request), appointment_id=appointment_id, purpose=Purpose.DISPLAY
+    )
     can_change = permissions.can_change_appointments(request.user)
-    _record_read(request, appointment.patient_id, "appointment", appointment.pk)
     return render(
         request,
         "appointments/appointment_detail.html",
         {
             "appointment": appointment,
-            "can_view_motive": permissions.can_view_motive(request.user),
             "can_change": can_change,
-            "can_move": can_change and appointment.status == Status.PLANNED,
-            "prison_unavailable": (
-                services.unavailability_overlapping(
-                    appointment.patient, appointment.start, appointment.end
-                )
-                if appointment.status == Status.PLANNED
-                else None
-            ),
+            "can_move": can_change and appointment.is_planned,
             "can_record_outcome": can_change
-            and appointment.status != Status.CANCELLED
+            and appointment.status != "cancelled"
             and appointment.start <= timezone.now(),
         },
     )
 
 
+def _open_for_change(request: StaffRequest, appointment_id: uuid.UUID) -> AppointmentView:
+    return objects.access_appointment(
+        viewer=Viewer.of(request),
+        appointment_id=appointment_id,
+        purpose=Purpose.WRITE if request.method == "POST" else Purpose.CHANGE,
+        for_change=True,
+    )
+
+
 def _appointment_form_page(
-    request: HttpRequest,
-    appointment: Appointment,
+    request: StaffRequest,
+    appointment: AppointmentView,
     form: forms.Form,
     *,
     title: str,
     submit: str,
     status: int = 200,
     slots: list[Any] | None = None,
+    series: Any = None,
 ) -> HttpResponse:
-    _record_read(request, appointment.patient_id, "appointment", appointment.pk)
+    if request.method == "POST":
+        # Shown again after a refusal: the appointment is read for the page.
+        appointment = objects.access_appointment(
+            viewer=Viewer.of(request), appointment_id=appointment.id, purpose=Purpose.CHANGE
+        )
     return render(
         request,
         "appointments/appointment_form.html",
@@ -488,16 +458,17 @@ def _appointment_form_page(
             "title": title,
             "submit": submit,
             "slots": slots,
-            "can_view_motive": permissions.can_view_motive(request.user),
+            "series": series,
         },
         status=status,
     )
 
 
+@page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    appointment = permissions.access_appointment(request.user, appointment_id, for_change=True)
-    start, end = clock.local(appointment.start), clock.local(appointment.end)
+def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = _open_for_change(request, appointment_id)
+    start, end = appointment.start, appointment.end
     form = agenda_forms.MoveForm(
         request.POST or None,
         initial={
@@ -505,32 +476,37 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
             "start_time": start.time(),
             "end_time": end.time(),
             "practitioner": appointment.practitioner_id,
-            "room": appointment.room_id,
+            "room": appointment.instance().room_id,
         },
     )
     status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.appointment_move(
-                acting_user=request.user,
-                appointment=appointment,
-                start=data["start"],
-                end=data["end"],
-                practitioner=data["practitioner"],
-                room=data["room"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-            status = 409 if isinstance(exc, services.BookingConflict) else 200
-        else:
-            messages.success(request, _("Appointment moved."))
-            return redirect("appointments:appointment_detail", appointment_id=appointment.pk)
-    found = selectors.free_slots(
-        duration=appointment.end - appointment.start,
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                changes.appointment_move(
+                    acting_user=request.user,
+                    appointment=appointment.instance(),
+                    start=data["start"],
+                    end=data["end"],
+                    practitioner=data["practitioner"],
+                    room=data["room"],
+                )
+            except BookingConflict as exc:
+                add_service_error(form, exc)
+                status = 409
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
+            else:
+                messages.success(request, _("Appointment moved."))
+                return redirect("appointments:appointment_detail", appointment_id=appointment.id)
+    row = appointment.instance()
+    found = free_slots(
+        duration=row.end - row.start,
         after=timezone.now(),
-        specialty=appointment.specialty,
-        patient=appointment.patient,
+        specialty=row.specialty,
+        patient=row.patient,
         limit=8,
     )
     return _appointment_form_page(
@@ -544,117 +520,129 @@ def appointment_move(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRes
     )
 
 
+@page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    appointment = permissions.access_appointment(request.user, appointment_id, for_change=True)
+def appointment_cancel(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = _open_for_change(request, appointment_id)
     form = agenda_forms.CancelForm(
         request.POST or None,
-        in_series=appointment.series_id is not None,
-        with_comment=permissions.can_view_motive(request.user),
+        in_series=appointment.series is not None,
+        # A comment is clinical text of the appointment's compartment: for its readers only.
+        with_comment=appointment.clinical_readable,
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            cancelled = services.appointment_cancel(
-                acting_user=request.user,
-                appointment=appointment,
-                reason=data["reason"],
-                side=data["side"],
-                comment=data.get("comment"),
-                following=bool(data.get("following")),
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(count)d appointment(s) cancelled.") % {"count": len(cancelled)},
-            )
-            return redirect("appointments:appointment_detail", appointment_id=appointment.pk)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                cancelled = changes.appointment_cancel(
+                    acting_user=request.user,
+                    appointment=appointment.instance(),
+                    reason=data["reason"],
+                    side=data["side"],
+                    comment=data["comment"] if "comment" in form.fields else changes.KEEP,
+                    following=bool(data.get("following")),
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(count)d appointment(s) cancelled.") % {"count": len(cancelled)},
+                )
+                return redirect("appointments:appointment_detail", appointment_id=appointment.id)
+    series = None
+    if appointment.series is not None:
+        series = objects.access_series(viewer=Viewer.of(request), series_id=appointment.series.id)
     return _appointment_form_page(
         request,
         appointment,
         form,
         title=_("Cancel the appointment"),
         submit=_("Cancel the appointment"),
+        status=status,
+        series=series,
     )
 
 
+@page("agenda_change")
 @require_http_methods(["GET", "POST"])
-def appointment_outcome(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    appointment = permissions.access_appointment(request.user, appointment_id, for_change=True)
+def appointment_outcome(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    appointment = _open_for_change(request, appointment_id)
     form = agenda_forms.OutcomeForm(
-        request.POST or None, with_comment=permissions.can_view_motive(request.user)
+        request.POST or None, with_comment=appointment.clinical_readable
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.appointment_record_outcome(
-                acting_user=request.user,
-                appointment=appointment,
-                done=data["done"],
-                reason=data["reason"],
-                side=data["side"],
-                comment=data.get("comment"),
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Outcome recorded."))
-            return redirect("appointments:appointment_detail", appointment_id=appointment.pk)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                changes.appointment_record_outcome(
+                    acting_user=request.user,
+                    appointment=appointment.instance(),
+                    done=data["done"],
+                    reason=data["reason"],
+                    side=data["side"],
+                    comment=data["comment"] if "comment" in form.fields else changes.KEEP,
+                )
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
+            else:
+                messages.success(request, _("Outcome recorded."))
+                return redirect("appointments:appointment_detail", appointment_id=appointment.id)
     return _appointment_form_page(
         request,
         appointment,
         form,
         title=_("Record the outcome"),
         submit=_("Record"),
+        status=status,
     )
 
 
 # -- Care requests and mandatory visits ------------------------------------------------------------
 
 
+@page("care_requests_view")
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_care_requests(request.user):
-        raise PermissionDenied
+def request_list(request: StaffRequest) -> HttpResponse:
+    queue = objects.access_care_request_queue(viewer=Viewer.of(request))
     today = clock.today()
-    queue = selectors.care_request_queue()
-    rows = [{"request": r, "waiting_days": (today - r.received_on).days} for r in queue]
-    _record_list(request, "care_request_queue")
     return render(
         request,
         "appointments/requests.html",
         {
-            "rows": rows,
-            "stats": selectors.care_request_stats(since=today - datetime.timedelta(days=90)),
-            "can_add": permissions.can_add_care_requests(request.user),
-            "can_book": permissions.can_book(request.user),
-            "can_change": permissions.can_change_care_requests(request.user),
+            "rows": queue,
+            "stats": care_request_stats(since=today - datetime.timedelta(days=90)),
         },
     )
 
 
+@page("care_requests_add")
 @require_http_methods(["GET", "POST"])
-def request_create(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_add_care_requests(request.user):
-        raise PermissionDenied
+def request_create(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.CareRequestForm(
         request.POST or None, initial={"received_on": clock.today()}
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        assert form.patient_id is not None  # noqa: S101 - set by clean_prison_number
+        patient = objects.access_agenda_patient(
+            viewer=Viewer.of(request), patient_id=form.patient_id, purpose=Purpose.WRITE
+        ).instance()
         try:
-            care_request = services.care_request_create(
+            care_request = care_request_create(
                 acting_user=request.user,
-                patient=form.patient,  # type: ignore[arg-type]  # set by clean_prison_number
+                patient=patient,
                 specialty=data["specialty"],
                 received_on=data["received_on"],
                 priority=data["priority"],
                 text=data["text"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_error(form, exc)
         else:
             messages.success(request, _("Care request recorded."))
             if request.POST.get("then") == "book" and permissions.can_book(request.user):
@@ -663,57 +651,67 @@ def request_create(request: HttpRequest) -> HttpResponse:
                     f"{urlencode({'care_request': str(care_request.pk)})}"
                 )
             return redirect("appointments:request_list")
-    return render(request, "appointments/request_form.html", {"form": form})
+    return render(
+        request,
+        "appointments/request_form.html",
+        {"form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
+@page("care_request_change")
 @require_http_methods(["GET", "POST"])
-def request_close(request: HttpRequest, care_request_id: uuid.UUID) -> HttpResponse:
-    care_request = permissions.access_care_request(request.user, care_request_id, for_change=True)
+def request_close(request: StaffRequest, care_request_id: uuid.UUID) -> HttpResponse:
+    viewer = Viewer.of(request)
     form = agenda_forms.CareRequestCloseForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.care_request_close(
-                acting_user=request.user,
-                care_request=care_request,
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("Care request closed."))
-            return redirect("appointments:request_list")
-    _record_read(request, care_request.patient_id, "care_request", care_request.pk)
+    if request.method == "POST":
+        care_request = objects.access_care_request(
+            viewer=viewer,
+            care_request_id=care_request_id,
+            purpose=Purpose.WRITE,
+            for_change=True,
+        )
+        if form.is_valid():
+            try:
+                care_request_close(
+                    acting_user=request.user,
+                    care_request=care_request.instance(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(request, _("Care request closed."))
+                return redirect("appointments:request_list")
+    care_request = objects.access_care_request(
+        viewer=viewer, care_request_id=care_request_id, purpose=Purpose.CHANGE, for_change=True
+    )
     return render(
         request,
         "appointments/request_close.html",
         {"form": form, "care_request": care_request},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 
+@page("visit_tasks_view")
 @require_GET
-def tasks(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_view_visit_tasks(request.user):
-        raise PermissionDenied
-    _record_list(request, "visit_tasks")
+def tasks(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "appointments/tasks.html",
-        {
-            "task_rows": selectors.visit_tasks_pending(horizon_days=31),
-            "can_book": permissions.can_book(request.user),
-        },
+        {"tasks": objects.access_visit_tasks(viewer=Viewer.of(request), horizon_days=31)},
     )
 
 
 # -- Activity report ------------------------------------------------------------------------------
 
 
+@page("activity_report")
 @require_GET
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: StaffRequest) -> HttpResponse:
     """Aggregates for a period (default: the previous month); bad dates are a 400 with the
-    form's message."""
-    if not permissions.can_view_activity_report(request.user):
-        raise PermissionDenied
+    form's message. Counts only: no patient, no clinical text."""
     form = agenda_forms.ReportForm(request.GET)
     if not form.is_valid():
         return render(
@@ -766,10 +764,9 @@ def _reference_rows() -> dict[str, list[Any]]:
     }
 
 
+@page("reference_edit")
 @require_GET
-def setup(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_edit_reference_data(request.user):
-        raise PermissionDenied
+def setup(request: StaffRequest) -> HttpResponse:
     rows = _reference_rows()
     sections = [
         {"kind": kind, "title": title, "rows": rows[kind]}
@@ -778,10 +775,9 @@ def setup(request: HttpRequest) -> HttpResponse:
     return render(request, "appointments/setup.html", {"sections": sections})
 
 
+@page("reference_edit")
 @require_http_methods(["GET", "POST"])
-def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpResponse:
-    if not permissions.can_edit_reference_data(request.user):
-        raise PermissionDenied
+def setup_edit(request: StaffRequest, kind: str, pk: int | None = None) -> HttpResponse:
     if kind not in REFERENCE:
         raise Http404
     model, form_class, title = REFERENCE[kind]
@@ -793,11 +789,12 @@ def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRe
         if instance is None:
             raise Http404
     form = form_class(request.POST or None, instance=instance)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.reference_save(acting_user=request.user, instance=form.instance)
+            reference_save(acting_user=request.user, instance=form.instance)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            status = form_refusal(request, form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("appointments:setup")
@@ -805,4 +802,5 @@ def setup_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpRe
         request,
         "appointments/setup_form.html",
         {"form": form, "title": title, "kind": kind, "instance": instance},
+        status=status,
     )

@@ -46,8 +46,8 @@ def fill(target: int, patients: list[uuid.UUID], actors: list[int]) -> None:
     start_time = datetime.datetime(2021, 11, 1, tzinfo=datetime.UTC)
     span = (datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC) - start_time).total_seconds()
     with transaction.atomic():
-        chain._lock()
-        seq, prev = chain._head()
+        chain.lock()
+        seq, prev = chain.head()
         next_id = (
             AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         ) + 1

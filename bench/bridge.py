@@ -67,8 +67,7 @@ def post_worker_init(worker: Any) -> None:
     from django.urls import path
 
     import usmp.urls
-    from bridge import auth
-    from usmp.audit.services import Action, access_record
+    from bridge import access, auth
 
     @login_not_required
     def bare(request: Any) -> JsonResponse:
@@ -76,15 +75,10 @@ def post_worker_init(worker: Any) -> None:
 
     @login_not_required
     def audit_floor(request: Any) -> HttpResponse:
-        client = auth.authenticate(request)
+        request.bridge_client = auth.authenticate(request)
         if request.GET.get("audit") != "0":
             with transaction.atomic():
-                access_record(
-                    request=request,
-                    action=Action.BRIDGE_PULL,
-                    object_type="bridge_client",
-                    object_id=str(client.pk),
-                )
+                access.pulled(request)
         return HttpResponse(status=304)
 
     module = types.ModuleType("bench_bridge_urls")

@@ -504,8 +504,9 @@ def main() -> None:
     )
     report(cases)
     if args.profile:
-        profiled = next(c for c in cases if c.label.startswith("day view"))
-        profile(profiled.run, profiled.label)
+        for prefix in ("day view", "dossier page"):
+            profiled = next(c for c in cases if c.label.startswith(prefix))
+            profile(profiled.run, profiled.label)
     print(f"whole run: {time.perf_counter() - started:.0f} s")
 
 

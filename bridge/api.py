@@ -11,23 +11,26 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as RequestInvalid
 from ninja.security import HttpBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from appointments import movements as agenda
-from usmp.audit.services import Action, Outcome, access_record
+from usmp.core import dates
+from usmp.core.errors import ApiError, api_error
 from usmp.core.net import client_ip
 
-from . import auth, feeds, inbound, policy
+from . import access, auth, feeds, inbound, policy
 from .models import BridgeClient, Scope
 
 
@@ -35,7 +38,11 @@ class BridgeToken(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> BridgeClient | None:
-        client = auth.resolve_client(token)
+        try:
+            client = auth.resolve_client(token)
+        except auth.BridgeAuthError as exc:
+            access.unauthenticated(request, revoked_client=exc.revoked_client_id)
+            raise
         request.bridge_client = client  # type: ignore[attr-defined]
         return client
 
@@ -92,6 +99,8 @@ def _error(status: int, message: str, **headers: str) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # No Authorization header, or not a Bearer one (a bad token is recorded where resolved).
+    access.unauthenticated(request)
     return _error(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
 
 
@@ -104,27 +113,21 @@ def _auth_error(request: HttpRequest, exc: auth.BridgeAuthError) -> HttpResponse
 
 @api.exception_handler(auth.RateLimited)
 def _rate_limited(request: HttpRequest, exc: auth.RateLimited) -> HttpResponse:
+    access.rate_limited(request, exc.client_id)
     return _error(429, "Too many requests", **{"Retry-After": str(exc.retry_after)})
 
 
-@api.exception_handler(ValidationError)
-def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+@api.exception_handler(RequestInvalid)
+def _invalid(request: HttpRequest, exc: RequestInvalid) -> HttpResponse:
+    access.refused(request, kind="invalid_request")
     return _error(422, "Invalid request")
 
 
-def authorize(
-    request: HttpRequest, scope: str, *, action: str = Action.BRIDGE_PULL, object_type: str = ""
-) -> BridgeClient:
+def authorize(request: HttpRequest, scope: str, *, object_type: str = "") -> BridgeClient:
     """Address, scope and rate for the client the token resolved to."""
     client: BridgeClient = request.auth  # type: ignore[attr-defined]
     if not auth.address_allowed(client, client_ip(request)) or scope not in client.scopes:
-        access_record(
-            request=request,
-            action=action,
-            outcome=Outcome.DENIED,
-            object_type=object_type or "bridge_client",
-            object_id="" if object_type else str(client.pk),
-        )
+        access.refused(request, kind=object_type or "movements")
         raise auth.BridgeForbidden
     auth.check_rate(client)
     return client
@@ -135,7 +138,8 @@ class _BadSince(Exception):
 
 
 def parse_since(value: str | None) -> datetime.datetime | None:
-    """ISO 8601 datetime; a date-only or numeric value is refused (422), naive is local."""
+    """ISO 8601 datetime; a date-only or numeric value, or a year out of
+    dates.BRIDGE_SINCE, is refused (422); naive is local."""
     if value is None:
         return None
     text = value.strip()
@@ -149,11 +153,14 @@ def parse_since(value: str | None) -> datetime.datetime | None:
         raise _BadSince from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=policy.unit_tz())
+    if not dates.BRIDGE_SINCE.contains(parsed.date()):
+        raise _BadSince
     return parsed
 
 
 @api.exception_handler(_BadSince)
 def _bad_since(request: HttpRequest, exc: Exception) -> HttpResponse:
+    access.refused(request, kind="invalid_since")
     return _error(422, "Invalid since: expected an ISO 8601 datetime")
 
 
@@ -166,7 +173,7 @@ FORMATS: dict[str, tuple[str, Renderer]] = {
 
 
 def pull(request: HttpRequest, fmt: str, since: str | None) -> HttpResponse:
-    client = authorize(request, Scope.MOVEMENTS_READ)
+    authorize(request, Scope.MOVEMENTS_READ)
     since_at = parse_since(since)
     content_type, render = FORMATS[fmt]
     with transaction.atomic():
@@ -178,12 +185,7 @@ def pull(request: HttpRequest, fmt: str, since: str | None) -> HttpResponse:
             response = HttpResponse(status=304)
         else:
             response = HttpResponse(render(feed), content_type=content_type)
-        access_record(
-            request=request,
-            action=Action.BRIDGE_PULL,
-            object_type="bridge_client",
-            object_id=str(client.pk),
-        )
+        access.pulled(request)
     response["ETag"] = tag
     response["Cache-Control"] = "no-store, private"
     return response
@@ -235,11 +237,42 @@ def movements_ics(request: HttpRequest, since: str | None = None) -> HttpRespons
 # -- Pushes from the prison side ------------------------------------------------------------
 
 CUSTODY_MAX_BYTES = 16 * 1024
-REF_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+REF_PATTERN = rf"^[A-Za-z0-9._-]{{1,{agenda.CLIENT_REF_MAX_LENGTH}}}$"
 UNKNOWN_MOVEMENT = (
     "Unknown movement: use an id from the feed, for this prison number, once its window has "
-    "begun (at most 7 days ago)"
+    f"begun (at most {inbound.OUTCOME_LOOKBACK_DAYS} days ago)"
 )
+# The answer to each refusal of appointments.movements, by its code: a status and a generic
+# message, never the refusal's own words.
+PUSH_ERRORS = {
+    agenda.INVALID_PRISON_NUMBER: ApiError(422, "Invalid prison number"),
+    agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, "Unknown prison number"),
+    agenda.CUSTODY_INCONSISTENT: ApiError(422, "Inconsistent custody event"),
+    agenda.UNAVAILABILITY_INVALID: ApiError(
+        422,
+        "Invalid window: the end must follow the start, at most 7 days later, not in the past "
+        "and at most a year ahead",
+    ),
+    agenda.UNKNOWN_REFERENCE: ApiError(404, "Not found"),
+    agenda.OUTCOME_INVALID: ApiError(422, UNKNOWN_MOVEMENT),
+    agenda.MOVEMENT_CANCELLED: ApiError(422, "This movement was cancelled"),
+    agenda.OUTCOME_CONFLICT: ApiError(409, "An outcome is already recorded for this movement"),
+}
+# A movement outcome names its movement by the feed's id: a prison number that matches no
+# patient there is an unknown movement.
+OUTCOME_ERRORS = {**PUSH_ERRORS, agenda.UNKNOWN_PRISON_NUMBER: ApiError(422, UNKNOWN_MOVEMENT)}
+
+
+def _agenda_year(value: datetime.date) -> datetime.date:
+    """A pushed date or time whose year is far from today is refused (422) before it is used."""
+    day = value.date() if isinstance(value, datetime.datetime) else value
+    if not dates.AGENDA.contains(day):
+        raise ValueError("implausible year")
+    return value
+
+
+AgendaDate = Annotated[datetime.date, AfterValidator(_agenda_year)]
+AgendaDatetime = Annotated[AwareDatetime, AfterValidator(_agenda_year)]
 
 
 class CustodyEventIn(BaseModel):
@@ -252,7 +285,7 @@ class CustodyEventIn(BaseModel):
     id: str = Field(pattern=REF_PATTERN, description="The client's reference")
     prison_number: str = Field(min_length=1, max_length=32)
     kind: Literal["arrival", "release", "transfer"]
-    date: datetime.date
+    date: AgendaDate
 
 
 class UnavailabilityIn(BaseModel):
@@ -263,8 +296,8 @@ class UnavailabilityIn(BaseModel):
 
     id: str = Field(pattern=REF_PATTERN, description="The client's reference")
     prison_number: str = Field(min_length=1, max_length=32)
-    start: AwareDatetime
-    end: AwareDatetime
+    start: AgendaDatetime
+    end: AgendaDatetime
 
 
 class MovementOutcomeIn(BaseModel):
@@ -309,14 +342,19 @@ def _bounded_body(request: HttpRequest) -> bytes:
 def _push_refused(
     request: HttpRequest, status: int, message: str, ref: str = "", kind: str = "custody_event"
 ) -> HttpResponse:
-    access_record(
-        request=request,
-        action=Action.BRIDGE_PUSH,
-        outcome=Outcome.DENIED,
-        object_type=kind,
-        object_id=ref,
-    )
+    access.refused(request, kind=kind, ref=ref)
     return _error(status, message)
+
+
+def _service_refused(
+    request: HttpRequest,
+    exc: ValidationError,
+    ref: str,
+    kind: str,
+    answers: Mapping[str, ApiError] = PUSH_ERRORS,
+) -> HttpResponse:
+    refusal = api_error(exc, answers)
+    return _push_refused(request, refusal.status, refusal.message, ref, kind)
 
 
 def _client_label(client: BridgeClient) -> str:
@@ -336,7 +374,7 @@ def _push_body(
     request: HttpRequest, schema: type[BaseModel], kind: str
 ) -> tuple[BridgeClient, Any] | HttpResponse:
     """The authorised client and the validated push, or the refusal (recorded)."""
-    client = authorize(request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type=kind)
+    client = authorize(request, Scope.CUSTODY_WRITE, object_type=kind)
     try:
         body = _bounded_body(request)
     except _TooLarge:
@@ -350,7 +388,7 @@ def _push_body(
 def _pushed(request: HttpRequest, kind: str, ref: str, created: bool) -> HttpResponse:
     """The answer to an accepted push; its access event is written in the caller's
     transaction."""
-    access_record(request=request, action=Action.BRIDGE_PUSH, object_type=kind, object_id=ref)
+    access.pushed(request, kind=kind, ref=ref)
     if created:
         return _json(201, {"id": ref, "status": "recorded"})
     return _json(200, {"id": ref, "status": "duplicate"})
@@ -386,10 +424,8 @@ def custody_events(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, "custody_event", event.id, result.created)
-    except agenda.UnknownPrisonNumber:
-        return _push_refused(request, 422, "Unknown prison number", event.id)
-    except agenda.CustodyInconsistent:
-        return _push_refused(request, 422, "Inconsistent custody event", event.id)
+    except ValidationError as exc:
+        return _service_refused(request, exc, event.id, "custody_event")
 
 
 @api.post(
@@ -414,17 +450,8 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, "unavailability", window.id, created)
-    except agenda.UnknownPrisonNumber:
-        return _push_refused(request, 422, "Unknown prison number", window.id, "unavailability")
-    except agenda.UnavailabilityInvalid:
-        return _push_refused(
-            request,
-            422,
-            "Invalid window: the end must follow the start, at most 7 days later, not in the "
-            "past and at most a year ahead",
-            window.id,
-            "unavailability",
-        )
+    except ValidationError as exc:
+        return _service_refused(request, exc, window.id, "unavailability")
 
 
 @api.delete(
@@ -434,9 +461,7 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
     summary="Withdraw an unavailability window this client pushed",
 )
 def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
-    client = authorize(
-        request, Scope.CUSTODY_WRITE, action=Action.BRIDGE_PUSH, object_type="unavailability"
-    )
+    client = authorize(request, Scope.CUSTODY_WRITE, object_type="unavailability")
     if not re.fullmatch(REF_PATTERN, ref):
         return _push_refused(request, 404, "Not found", "", "unavailability")
     try:
@@ -444,14 +469,9 @@ def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
             changed = agenda.unavailability_withdraw(
                 client_ref=ref, acting_client_label=_client_label(client)
             )
-            access_record(
-                request=request,
-                action=Action.BRIDGE_PUSH,
-                object_type="unavailability",
-                object_id=ref,
-            )
-    except agenda.UnknownReference:
-        return _push_refused(request, 404, "Not found", ref, "unavailability")
+            access.pushed(request, kind="unavailability", ref=ref)
+    except ValidationError as exc:
+        return _service_refused(request, exc, ref, "unavailability")
     return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})
 
 
@@ -474,9 +494,10 @@ def movement_outcomes(request: HttpRequest) -> HttpResponse:
         )
     try:
         with transaction.atomic():
+            prison_number = agenda.checked_prison_number(report.prison_number)
             if agenda.movement_outcome_known(report.id):
                 return _pushed(request, kind, report.id, False)
-            movement = inbound.resolve_movement(report.prison_number, report.movement_id)
+            movement = inbound.resolve_movement(prison_number, report.movement_id)
             if movement is None:
                 return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)
             result = agenda.movement_outcome_record(
@@ -490,11 +511,5 @@ def movement_outcomes(request: HttpRequest) -> HttpResponse:
                 acting_client_label=_client_label(client),
             )
             return _pushed(request, kind, report.id, result.created)
-    except agenda.MovementCancelled:
-        return _push_refused(request, 422, "This movement was cancelled", report.id, kind)
-    except agenda.OutcomeConflict:
-        return _push_refused(
-            request, 409, "An outcome is already recorded for this movement", report.id, kind
-        )
-    except (agenda.UnknownPrisonNumber, agenda.OutcomeInvalid):
-        return _push_refused(request, 422, UNKNOWN_MOVEMENT, report.id, kind)
+    except ValidationError as exc:
+        return _service_refused(request, exc, report.id, kind, OUTCOME_ERRORS)

@@ -13,7 +13,7 @@ import hmac
 import ipaddress
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.http import HttpRequest
@@ -22,6 +22,9 @@ from django.utils import timezone
 from usmp.core.net import client_ip
 
 from .models import BridgeClient, RateCounter, Scope
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 TOKEN_PREFIX = "clb_"  # noqa: S105 - a prefix, not a secret
 DISPLAY_PREFIX_LENGTH = 10
@@ -32,6 +35,11 @@ class BridgeAuthError(Exception):
     status = 401
     message = "Unauthorized"
 
+    def __init__(self, *, revoked_client_id: int | None = None) -> None:
+        super().__init__(self.message)
+        # A token that was valid once (recorded in the audit trail, never told to the caller).
+        self.revoked_client_id = revoked_client_id
+
 
 class BridgeForbidden(BridgeAuthError):
     status = 403
@@ -39,9 +47,10 @@ class BridgeForbidden(BridgeAuthError):
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, client_id: int = 0) -> None:
         super().__init__("Too many requests")
         self.retry_after = retry_after
+        self.client_id = client_id
 
 
 def new_token() -> str:
@@ -60,7 +69,7 @@ class IssuedToken:
 
 def client_create(
     *,
-    acting_user: Any,
+    acting_user: User,
     establishment: str,
     scopes: list[str],
     allowed_networks: list[str] | None = None,
@@ -118,7 +127,7 @@ def resolve_client(token: str | None) -> BridgeClient:
     if client is None or not hmac.compare_digest(client.token_hash, digest):
         raise BridgeAuthError
     if client.revoked_at is not None:
-        raise BridgeAuthError
+        raise BridgeAuthError(revoked_client_id=client.pk)
     return client
 
 
@@ -154,7 +163,7 @@ def check_rate(client: BridgeClient, now: datetime.datetime | None = None) -> No
             ).delete()
     if count > client.rate_limit_per_minute:
         retry = 60 - now.second if now.second else 60
-        raise RateLimited(retry_after=max(1, retry))
+        raise RateLimited(retry_after=max(1, retry), client_id=client.pk)
 
 
 def prune_counters(now: datetime.datetime | None = None) -> int:

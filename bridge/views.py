@@ -17,12 +17,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from usmp.audit.services import Action, Outcome, access_record
+from usmp.access.kinds import Purpose
+from usmp.access.rules import page
+from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.net import client_ip
 
-from . import auth, feeds
+from . import access, auth, feeds
 from .checks import leakage_warnings
-from .models import BridgeClient, MovementWave, Scope
+from .models import MovementWave, Scope
 
 # -- The wing's printable list ------------------------------------------------------------------
 
@@ -35,34 +37,26 @@ def movements_print(request: HttpRequest) -> HttpResponse:
     Authorization header, so the token may come as ?token= (see the README's trade-off)."""
     try:
         client = auth.resolve_client(auth.token_from_request(request, allow_query=True))
-    except auth.BridgeAuthError:
+    except auth.BridgeAuthError as exc:
+        access.unauthenticated(request, revoked_client=exc.revoked_client_id)
         return _plain(401, "Unauthorized")
+    request.bridge_client = client  # type: ignore[attr-defined]
     if not auth.address_allowed(client, client_ip(request)) or (
         Scope.MOVEMENTS_READ not in client.scopes
     ):
-        access_record(
-            request=request,
-            action=Action.BRIDGE_PULL,
-            outcome=Outcome.DENIED,
-            object_type="bridge_client",
-            object_id=str(client.pk),
-        )
+        access.refused(request, kind="movements_print")
         return _plain(403, "Forbidden")
     try:
         auth.check_rate(client)
     except auth.RateLimited as exc:
+        access.rate_limited(request, client.pk)
         response = _plain(429, "Too many requests")
         response["Retry-After"] = str(exc.retry_after)
         return response
     with transaction.atomic():
         feed = feeds.build_feed()
         body = feeds.as_html(feed, unit_name=settings.USMP_UNIT_NAME or "")
-        access_record(
-            request=request,
-            action=Action.BRIDGE_PULL,
-            object_type="bridge_client",
-            object_id=str(client.pk),
-        )
+        access.pulled(request)
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
     response["ETag"] = feeds.etag(feed, "html")
     response["Cache-Control"] = "no-store, private"
@@ -76,11 +70,6 @@ def _plain(status: int, message: str) -> HttpResponse:
 
 
 # -- Coordinator: clients and waves -------------------------------------------------------------
-
-
-def _require(request: HttpRequest, *perms: str) -> None:
-    if not request.user.has_perms(perms):
-        raise PermissionDenied
 
 
 class ClientForm(forms.Form):
@@ -125,23 +114,23 @@ class WaveForm(forms.Form):
         return time
 
 
+@page("bridge_manage")
 @require_GET
-def client_list(request: HttpRequest) -> HttpResponse:
-    _require(request, "bridge.view_bridgeclient")
+def client_list(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "bridge/clients.html",
         {
-            "clients": BridgeClient.objects.select_related("created_by"),
+            "clients": access.access_bridge_clients(viewer=Viewer.of(request)),
             "waves": MovementWave.objects.all(),
             "warnings": [message for _id, message in leakage_warnings()],
         },
     )
 
 
+@page("bridge_clients_add")
 @require_http_methods(["GET", "POST"])
-def client_create(request: HttpRequest) -> HttpResponse:
-    _require(request, "bridge.add_bridgeclient")
+def client_create(request: StaffRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         issued = auth.client_create(acting_user=request.user, **form.cleaned_data)
@@ -149,16 +138,15 @@ def client_create(request: HttpRequest) -> HttpResponse:
     return render(request, "bridge/client_form.html", {"form": form})
 
 
-def _client(pk: int) -> BridgeClient:
-    if pk > 2**63 - 1:
-        raise Http404
-    client = BridgeClient.objects.filter(pk=pk).first()
-    if client is None:
-        raise Http404
-    return client
+def _client(request: StaffRequest, pk: int) -> access.ClientView:
+    return access.access_bridge_client(
+        viewer=Viewer.of(request),
+        client_id=pk,
+        purpose=Purpose.WRITE if request.method == "POST" else Purpose.CHANGE,
+    )
 
 
-def _token_page(request: HttpRequest, issued: auth.IssuedToken, *, created: bool) -> HttpResponse:
+def _token_page(request: StaffRequest, issued: auth.IssuedToken, *, created: bool) -> HttpResponse:
     response = render(
         request,
         "bridge/client_token.html",
@@ -173,31 +161,32 @@ def _token_page(request: HttpRequest, issued: auth.IssuedToken, *, created: bool
     return response
 
 
+@page("bridge_clients_change")
 @require_http_methods(["GET", "POST"])
-def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "bridge.change_bridgeclient")
-    client = _client(pk)
+def client_rotate(request: StaffRequest, pk: int) -> HttpResponse:
+    client = _client(request, pk)
     if request.method == "POST" and client.is_active:
-        return _token_page(request, auth.client_rotate(client=client), created=False)
+        return _token_page(request, auth.client_rotate(client=client.instance()), created=False)
     return render(request, "bridge/client_confirm.html", {"client": client, "action": "rotate"})
 
 
+@page("bridge_clients_change")
 @require_http_methods(["GET", "POST"])
-def client_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "bridge.change_bridgeclient")
-    client = _client(pk)
+def client_revoke(request: StaffRequest, pk: int) -> HttpResponse:
+    client = _client(request, pk)
     if request.method == "POST":
-        auth.client_revoke(client=client)
+        auth.client_revoke(client=client.instance())
         return redirect("bridge:clients")
     return render(request, "bridge/client_confirm.html", {"client": client, "action": "revoke"})
 
 
+@page("waves_view")
 @require_http_methods(["GET", "POST"])
-def waves(request: HttpRequest) -> HttpResponse:
-    _require(request, "bridge.view_movementwave")
+def waves(request: StaffRequest) -> HttpResponse:
     form = WaveForm(request.POST or None)
     if request.method == "POST":
-        _require(request, "bridge.add_movementwave")
+        if not request.user.has_perm("bridge.add_movementwave"):
+            raise PermissionDenied
         if form.is_valid():
             MovementWave.objects.create(time=form.cleaned_data["time"])
             return redirect("bridge:waves")
@@ -212,9 +201,9 @@ def waves(request: HttpRequest) -> HttpResponse:
     )
 
 
+@page("waves_delete")
 @require_http_methods(["POST"])
-def wave_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, "bridge.delete_movementwave")
+def wave_delete(request: StaffRequest, pk: int) -> HttpResponse:
     if pk > 2**63 - 1:
         raise Http404
     MovementWave.objects.filter(pk=pk).delete()

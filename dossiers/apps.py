@@ -10,7 +10,9 @@ class DossiersConfig(AppConfig):
     def ready(self) -> None:
         from usmp.core.audit import register_audited
 
-        from . import models
+        from . import checks, models
+
+        checks.register_format_check()
 
         for model in (
             models.Patient,

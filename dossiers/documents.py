@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+from django.utils.translation import gettext as _
+
+MAX_DOCUMENT_MB = 10
+MAX_DOCUMENT_BYTES = MAX_DOCUMENT_MB * 1024 * 1024
+DOCUMENT_NAME_MAX_LENGTH = 200
+
+
+def too_large_message() -> str:
+    return _("The file is too large (%(mb)d MB at most).") % {"mb": MAX_DOCUMENT_MB}
 
 
 @dataclass(frozen=True)

@@ -2,30 +2,65 @@ from __future__ import annotations
 
 import datetime
 import re
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .documents import MAX_DOCUMENT_BYTES
-from .identifiers import validate_ins, validate_prison_number
-from .models import ENTRY_MAX_LENGTH, Consent, EntryKind, Patient
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
+
+from .documents import (
+    DOCUMENT_NAME_MAX_LENGTH,
+    MAX_DOCUMENT_BYTES,
+    MAX_DOCUMENT_MB,
+    too_large_message,
+)
+from .identifiers import (
+    PRISON_NUMBER_INPUT_MAX_LENGTH,
+    prison_number_format,
+    validate_ins,
+    validate_prison_number,
+)
+from .models import (
+    BREAK_GLASS_REASON_MIN_LENGTH,
+    ENTRY_MAX_LENGTH,
+    Consent,
+    EntryKind,
+    Patient,
+)
 from .selectors import prison_number_taken
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 NAME_MAX_LENGTH = 100
 _NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-][^\W\d_]+)*$")
 _SPACES = re.compile(r"\s+")
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y"]
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
+def _prison_number_help() -> str:
+    return gettext("%(format)s, nothing else.") % {"format": prison_number_format()}
 
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+class PrisonNumberField(forms.CharField):
+    """A prison number as typed (spaces between digits allowed), cleaned to the unit's format
+    by validate_prison_number: digits only, of the configured length, never a date."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PRISON_NUMBER_INPUT_MAX_LENGTH)
+        kwargs.setdefault("help_text", lazy(_prison_number_help, str)())
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        cleaned: str = super().clean(value)
+        return validate_prison_number(cleaned) if cleaned else cleaned
 
 
 def clean_name(value: str) -> str:
@@ -43,17 +78,13 @@ def today() -> datetime.date:
 
 
 class PatientForm(forms.Form):
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Prison number"),
-        max_length=20,
-        help_text=_("4 to 10 digits, optionally one letter."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH)
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
-    birth_date = forms.DateField(
-        label=_("Date of birth"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH)
     # No default: a pre-selected value would be saved unread by a hurried user.
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Patient.Sex.choices])
     ins = forms.CharField(
@@ -63,14 +94,13 @@ class PatientForm(forms.Form):
         help_text=_("Optional. 15 characters."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    arrival_date = forms.DateField(
-        label=_("Arrival date"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    arrival_date = PlausibleDateField(label=_("Arrival date"), years=dates.ARRIVAL)
 
     validate_url = reverse_lazy("dossiers:patient_validate")
 
-    def __init__(self, *args: Any, instance: Patient | None = None, **kwargs: Any) -> None:
-        self.instance = instance
+    def __init__(self, *args: Any, patient_id: uuid.UUID | None = None, **kwargs: Any) -> None:
+        # The patient being edited (its own prison number is not a duplicate).
+        self.patient_id = patient_id
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             field.widget.attrs.update(
@@ -85,8 +115,8 @@ class PatientForm(forms.Form):
             )
 
     def clean_prison_number(self) -> str:
-        value = validate_prison_number(self.cleaned_data["prison_number"])
-        if prison_number_taken(value, exclude=self.instance):
+        value: str = self.cleaned_data["prison_number"]
+        if prison_number_taken(value, exclude_id=self.patient_id):
             raise ValidationError(
                 _("A patient with this prison number is already registered."),
                 code="duplicate_prison_number",
@@ -103,8 +133,6 @@ class PatientForm(forms.Form):
         value: datetime.date = self.cleaned_data["birth_date"]
         if value > today():
             raise ValidationError(_("The date of birth cannot be in the future."), code="future")
-        if value < datetime.date(1900, 1, 1):
-            raise ValidationError(_("The date of birth is too far in the past."), code="too_old")
         now = today()
         age = now.year - value.year - ((now.month, now.day) < (value.month, value.day))
         if age < 13:
@@ -142,12 +170,20 @@ class PatientUpdateForm(PatientForm):
     custody_status = forms.ChoiceField(
         label=_("Custody status"), choices=Patient.CustodyStatus.choices
     )
-    expected_release_date = forms.DateField(
+    expected_release_date = PlausibleDateField(
         label=_("Expected release date"),
-        input_formats=DATE_FORMATS,
+        years=dates.RELEASE,
         required=False,
-        widget=DateInput(),
-        help_text=_("If known: a pre-release visit is then due in the month before it."),
+        help_text=lazy(
+            lambda: (
+                gettext(
+                    "If known, at most %(years)d years ahead: a pre-release visit is then due in "
+                    "the month before it."
+                )
+                % {"years": dates.RELEASE_MAX_YEARS_AHEAD}
+            ),
+            str,
+        )(),
     )
 
     def clean_expected_release_date(self) -> datetime.date | None:
@@ -157,10 +193,12 @@ class PatientUpdateForm(PatientForm):
             raise ValidationError(
                 _("The expected release date is before the arrival date."), code="before_arrival"
             )
+        if value:
+            dates.check_expected_release(value)
         return value
 
     @classmethod
-    def initial_from(cls, patient: Patient) -> dict[str, Any]:
+    def initial_from(cls, patient: Any) -> dict[str, Any]:
         return {
             "prison_number": patient.prison_number,
             "last_name": patient.last_name,
@@ -175,21 +213,19 @@ class PatientUpdateForm(PatientForm):
 
 
 class PatientSearchForm(forms.Form):
-    prison_number = forms.CharField(label=_("Prison number"), max_length=20, required=False)
+    prison_number = PrisonNumberField(label=_("Prison number"), required=False, help_text="")
     last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH, required=False)
-    birth_date = forms.DateField(
-        label=_("Date of birth"), input_formats=DATE_FORMATS, required=False, widget=DateInput()
-    )
+    birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH, required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("prison_number"):
-            try:
-                validate_prison_number(data["prison_number"])
-            except ValidationError as exc:
-                self.add_error("prison_number", exc)
-        elif (data.get("first_name") or data.get("birth_date")) and not data.get("last_name"):
+        by_number = data.get("prison_number") or "prison_number" in self.errors
+        if (
+            not by_number
+            and (data.get("first_name") or data.get("birth_date"))
+            and not (data.get("last_name"))
+        ):
             self.add_error("last_name", _("Enter the last name too."))
         return data
 
@@ -221,7 +257,7 @@ class EntryForm(forms.Form):
                 )
 
     def clean_text(self) -> str:
-        text = self.cleaned_data["text"].strip()
+        text: str = self.cleaned_data["text"].strip()
         if not text:
             raise ValidationError(_("The note is empty."), code="empty")
         return text
@@ -234,33 +270,45 @@ class EntryFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("All types")), *EntryKind.choices]
     )
-    author = forms.TypedChoiceField(label=_("Author"), required=False, coerce=int, empty_value=None)
+    # Any id: the dossier's authors are only known once it is opened (they fill the menu
+    # afterwards); an id of nobody who wrote there just filters every note out.
+    author = forms.IntegerField(
+        label=_("Author"), required=False, min_value=1, max_value=2**31 - 1, widget=forms.Select
+    )
+    page = forms.IntegerField(
+        required=False, min_value=1, max_value=10**6, widget=forms.HiddenInput
+    )
 
-    def __init__(self, *args: Any, authors: list[Any], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["author"].choices = [("", _("All authors"))] + [
-            (a.pk, a.get_full_name() or a.get_username()) for a in authors
+    def set_authors(self, authors: Any) -> None:
+        """AUTHORS (``id``, ``name``) become the author menu's choices."""
+        cast(forms.Select, self.fields["author"].widget).choices = [("", _("All authors"))] + [
+            (a.id, a.name) for a in authors
         ]
 
 
 class DocumentForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=DOCUMENT_NAME_MAX_LENGTH, required=False)
     file = forms.FileField(
-        label=_("File (PDF, PNG or JPEG, 10 MB at most)"),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].label = gettext("File (PDF, PNG or JPEG, %(mb)d MB at most)") % {
+            "mb": MAX_DOCUMENT_MB
+        }
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_DOCUMENT_BYTES:
-            raise ValidationError(_("The file is too large (10 MB at most)."), code="too_large")
+            raise ValidationError(too_large_message(), code="too_large")
         return upload
 
 
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for the emergency access"),
-        min_length=15,
+        min_length=BREAK_GLASS_REASON_MIN_LENGTH,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Read by the unit coordinator. Write the facts, not a diagnosis."),
@@ -271,12 +319,12 @@ class BreakGlassForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
     def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+        password: str = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise ValidationError(_("Wrong password."), code="wrong_password")
         return password
@@ -287,7 +335,7 @@ class ConsentForm(forms.Form):
     decision = forms.ChoiceField(
         label=_("Patient's decision"), choices=Consent.Decision.choices, widget=forms.RadioSelect
     )
-    given_on = forms.DateField(label=_("Date"), input_formats=DATE_FORMATS, widget=DateInput())
+    given_on = PlausibleDateField(label=_("Date"), years=dates.DECISION)
     recipient = forms.CharField(
         label=_("Professional concerned"),
         max_length=200,
@@ -311,25 +359,18 @@ class ConsentForm(forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    withdrawn_on = forms.DateField(
-        label=_("Withdrawn on"), input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    withdrawn_on = PlausibleDateField(label=_("Withdrawn on"), years=dates.DECISION)
 
 
 class GrantForm(forms.Form):
     grantee = forms.ChoiceField(label=_("Give access to"))
     write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
 
-    def __init__(self, *args: Any, users: list[Any], groups: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
+        """CHOICES: the care teams and clinicians who may be given access (their ``key``,
+        ``name`` and ``is_team``)."""
         super().__init__(*args, **kwargs)
-        self.users = {f"user:{u.pk}": u for u in users}
-        self.groups = {f"group:{g.pk}": g for g in groups}
-        self.fields["grantee"].choices = (
-            [("", "—")]
-            + [(key, _("Care team: %(name)s") % {"name": g.name}) for key, g in self.groups.items()]
-            + [(key, u.get_full_name() or u.get_username()) for key, u in self.users.items()]
-        )
-
-    def clean_grantee(self) -> Any:
-        key = self.cleaned_data["grantee"]
-        return self.users.get(key) or self.groups[key]
+        cast(forms.ChoiceField, self.fields["grantee"]).choices = [("", "—")] + [
+            (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
+            for c in choices
+        ]

@@ -4,25 +4,68 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
-# A numéro d'écrou: 4 to 10 digits, optionally one trailing letter. Spaces, dots and dashes
-# typed by the user are ignored.
-PRISON_NUMBER_RE = re.compile(r"^[0-9]{4,10}[A-Z]?$")
+# What a form takes as typed, spaces included, before normalising.
+PRISON_NUMBER_INPUT_MAX_LENGTH = 20
+_SPACES = re.compile(r"\s+")
 _SEPARATORS = re.compile(r"[\s.\-/]+")
+# A date typed where a prison number goes: digit groups joined by - / or . ("0001-01-01",
+# "12/03/2026"), or three space-separated groups shaped as a day, a month and a year.
+_DATE_SEPARATOR = re.compile(r"[0-9]\s*[-/.]\s*[0-9]")
+_SPACED_DATE = (
+    re.compile(r"^(?P<day>[0-9]{1,2}) +(?P<month>[0-9]{1,2}) +(?:[0-9]{2}|[0-9]{4})$"),
+    re.compile(r"^[0-9]{4} +(?P<month>[0-9]{1,2}) +(?P<day>[0-9]{1,2})$"),
+)
+
+
+def prison_number_digits() -> tuple[int, int]:
+    """The fewest and most digits of the unit's prison numbers (settings)."""
+    return settings.USMP_PRISON_NUMBER_MIN_DIGITS, settings.USMP_PRISON_NUMBER_MAX_DIGITS
+
+
+def prison_number_format() -> str:
+    """The unit's format in words, e.g. "4 to 10 digits"."""
+    fewest, most = prison_number_digits()
+    if fewest == most:
+        return _("%(digits)d digits") % {"digits": most}
+    return _("%(min)d to %(max)d digits") % {"min": fewest, "max": most}
 
 
 def normalise_prison_number(value: str) -> str:
-    return _SEPARATORS.sub("", value or "").upper()
+    """VALUE without its spaces (typed to group digits, "555 0002"): what a valid prison
+    number is stored and looked up as. Nothing else is removed, so that a date never
+    becomes a number."""
+    return _SPACES.sub("", value or "")
+
+
+def looks_like_a_date(value: str) -> bool:
+    text = (value or "").strip()
+    if _DATE_SEPARATOR.search(text):
+        return True
+    for shape in _SPACED_DATE:
+        match = shape.match(text)
+        if match and 1 <= int(match["day"]) <= 31 and 1 <= int(match["month"]) <= 12:
+            return True
+    return False
 
 
 def validate_prison_number(value: str) -> str:
-    """Return the normalised prison number or raise ValidationError."""
-    normalised = normalise_prison_number(value)
-    if not PRISON_NUMBER_RE.match(normalised):
+    """Return the normalised prison number (digits only, of the unit's length) or raise
+    ValidationError; a date typed as one is refused as such."""
+    if looks_like_a_date(value):
         raise ValidationError(
-            _("A prison number has 4 to 10 digits, optionally followed by one letter."),
+            _("This looks like a date, not a prison number: enter its %(format)s only.")
+            % {"format": prison_number_format()},
+            code="date_like_prison_number",
+        )
+    normalised = normalise_prison_number(value)
+    fewest, most = prison_number_digits()
+    if not (normalised.isascii() and normalised.isdigit() and fewest <= len(normalised) <= most):
+        raise ValidationError(
+            _("A prison number has %(format)s, nothing else.") % {"format": prison_number_format()},
             code="invalid_prison_number",
         )
     return normalised

@@ -288,6 +288,10 @@ class Document(EncryptedModel):
         raise IntegrityError("Documents are never deleted.")
 
 
+BREAK_GLASS_MAX_MINUTES = 60
+BREAK_GLASS_REASON_MIN_LENGTH = 15
+
+
 class BreakGlassAccess(EncryptedModel):
     """Emergency access of one clinician to one dossier outside their compartment: a written
     reason, at most 60 minutes, flagged in the audit, reviewed by the coordinator."""
@@ -315,7 +319,10 @@ class BreakGlassAccess(EncryptedModel):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(expires_at__gt=models.F("started_at"))
-                & models.Q(expires_at__lte=models.F("started_at") + datetime.timedelta(hours=1)),
+                & models.Q(
+                    expires_at__lte=models.F("started_at")
+                    + datetime.timedelta(minutes=BREAK_GLASS_MAX_MINUTES)
+                ),
                 name="break_glass_at_most_one_hour",
             )
         ]

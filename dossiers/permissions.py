@@ -1,26 +1,24 @@
-"""Who may reach which patient and dossier. Views never fetch these objects any other way.
+"""Who may reach which patient and dossier: predicates that read permissions and never
+write. The access functions (``dossiers.access``) use them and record what they decide.
 
 A dossier is reached by its compartment's team (role permission), by a per-object grant
 (django-guardian, superuser and global shortcuts off) or by an active break-the-glass access.
-Everyone else, secretaries, the coordinator and the IT administrator included, gets a 404 and
-leaves a denied access event.
+Everyone else, secretaries, the coordinator and the IT administrator included, is refused.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import Http404, HttpRequest
 from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from usmp.accounts.roles import CLINICAL_ROLES
-from usmp.audit.models import AccessEvent
-from usmp.audit.services import access_record
 
-from .models import BreakGlassAccess, Compartment, Dossier, Patient
+from .models import BreakGlassAccess, Dossier
 
 
 def can_view_patients(user: Any) -> bool:
@@ -33,18 +31,6 @@ def can_add_patients(user: Any) -> bool:
 
 def can_change_patients(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm("dossiers.change_patient"))
-
-
-def access_patient(user: Any, patient_id: uuid.UUID, *, for_change: bool = False) -> Patient:
-    """The patient, or Http404 whether it does not exist or the user may not see it: a
-    patient's presence in the unit is itself confidential."""
-    allowed = can_change_patients(user) if for_change else can_view_patients(user)
-    if not allowed:
-        raise Http404
-    try:
-        return Patient.objects.select_related("identity_key").get(pk=patient_id)
-    except Patient.DoesNotExist:
-        raise Http404 from None
 
 
 def is_team_member(user: Any, compartment: str) -> bool:
@@ -107,31 +93,50 @@ def dossier_access_for(user: Any, dossier: Dossier) -> DossierAccess | None:
     return None
 
 
-def access_dossier(
-    request: HttpRequest, patient_id: uuid.UUID, compartment: str, *, action: str
-) -> DossierAccess:
-    """The user's access to a patient's dossier, or Http404 after recording the denial."""
-    dossier = None
-    if compartment in Compartment.values:
-        dossier = (
-            Dossier.objects.select_related("patient__identity_key", "data_key")
-            .filter(patient_id=patient_id, compartment=compartment)
-            .first()
-        )
-    access = dossier_access_for(request.user, dossier) if dossier is not None else None
-    if access is None:
-        access_record(
-            request=request,
-            action=action,
-            outcome=AccessEvent.Outcome.DENIED,
-            patient_id=patient_id,
-            compartment=compartment if compartment in Compartment.values else "",
-        )
-        raise Http404
-    return access
+def team_compartments(user: Any) -> frozenset[str]:
+    """The compartments whose care team USER belongs to."""
+    if not user.is_authenticated or not user.is_active or user.is_superuser:
+        return frozenset()
+    return frozenset(c for c in ("somatic", "psychiatric") if is_team_member(user, c))
 
 
-def accessible_compartments(user: Any, patient: Patient) -> list[DossierAccess]:
-    """The dossiers of PATIENT that USER may open (for links; never lists the others)."""
-    dossiers = Dossier.objects.filter(patient=patient).order_by("compartment")
-    return [a for d in dossiers if (a := dossier_access_for(user, d)) is not None]
+def reachable_compartments(
+    user: Any, patient_ids: Iterable[uuid.UUID]
+) -> frozenset[tuple[uuid.UUID, str]]:
+    """(patient id, compartment) of the dossiers USER reaches among those of PATIENT_IDS, as
+    ``dossier_access_for`` decides, in at most three queries whatever their number: for the
+    agenda's lists, where a motive shows only to those who reach its compartment."""
+    ids = set(patient_ids)
+    if not ids or not user.is_authenticated or not user.is_active or user.is_superuser:
+        return frozenset()
+    teams = team_compartments(user)
+    reached = {(pid, c) for pid in ids for c in teams}
+    others = {"somatic", "psychiatric"} - teams
+    if not others or not is_clinician(user):
+        return frozenset(reached)
+    from .models import DossierGroupObjectPermission, DossierUserObjectPermission
+
+    perms = ["view_dossier", "change_dossier"]
+    rows = [
+        *DossierUserObjectPermission.objects.filter(
+            user=user,
+            permission__codename__in=perms,
+            content_object__patient_id__in=ids,
+            content_object__compartment__in=others,
+        ).values_list("content_object__patient_id", "content_object__compartment"),
+        *DossierGroupObjectPermission.objects.filter(
+            group__user=user,
+            permission__codename__in=perms,
+            content_object__patient_id__in=ids,
+            content_object__compartment__in=others,
+        ).values_list("content_object__patient_id", "content_object__compartment"),
+    ]
+    now = timezone.now()
+    rows += BreakGlassAccess.objects.filter(
+        user=user,
+        dossier__patient_id__in=ids,
+        dossier__compartment__in=others,
+        started_at__lte=now,
+        expires_at__gt=now,
+    ).values_list("dossier__patient_id", "dossier__compartment")
+    return frozenset(reached | set(rows))

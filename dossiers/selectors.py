@@ -6,7 +6,7 @@ import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 
@@ -77,12 +77,30 @@ def patient_search(query: PatientQuery) -> list[Patient]:
     return patients
 
 
-def prison_number_taken(prison_number: str, *, exclude: Patient | None = None) -> bool:
+def prison_number_taken(
+    prison_number: str,
+    *,
+    exclude: Patient | None = None,
+    exclude_id: uuid.UUID | None = None,
+) -> bool:
     """Whether another patient already has this (normalised) prison number."""
     qs = Patient.objects.filter(prison_number_bidx=prison_number_index(prison_number))
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
     return qs.exists()
+
+
+def patient_id_by_prison_number(prison_number: str) -> uuid.UUID | None:
+    """The id of the patient with this prison number (nothing is decrypted)."""
+    return (
+        Patient.objects.filter(
+            prison_number_bidx=prison_number_index(normalise_prison_number(prison_number))
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def patient_by_prison_number(prison_number: str) -> Patient | None:
@@ -201,3 +219,47 @@ def break_glass_accesses(*, reviewed: bool | None = None) -> list[BreakGlassAcce
     if reviewed is not None:
         qs = qs.filter(reviewed_at__isnull=not reviewed)
     return list(qs[:200])
+
+
+def patient_dossiers(patient_id: uuid.UUID) -> list[Dossier]:
+    """The patient's dossiers (both compartments), without their content."""
+    return list(Dossier.objects.filter(patient_id=patient_id).order_by("compartment"))
+
+
+@dataclass(frozen=True)
+class DossierGrants:
+    users: list[Any]
+    groups: list[Any]
+
+
+def dossier_grants(dossier: Dossier) -> DossierGrants:
+    """The visiting clinicians and care teams given access to DOSSIER."""
+    from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
+
+    return DossierGrants(
+        users=list(get_users_with_perms(dossier, with_superusers=False, with_group_users=False)),
+        groups=list(cast(Iterable[Any], get_groups_with_perms(dossier))),
+    )
+
+
+def care_teams() -> list[Any]:
+    """Named care teams: the groups that are not roles."""
+    from django.contrib.auth.models import Group
+
+    from usmp.accounts.roles import Role
+
+    return list(Group.objects.exclude(name__in=[r.value for r in Role]).order_by("name"))
+
+
+def grant_candidates(compartment: str) -> list[Any]:
+    """Active clinicians outside COMPARTMENT's team, who may be given access to one of its
+    dossiers."""
+    from usmp.accounts.models import User
+
+    from .permissions import is_clinician, is_team_member
+
+    return [
+        u
+        for u in User.objects.filter(is_active=True, is_superuser=False).order_by("last_name")
+        if is_clinician(u) and not is_team_member(u, compartment)
+    ]

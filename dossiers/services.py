@@ -4,18 +4,26 @@ attributed to ``acting_user``."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from usmp.access import record
+from usmp.access.viewer import Viewer
+from usmp.core import dates
 from usmp.core.audit import acting_as
+from usmp.core.errors import field_error, nothing_changed
 from usmp.crypto.models import DataKey
 
-from .documents import MAX_DOCUMENT_BYTES, sniff
+from .documents import DOCUMENT_NAME_MAX_LENGTH, MAX_DOCUMENT_BYTES, sniff, too_large_message
+from .identifiers import validate_prison_number
 from .models import (
+    BREAK_GLASS_MAX_MINUTES,
+    BREAK_GLASS_REASON_MIN_LENGTH,
     ENTRY_MAX_LENGTH,
     BreakGlassAccess,
     Compartment,
@@ -29,18 +37,32 @@ from .models import (
 from .permissions import DossierAccess
 from .selectors import prison_number_taken
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
+    from usmp.accounts.models import User
+
+
+def _on_field(name: str, check: Callable[[Any], Any], value: Any) -> None:
+    """CHECK(VALUE), its refusal reported on the field NAME."""
+    try:
+        check(value)
+    except ValidationError as exc:
+        raise ValidationError({name: exc}) from None
+
 
 def _duplicate_error() -> ValidationError:
-    return ValidationError(
-        {"prison_number": _("A patient with this prison number is already registered.")},
-        code="duplicate_prison_number",
+    return field_error(
+        "prison_number",
+        _("A patient with this prison number is already registered."),
+        "duplicate_prison_number",
     )
 
 
 @transaction.atomic
 def patient_create(
     *,
-    acting_user: Any,
+    acting_user: User | None,
     prison_number: str,
     last_name: str,
     first_name: str,
@@ -50,7 +72,8 @@ def patient_create(
     ins: str | None = None,
 ) -> Patient:
     """Register a patient. Values are expected cleaned by PatientForm; the prison number's
-    uniqueness is re-checked here and enforced by the database."""
+    format and uniqueness are re-checked here, and the database enforces uniqueness."""
+    _on_field("prison_number", validate_prison_number, prison_number)
     if prison_number_taken(prison_number):
         raise _duplicate_error()
     patient = Patient(
@@ -92,17 +115,33 @@ PATIENT_EDITABLE_FIELDS = (
 )
 
 
-@transaction.atomic
-def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Patient:
-    """Change a patient's identity or custody status; only changed fields are written."""
+def patient_changes(patient: Patient, **changes: Any) -> dict[str, Any]:
+    """The editable fields of CHANGES whose value differs from PATIENT's (an empty INS is no
+    INS): what patient_update would write."""
     unknown = set(changes) - set(PATIENT_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"patient_update() got unexpected fields: {sorted(unknown)}")
     if changes.get("ins") == "":
         changes["ins"] = None
-    changed = [name for name, value in changes.items() if getattr(patient, name) != value]
+    return {name: value for name, value in changes.items() if getattr(patient, name) != value}
+
+
+@transaction.atomic
+def patient_update(*, acting_user: User | None, patient: Patient, **changes: Any) -> Patient:
+    """Change a patient's identity or custody status; only changed fields are written. What
+    follows in the agenda from custody facts is appointments.services.custody's. A prison
+    number out of the unit's format, an expected release date beyond dates.latest_release
+    are refused."""
+    changes = patient_changes(patient, **changes)
+    changed = list(changes)
     if not changed:
         return patient
+    if changes.get("expected_release_date") is not None:
+        _on_field(
+            "expected_release_date", dates.check_expected_release, changes["expected_release_date"]
+        )
+    if "prison_number" in changed:
+        _on_field("prison_number", validate_prison_number, changes["prison_number"])
     if "prison_number" in changed and prison_number_taken(
         changes["prison_number"], exclude=patient
     ):
@@ -119,13 +158,11 @@ def patient_update(*, acting_user: Any, patient: Patient, **changes: Any) -> Pat
 
 # -- dossiers ---------------------------------------------------------------------------------
 
-BREAK_GLASS_MAX_MINUTES = 60
-
 
 @transaction.atomic
 def entry_create(
     *,
-    acting_user: Any,
+    acting_user: User,
     access: DossierAccess,
     kind: str,
     text: str,
@@ -136,23 +173,25 @@ def entry_create(
         raise PermissionDenied
     text = text.strip()
     if not text:
-        raise ValidationError({"text": _("The note is empty.")})
+        raise field_error("text", _("The note is empty."), "empty")
     if len(text) > ENTRY_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "text": _("The note is too long (%(max)d characters at most).")
-                % {"max": ENTRY_MAX_LENGTH}
-            }
+        raise field_error(
+            "text",
+            _("The note is too long (%(max)d characters at most).") % {"max": ENTRY_MAX_LENGTH},
+            "too_long",
         )
     if kind not in EntryKind.values:
-        raise ValidationError({"kind": _("Unknown entry type.")})
+        raise field_error("kind", _("Unknown entry type."), "invalid")
     if supersedes is not None:
         if supersedes.dossier_id != access.dossier.pk:
-            raise ValidationError(_("This entry belongs to another dossier."))
+            raise ValidationError(_("This entry belongs to another dossier."), code="other_dossier")
         if Entry.objects.filter(supersedes=supersedes).exists():
             raise ValidationError(
-                _("This version has already been corrected: correct the latest one.")
+                _("This version has already been corrected: correct the latest one."),
+                code="already_corrected",
             )
+        if (supersedes.kind, supersedes.text) == (kind, text):
+            raise nothing_changed()
     entry = Entry(
         dossier=access.dossier,
         data_key=access.dossier.data_key,
@@ -169,32 +208,35 @@ def entry_create(
     except IntegrityError:
         # Two people corrected the same version at the same moment: the second one loses.
         raise ValidationError(
-            _("This version has already been corrected: correct the latest one.")
+            _("This version has already been corrected: correct the latest one."),
+            code="already_corrected",
         ) from None
     return entry
 
 
 @transaction.atomic
 def document_upload(
-    *, acting_user: Any, access: DossierAccess, title: str, filename: str, content: bytes
+    *, acting_user: User, access: DossierAccess, title: str, filename: str, content: bytes
 ) -> Document:
     """Store an uploaded PDF or image, encrypted with the dossier's key."""
     if not access.can_write:
         raise PermissionDenied
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise ValidationError({"file": _("The file is too large (10 MB at most).")})
+        raise field_error("file", too_large_message(), "too_large")
     if not content:
-        raise ValidationError({"file": _("The file is empty.")})
+        raise field_error("file", _("The file is empty."), "empty")
     kind = sniff(content)
     if kind is None:
-        raise ValidationError(
-            {"file": _("Only PDF, PNG and JPEG files are accepted (checked from the content).")}
+        raise field_error(
+            "file",
+            _("Only PDF, PNG and JPEG files are accepted (checked from the content)."),
+            "unsupported_type",
         )
     document = Document(
         dossier=access.dossier,
         data_key=access.dossier.data_key,
         title=title.strip() or filename,
-        filename=filename[:200],
+        filename=filename[:DOCUMENT_NAME_MAX_LENGTH],
         content=content,
         content_type=kind.mime,
         size=len(content),
@@ -208,15 +250,26 @@ def document_upload(
 
 @transaction.atomic
 def break_glass_open(
-    *, acting_user: Any, dossier: Dossier, reason: str, minutes: int = BREAK_GLASS_MAX_MINUTES
+    *,
+    acting_user: User,
+    dossier: Dossier,
+    reason: str,
+    minutes: int = BREAK_GLASS_MAX_MINUTES,
+    source_ip: str | None = None,
 ) -> BreakGlassAccess:
-    """Open an emergency access to one dossier for at most an hour and alert the
-    coordinators (in-app list and e-mail). The caller has re-checked the password."""
+    """Open an emergency access to one dossier for at most an hour, record it as an access
+    event and alert the coordinators (in-app list and e-mail). The caller has re-checked the
+    password."""
     reason = reason.strip()
-    if len(reason) < 15:
-        raise ValidationError({"reason": _("Explain the emergency (15 characters at least).")})
+    if len(reason) < BREAK_GLASS_REASON_MIN_LENGTH:
+        raise field_error(
+            "reason",
+            _("Explain the emergency (%(min)d characters at least).")
+            % {"min": BREAK_GLASS_REASON_MIN_LENGTH},
+            "too_short",
+        )
     if not 1 <= minutes <= BREAK_GLASS_MAX_MINUTES:
-        raise ValidationError({"minutes": _("An emergency access lasts one hour at most.")})
+        raise field_error("minutes", _("An emergency access lasts one hour at most."), "too_long")
     now = timezone.now()
     grant = BreakGlassAccess(
         user=acting_user,
@@ -228,19 +281,33 @@ def break_glass_open(
     )
     with acting_as(acting_user):
         grant.save(force_insert=True)
+    record.allowed(
+        Viewer(user=acting_user, source_ip=source_ip),
+        record.Target(
+            record.Action.BREAK_GLASS_OPEN,
+            patient_id=dossier.patient_id,
+            compartment=dossier.compartment,
+            object_type="break_glass",
+            object_id=str(grant.pk),
+            break_glass=True,
+        ),
+        purpose=record.Purpose.WRITE,
+    )
     transaction.on_commit(lambda: notify_coordinators_of_break_glass(grant))
     return grant
 
 
 @transaction.atomic
 def break_glass_review(
-    *, acting_user: Any, grant: BreakGlassAccess, comment: str
+    *, acting_user: User, grant: BreakGlassAccess, comment: str
 ) -> BreakGlassAccess:
     """The coordinator marks an emergency access as reviewed, with a comment."""
     if grant.reviewed_at is not None:
-        raise ValidationError(_("This emergency access has already been reviewed."))
+        raise ValidationError(
+            _("This emergency access has already been reviewed."), code="already_reviewed"
+        )
     if grant.user_id == acting_user.pk:
-        raise ValidationError(_("Nobody reviews their own emergency access."))
+        raise ValidationError(_("Nobody reviews their own emergency access."), code="own_access")
     grant.reviewed_at = timezone.now()
     grant.reviewed_by = acting_user
     grant.review_comment = comment.strip()
@@ -283,7 +350,7 @@ def notify_coordinators_of_break_glass(grant: BreakGlassAccess) -> None:
 @transaction.atomic
 def consent_record(
     *,
-    acting_user: Any,
+    acting_user: User,
     patient: Patient,
     kind: str,
     decision: str,
@@ -293,9 +360,9 @@ def consent_record(
 ) -> Consent:
     """Record that the patient was informed, consents or opposes (décret 2016-994)."""
     if kind == Consent.Kind.SHARE_PROFESSIONAL and not recipient.strip():
-        raise ValidationError({"recipient": _("Name the professional concerned.")})
+        raise field_error("recipient", _("Name the professional concerned."), "required")
     if given_on > timezone.localdate():
-        raise ValidationError({"given_on": _("The date cannot be in the future.")})
+        raise field_error("given_on", _("The date cannot be in the future."), "future")
     consent = Consent(
         patient=patient,
         identity_key=patient.identity_key,
@@ -312,12 +379,14 @@ def consent_record(
 
 
 @transaction.atomic
-def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -> Consent:
+def consent_withdraw(*, acting_user: User | None, consent: Consent, on: datetime.date) -> Consent:
     """The patient withdraws a consent or an opposition; the record stays, dated."""
     if consent.withdrawn_on is not None:
-        raise ValidationError(_("This decision has already been withdrawn."))
+        raise ValidationError(_("This decision has already been withdrawn."), code="withdrawn")
     if on < consent.given_on or on > timezone.localdate():
-        raise ValidationError(_("The withdrawal date must be between the decision and today."))
+        raise ValidationError(
+            _("The withdrawal date must be between the decision and today."), code="invalid_date"
+        )
     consent.withdrawn_on = on
     consent.withdrawn_by = acting_user
     with acting_as(acting_user):
@@ -326,7 +395,9 @@ def consent_withdraw(*, acting_user: Any, consent: Consent, on: datetime.date) -
 
 
 @transaction.atomic
-def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bool) -> None:
+def dossier_grant(
+    *, acting_user: User, dossier: Dossier, grantee: User | Group, write: bool
+) -> None:
     """Give a visiting clinician (a user) or a named care team (a group) access to one
     dossier. Only the dossier's compartment team may grant."""
     from django.contrib.auth.models import Group
@@ -337,7 +408,9 @@ def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bo
     if not is_team_member(acting_user, dossier.compartment):
         raise PermissionDenied
     if not isinstance(grantee, Group) and not is_clinician(grantee):
-        raise ValidationError(_("Access can only be given to a clinician or a care team."))
+        raise ValidationError(
+            _("Access can only be given to a clinician or a care team."), code="not_a_clinician"
+        )
     with acting_as(acting_user):
         assign_perm("view_dossier", grantee, dossier)
         if write:
@@ -345,7 +418,7 @@ def dossier_grant(*, acting_user: Any, dossier: Dossier, grantee: Any, write: bo
 
 
 @transaction.atomic
-def dossier_revoke(*, acting_user: Any, dossier: Dossier, grantee: Any) -> None:
+def dossier_revoke(*, acting_user: User, dossier: Dossier, grantee: User | Group) -> None:
     from guardian.shortcuts import remove_perm
 
     from .permissions import is_team_member

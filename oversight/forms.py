@@ -1,40 +1,43 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import DATE_FORMATS, DateInput
-from dossiers.identifiers import validate_prison_number
+from dossiers.forms import PrisonNumberField
 from dossiers.models import Compartment
-from dossiers.selectors import patient_by_prison_number
+from dossiers.selectors import patient_id_by_prison_number
 from usmp.accounts.models import User
 from usmp.audit.models import AccessEvent
+from usmp.core import dates
+from usmp.core.dates import PlausibleDateField
 
 from .selectors import WRITE, TrailFilter
 
 
+# Generic in django-stubs only: subscripting it at run time would fail.
+class _ActorChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: User) -> str:
+        return f"{obj.get_full_name() or obj.username} ({obj.username})"
+
+
 class AuditFilterForm(forms.Form):
-    actor = forms.ModelChoiceField(
+    actor = _ActorChoiceField(
         label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
     )
-    prison_number = forms.CharField(
+    prison_number = PrisonNumberField(
         label=_("Patient (prison number)"),
         required=False,
-        max_length=20,
         help_text=_("Looked up through the blind index; the number is not logged."),
     )
     compartment = forms.ChoiceField(
         label=_("Compartment"), required=False, choices=[("", _("All")), *Compartment.choices]
     )
-    date_from = forms.DateField(
-        label=_("From"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, input_formats=DATE_FORMATS, widget=DateInput()
-    )
+    date_from = PlausibleDateField(label=_("From"), years=dates.AUDIT, required=False)
+    date_to = PlausibleDateField(label=_("To"), years=dates.AUDIT, required=False)
     action = forms.ChoiceField(
         label=_("Action"),
         required=False,
@@ -49,18 +52,14 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actor"].label_from_instance = lambda u: (
-            f"{u.get_full_name() or u.username} ({u.username})"
-        )
-        self.patient = None
+        self.patient_id: uuid.UUID | None = None
 
     def clean_prison_number(self) -> str:
-        value = self.cleaned_data["prison_number"].strip()
-        if not value:
+        number: str = self.cleaned_data["prison_number"]
+        if not number:
             return ""
-        number = validate_prison_number(value)
-        self.patient = patient_by_prison_number(number)
-        if self.patient is None:
+        self.patient_id = patient_id_by_prison_number(number)
+        if self.patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
         return number
 
@@ -74,7 +73,7 @@ class AuditFilterForm(forms.Form):
         data = self.cleaned_data
         return TrailFilter(
             actor_id=data["actor"].pk if data.get("actor") else None,
-            patient_id=self.patient.pk if self.patient else None,
+            patient_id=self.patient_id,
             compartment=data.get("compartment") or "",
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
@@ -85,14 +84,15 @@ class AuditFilterForm(forms.Form):
 
 
 class PatientReportForm(forms.Form):
-    prison_number = forms.CharField(label=_("Prison number"), max_length=20)
+    prison_number = PrisonNumberField(label=_("Prison number"))
 
     def clean_prison_number(self) -> Any:
-        number = validate_prison_number(self.cleaned_data["prison_number"])
-        patient = patient_by_prison_number(number)
-        if patient is None:
+        """The patient's id (the number is looked up through its blind index)."""
+        number = self.cleaned_data["prison_number"]
+        patient_id = patient_id_by_prison_number(number)
+        if patient_id is None:
             raise ValidationError(_("No patient with this prison number."), code="unknown")
-        return patient
+        return patient_id
 
 
 class ReviewForm(forms.Form):

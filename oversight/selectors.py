@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from auditlog.models import LogEntry
@@ -43,12 +44,27 @@ class TrailFilter:
     flagged_only: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
+class Actor:
+    """Who acted, as the trail names them (staff, never patients)."""
+
+    id: int
+    name: str
+    username: str
+
+    @classmethod
+    def of(cls, user: Any) -> Actor | None:
+        if user is None:
+            return None
+        return cls(user.pk, str(user.get_full_name() or user.username), user.username)
+
+
+@dataclass(frozen=True)
 class TrailRow:
     source: str  # "access" or "write"
     id: int
     at: datetime.datetime
-    actor: Any
+    actor: Actor | None
     action: str
     action_label: str
     outcome: str
@@ -57,7 +73,8 @@ class TrailRow:
     detail: str
     break_glass: bool = False
     source_ip: str | None = None
-    flags: list[str] = field(default_factory=list)
+    count: int = 1
+    flags: tuple[str, ...] = ()
 
     @property
     def compartment_label(self) -> str:
@@ -170,15 +187,20 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
         source="access",
         id=e.pk,
         at=e.at,
-        actor=e.actor,
+        actor=Actor.of(e.actor),
         action=e.action,
         action_label=str(e.get_action_display()),
         outcome=e.outcome,
         patient_id=str(e.patient_id or ""),
         compartment=e.compartment,
-        detail=" ".join(x for x in (e.object_type, e.object_id) if x),
+        detail=" ".join(
+            x
+            for x in (e.object_type, e.object_id, f"client {e.client_id}" if e.client_id else "")
+            if x
+        ),
         break_glass=e.break_glass,
         source_ip=e.source_ip,
+        count=e.count,
     )
 
 
@@ -189,7 +211,7 @@ def _row_from_write(w: LogEntry) -> TrailRow:
         source="write",
         id=w.pk,
         at=w.timestamp,
-        actor=w.actor,
+        actor=Actor.of(w.actor),
         action=WRITE,
         action_label=f"{w.content_type.model} {WRITE_ACTIONS.get(w.action, w.action)}",
         outcome=AccessEvent.Outcome.ALLOWED,
@@ -200,7 +222,7 @@ def _row_from_write(w: LogEntry) -> TrailRow:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrailPage:
     rows: list[TrailRow]
     next_cursor: str | None
@@ -216,13 +238,12 @@ def audit_trail(f: TrailFilter, *, cursor: str = "", limit: int = PAGE_SIZE) -> 
         access + writes,
         key=lambda r: (-r.at.timestamp(), 0 if r.source == "access" else 1, -r.id),
     )
-    rows = merged[:limit]
-    add_flags(rows)
+    rows = with_flags(merged[:limit])
     next_cursor = rows[-1].cursor if len(merged) > limit and rows else None
     return TrailPage(rows=rows, next_cursor=next_cursor)
 
 
-def iter_trail(f: TrailFilter, *, batch: int = 1000) -> Any:
+def iter_trail(f: TrailFilter, *, batch: int = 1000) -> Iterator[TrailRow]:
     """Every row of the filtered trail, for the CSV export (keyset, constant memory)."""
     cursor = ""
     while True:
@@ -242,25 +263,32 @@ FLAG_BREAK_GLASS = "break_glass"
 FLAG_DENIED = "denied"
 
 
-def add_flags(rows: list[TrailRow]) -> None:
+def with_flags(rows: list[TrailRow]) -> list[TrailRow]:
+    """ROWS with their flags, computed for the whole page in a fixed number of queries."""
     reads = [r for r in rows if r.source == "access" and r.action in READ_ACTIONS and r.patient_id]
+    read_ids = {r.id for r in reads}
     related = _care_relations(reads)
     bursts = _bursts([r for r in reads if r.actor is not None])
     start_hour, end_hour = settings.USMP_WORKING_HOURS
+    flagged = []
     for row in rows:
+        flags = []
         local = timezone.localtime(row.at)
         if row.actor is not None and (
             local.weekday() >= 5 or not start_hour <= local.hour < end_hour
         ):
-            row.flags.append(FLAG_AFTER_HOURS)
+            flags.append(FLAG_AFTER_HOURS)
         if row.break_glass:
-            row.flags.append(FLAG_BREAK_GLASS)
+            flags.append(FLAG_BREAK_GLASS)
         if row.outcome == AccessEvent.Outcome.DENIED:
-            row.flags.append(FLAG_DENIED)
-        if row in reads and (row.patient_id, row.id) not in related:
-            row.flags.append(FLAG_NO_CARE_RELATION)
+            flags.append(FLAG_DENIED)
+        is_read = row.source == "access" and row.id in read_ids
+        if is_read and (row.patient_id, row.id) not in related:
+            flags.append(FLAG_NO_CARE_RELATION)
         if row.source == "access" and row.id in bursts:
-            row.flags.append(FLAG_BURST)
+            flags.append(FLAG_BURST)
+        flagged.append(replace(row, flags=tuple(flags)))
+    return flagged
 
 
 def _care_relations(reads: list[TrailRow]) -> set[tuple[str, int]]:

@@ -1,50 +1,45 @@
+"""The coordinator's audit pages. Data comes from ``oversight.access``, which records each
+read of the trail, and is rendered afterwards."""
+
 from __future__ import annotations
 
 import csv
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dossiers.models import BreakGlassAccess, Patient
+from dossiers.access import emergency
 from dossiers.services import break_glass_review
-from usmp.audit.models import AccessEvent
-from usmp.audit.services import access_record
+from usmp.access.rules import page
+from usmp.access.viewer import StaffRequest, Viewer
 
-from . import selectors
+from . import access, selectors
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
 
-REVIEW_PERMISSION = "audit.review_audit"
 
-
-def _require_coordinator(request: HttpRequest) -> None:
-    if not request.user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied
-
-
+@page("audit_review")
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: StaffRequest) -> HttpResponse:
     """The coordinator's audit page. Filters travel in the URL: they hold ids and dates,
     never a name (the patient is given by prison number and replaced by its id)."""
-    _require_coordinator(request)
     form = AuditFilterForm(request.GET or None)
-    page = None
+    opened = None
     if not form.is_bound or form.is_valid():
         trail_filter = form.trail_filter() if form.is_bound else selectors.TrailFilter()
-        with transaction.atomic():
-            access_record(
-                request=request,
-                action=AccessEvent.Action.AUDIT_VIEW,
-                patient_id=trail_filter.patient_id,
-            )
-            page = selectors.audit_trail(trail_filter, cursor=request.GET.get("after", ""))
+        opened = access.access_audit_trail(
+            viewer=Viewer.of(request),
+            trail_filter=trail_filter,
+            cursor=request.GET.get("after", ""),
+        )
     query = request.GET.copy()
     query.pop("after", None)
     return render(
@@ -52,28 +47,27 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "oversight/audit_log.html",
         {
             "form": form,
-            "page": page,
+            "page": opened.page if opened else None,
             "filter_query": query.urlencode(),
-            "pending_reviews": selectors.break_glass_pending(),
+            "pending_reviews": opened.pending_reviews if opened else 0,
         },
-        status=200 if page is not None else 400,
+        status=200 if opened is not None else 400,
     )
 
 
+CSV_HEADER = ["time", "source", "user", "action", "outcome", "patient_id", "compartment",
+              "detail", "break_glass", "source_ip", "count", "flags"]  # fmt: skip
+
+
+@page("audit_review")
 @require_GET
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: StaffRequest) -> HttpResponseBase:
     """The filtered trail as CSV. The export is itself an access event."""
-    _require_coordinator(request)
     form = AuditFilterForm(request.GET)
     if not form.is_valid():
         return HttpResponse(_("Invalid filters."), status=400, content_type="text/plain")
-    trail_filter = form.trail_filter()
-    access_record(
-        request=request,
-        action=AccessEvent.Action.AUDIT_EXPORT,
-        patient_id=trail_filter.patient_id,
-        object_type="filters",
-        object_id=request.GET.urlencode()[:64],
+    rows = access.access_audit_export(
+        viewer=Viewer.of(request), trail_filter=form.trail_filter(), query=request.GET.urlencode()
     )
 
     class Echo:
@@ -81,12 +75,10 @@ def audit_export(request: HttpRequest) -> HttpResponse:
             return value
 
     writer = csv.writer(Echo())
-    header = ["time", "source", "user", "action", "outcome", "patient_id", "compartment",
-              "detail", "break_glass", "source_ip", "flags"]  # fmt: skip
 
-    def rows() -> Any:
-        yield writer.writerow(header)
-        for r in selectors.iter_trail(trail_filter):
+    def lines() -> Iterator[Any]:
+        yield writer.writerow(CSV_HEADER)
+        for r in rows:
             yield writer.writerow(
                 [
                     timezone.localtime(r.at).isoformat(),
@@ -99,25 +91,24 @@ def audit_export(request: HttpRequest) -> HttpResponse:
                     r.detail,
                     "yes" if r.break_glass else "",
                     r.source_ip or "",
+                    r.count,
                     " ".join(r.flags),
                 ]
             )
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cloison-audit.csv"'
     response["Cache-Control"] = "no-store, private"
     return response
 
 
+@page("audit_review")
 @require_http_methods(["GET", "POST"])
-def patient_report_lookup(request: HttpRequest) -> HttpResponse:
+def patient_report_lookup(request: StaffRequest) -> HttpResponse:
     """Find the patient by prison number (POST: it never enters a URL)."""
-    _require_coordinator(request)
     form = PatientReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return redirect(
-            "oversight:patient_report", patient_id=form.cleaned_data["prison_number"].pk
-        )
+        return redirect("oversight:patient_report", patient_id=form.cleaned_data["prison_number"])
     return render(
         request,
         "oversight/patient_report_lookup.html",
@@ -126,57 +117,25 @@ def patient_report_lookup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@page("audit_review")
 @require_GET
-def patient_report(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_report(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     """Every access to one patient's dossiers and identity, for their right of access."""
-    _require_coordinator(request)
-    if not Patient.objects.filter(pk=patient_id).exists():
-        raise Http404
-    with transaction.atomic():
-        access_record(
-            request=request, action=AccessEvent.Action.ACCESS_REPORT, patient_id=patient_id
-        )
-        events = list(
-            AccessEvent.objects.filter(patient_id=patient_id)
-            .exclude(action__in=[AccessEvent.Action.AUDIT_VIEW, AccessEvent.Action.AUDIT_EXPORT,
-                                 AccessEvent.Action.ACCESS_REPORT])
-            .select_related("actor")
-            .prefetch_related("actor__groups")
-            .order_by("-at")[:2000]
-        )  # fmt: skip
-        reasons = {
-            (g.user_id, g.dossier.compartment): g
-            for g in BreakGlassAccess.objects.filter(dossier__patient_id=patient_id).select_related(
-                "dossier", "reason_key"
-            )
-        }
-        rows = []
-        for e in events:
-            grant = reasons.get((e.actor_id, e.compartment)) if e.break_glass else None
-            rows.append({"event": e, "reason": grant.reason if grant else ""})
-        prison_number = (
-            Patient.objects.select_related("identity_key").get(pk=patient_id).prison_number
-        )
-        return render(
-            request,
-            "oversight/patient_report.html",
-            {"rows": rows, "prison_number": prison_number, "now": timezone.now()},
-        )
+    report = access.access_patient_report(viewer=Viewer.of(request), patient_id=patient_id)
+    return render(request, "oversight/patient_report.html", {"report": report})
 
 
+@page("emergency_review")
 @require_POST
-def break_glass_review_view(request: HttpRequest, access_id: uuid.UUID) -> HttpResponse:
-    if not request.user.has_perm("dossiers.review_break_glass"):
-        raise PermissionDenied
-    try:
-        grant = BreakGlassAccess.objects.select_related("reason_key").get(pk=access_id)
-    except BreakGlassAccess.DoesNotExist:
-        raise Http404 from None
+def break_glass_review_view(request: StaffRequest, access_id: uuid.UUID) -> HttpResponse:
+    grant = emergency.access_break_glass(viewer=Viewer.of(request), access_id=access_id)
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:
             break_glass_review(
-                acting_user=request.user, grant=grant, comment=form.cleaned_data["comment"]
+                acting_user=request.user,
+                grant=grant.instance(),
+                comment=form.cleaned_data["comment"],
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

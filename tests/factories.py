@@ -8,8 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group
 
+from appointments.services.custody import patient_admit
 from dossiers.models import Patient
-from dossiers.services import patient_create
 from usmp.accounts.models import User
 from usmp.accounts.roles import Role
 
@@ -57,4 +57,4 @@ def make_patient(**overrides: Any) -> Patient:
         "ins": None,
     }
     data.update(overrides)
-    return patient_create(acting_user=None, **data)
+    return patient_admit(acting_user=None, **data)

@@ -74,10 +74,12 @@ INSTALLED_APPS = [
     "usmp.crypto",
     "usmp.core",
     "usmp.audit",
+    "usmp.access",
     "oversight",
     "dossiers",
     "appointments",
     "bridge",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -88,7 +90,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every refused request leaves an access event (usmp.access.middleware); the login
+    # redirect of anonymous requests included.
+    "usmp.access.middleware.AccessMiddleware",
+    "usmp.access.middleware.LoginRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -217,6 +222,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # Keyring: JSON in USMP_KEYRING or in the file named by USMP_KEYRING_FILE (see usmp.crypto).
 USMP_KEYRING = env_secret("USMP_KEYRING")
 USMP_UNIT_NAME = env("USMP_UNIT_NAME", "Centre pénitentiaire de Démo")
+# The unit's prison numbers (numéros d'écrou): digits only, this many (dossiers.identifiers;
+# the check dossiers.E001 refuses a range that is empty or longer than a form takes).
+USMP_PRISON_NUMBER_MIN_DIGITS = int(env("USMP_PRISON_NUMBER_MIN_DIGITS", "4") or "4")
+USMP_PRISON_NUMBER_MAX_DIGITS = int(env("USMP_PRISON_NUMBER_MAX_DIGITS", "10") or "10")
 
 # Access events are kept this long (the code de la santé publique asks for at least six
 # months; `manage.py audit_purge` refuses less than 183 days). Write history is never purged.

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from appointments import views as agenda_views
 from dossiers import urls as dossiers_urls
 from usmp.core import views as core_views
 
@@ -10,7 +11,7 @@ admin.site.site_header = "Cloison"
 admin.site.site_title = "Cloison"
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", agenda_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("usmp.accounts.urls")),
     # Anonymous users on the login page may switch language too.

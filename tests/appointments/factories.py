@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from appointments import clock, services
+from appointments import clock
 from appointments.defaults import ensure_specialties
 from appointments.models import (
     Appointment,
@@ -18,6 +18,8 @@ from appointments.models import (
     Room,
     Specialty,
 )
+from appointments.services.booking import appointment_book
+from appointments.services.care_requests import care_request_create
 from tests.factories import make_patient, make_user
 
 PARIS = clock.unit_tz()
@@ -97,7 +99,7 @@ def book(
     """Book through the service (audit, checks, constraints), with sensible defaults."""
     practitioner_user = practitioner_user or practitioner()
     start = start or at(next_weekday(), 10)
-    return services.appointment_book(
+    return appointment_book(
         acting_user=acting_user or practitioner_user,
         patient=patient or make_patient(),
         specialty=specialty_obj or specialty(),
@@ -120,7 +122,7 @@ def matrix_appointment(world: Any) -> dict[str, Any]:
 
 
 def matrix_care_request(world: Any) -> dict[str, Any]:
-    request = services.care_request_create(
+    request = care_request_create(
         acting_user=make_user("nurse"),
         patient=world.patient,
         specialty=specialty("psychiatry"),

@@ -8,8 +8,10 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from appointments import services
 from appointments.models import Appointment, Reason, Status
+from appointments.services.availability import BookingConflict
+from appointments.services.booking import appointment_book
+from appointments.services.changes import appointment_cancel
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
 
@@ -73,9 +75,7 @@ def test_back_to_back_and_cancelled_appointments_do_not_conflict():
     first = f.book()
     after = _raw_copy(first, start=first.end, end=first.end + datetime.timedelta(minutes=30))
     after.save(force_insert=True)  # [start, end): touching is not overlapping
-    services.appointment_cancel(
-        acting_user=first.created_by, appointment=first, reason=Reason.REFUSED
-    )
+    appointment_cancel(acting_user=first.created_by, appointment=first, reason=Reason.REFUSED)
     again = _raw_copy(first)
     again.save(force_insert=True)  # the cancelled one no longer holds the slot
     assert Appointment.objects.filter(status=Status.PLANNED).count() == 2
@@ -107,7 +107,7 @@ def test_twenty_clerks_booking_the_same_slot_at_once_one_wins():
     def clerk(i: int) -> None:
         try:
             barrier.wait(timeout=30)
-            results[i] = services.appointment_book(
+            results[i] = appointment_book(
                 acting_user=clerks[i],
                 patient=patients[i],
                 specialty=f.specialty(),
@@ -128,7 +128,7 @@ def test_twenty_clerks_booking_the_same_slot_at_once_one_wins():
     for t in threads:
         t.join(timeout=60)
     winners = [r for r in results if isinstance(r, Appointment)]
-    losers = [r for r in results if isinstance(r, services.BookingConflict)]
+    losers = [r for r in results if isinstance(r, BookingConflict)]
     assert len(winners) == 1
     assert len(losers) == 19, [type(r) for r in results]
     for loser in losers:

@@ -8,8 +8,8 @@ import datetime
 import pytest
 import time_machine
 
-from appointments import services
 from appointments.movements import MovementFact, movement_facts
+from appointments.services.changes import appointment_cancel
 from tests.appointments import factories as f
 from tests.factories import make_patient
 
@@ -41,7 +41,7 @@ def test_movement_facts_carry_no_specialty_practitioner_room_or_motive():
         motive="SENTINELLE",
     )
     gone = f.book(patient=make_patient(prison_number="777002"), start=f.at(day, 14))
-    services.appointment_cancel(acting_user=gone.created_by, appointment=gone, reason="refused")
+    appointment_cancel(acting_user=gone.created_by, appointment=gone, reason="refused")
     f.book(patient=make_patient(), start=f.at(day + datetime.timedelta(days=7), 10))
 
     facts = movement_facts(f.at(day, 0), f.at(day, 23))

@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from appointments import clock, services
+from appointments import clock
 from appointments.models import (
     Absence,
     Appointment,
@@ -19,6 +19,15 @@ from appointments.models import (
     RoomClosure,
     Side,
     Status,
+)
+from appointments.selectors.care_requests import care_request_queue, care_request_stats
+from appointments.selectors.slots import free_slots
+from appointments.services.booking import appointment_book, appointment_series_book
+from appointments.services.care_requests import care_request_create
+from appointments.services.changes import (
+    appointment_cancel,
+    appointment_move,
+    appointment_record_outcome,
 )
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
@@ -32,7 +41,7 @@ FROZEN = datetime.datetime(2026, 3, 2, 8, 0, tzinfo=f.PARIS)
 def _series(doctor=None, occurrences=4, every=1, start_day=datetime.date(2026, 3, 10)):
     doctor = doctor or f.practitioner()
     start = f.at(start_day, 10)
-    return services.appointment_series_book(
+    return appointment_series_book(
         acting_user=doctor,
         patient=make_patient(),
         specialty=f.specialty(),
@@ -64,7 +73,7 @@ def test_moving_one_occurrence_leaves_the_others():
     booked = _series()
     second = booked[1]
     new_start = second.start + datetime.timedelta(hours=2)
-    services.appointment_move(
+    appointment_move(
         acting_user=second.created_by,
         appointment=second,
         start=new_start,
@@ -77,7 +86,7 @@ def test_moving_one_occurrence_leaves_the_others():
 @time_machine.travel(FROZEN, tick=False)
 def test_cancelling_one_occurrence_leaves_the_others():
     booked = _series()
-    cancelled = services.appointment_cancel(
+    cancelled = appointment_cancel(
         acting_user=booked[0].created_by, appointment=booked[2], reason=Reason.REFUSED
     )
     assert [a.pk for a in cancelled] == [booked[2].pk]
@@ -88,7 +97,7 @@ def test_cancelling_one_occurrence_leaves_the_others():
 @time_machine.travel(FROZEN, tick=False)
 def test_cancelling_this_and_following():
     booked = _series(occurrences=5)
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=booked[0].created_by,
         appointment=booked[1],
         reason=Reason.PRACTITIONER_ABSENT,
@@ -157,21 +166,20 @@ def test_booking_form_refuses_0230_on_spring_forward_day(persona_client):
     from html import unescape
 
     body = unescape(response.content.decode())
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "02:30 n'existe pas le 29/03/2026" in body
     assert not Appointment.objects.exists()
 
 
 @time_machine.travel(FROZEN, tick=False)
 def test_day_bounds_and_free_slots_on_daylight_saving_days():
-    from appointments import selectors
 
     start, end = clock.day_bounds(datetime.date(2026, 3, 29))
     assert end - start == datetime.timedelta(hours=23)
     start, end = clock.day_bounds(datetime.date(2026, 10, 25))
     assert end - start == datetime.timedelta(hours=25)
     doctor = f.practitioner(start=datetime.time(1, 0), end=datetime.time(4, 0), weekdays=[6])
-    slots = selectors.free_slots(
+    slots = free_slots(
         duration=datetime.timedelta(minutes=30),
         after=f.at(datetime.date(2026, 3, 29), 0),
         practitioner=doctor,
@@ -210,13 +218,12 @@ def test_booking_during_absence_or_room_closure_is_refused():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_free_slots_skip_busy_absent_and_closed_times():
-    from appointments import selectors
 
     doctor = f.practitioner(start=datetime.time(9, 0), end=datetime.time(11, 0), weekdays=[1])
     day = datetime.date(2026, 3, 3)
     f.book(practitioner_user=doctor, start=f.at(day, 9))
     Absence.objects.create(practitioner=doctor, start=f.at(day, 10), end=f.at(day, 10, 30))
-    slots = selectors.free_slots(
+    slots = free_slots(
         duration=datetime.timedelta(minutes=30),
         after=FROZEN,
         specialty=f.specialty(),
@@ -228,7 +235,6 @@ def test_free_slots_skip_busy_absent_and_closed_times():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_every_other_week_opening_hours():
-    from appointments import selectors
 
     f.practitioner(
         specialty_code="hepatology",
@@ -238,7 +244,7 @@ def test_every_other_week_opening_hours():
         every_n_weeks=2,
         valid_from=datetime.date(2026, 3, 3),
     )
-    slots = selectors.free_slots(
+    slots = free_slots(
         duration=datetime.timedelta(minutes=30),
         after=FROZEN,
         specialty=f.specialty("hepatology"),
@@ -269,8 +275,8 @@ def test_extraction_needs_a_movement_point_and_no_room():
         "end": start + datetime.timedelta(hours=3),
     }
     with pytest.raises(ValidationError):
-        services.appointment_book(**common)
-    appointment = services.appointment_book(**common, movement_point=f.hospital_point())
+        appointment_book(**common)
+    appointment = appointment_book(**common, movement_point=f.hospital_point())
     assert appointment.practitioner is None and appointment.room is None
 
 
@@ -281,7 +287,7 @@ def test_outcome_not_done_with_structured_reason_and_encrypted_comment():
     with time_machine.travel(FROZEN, tick=False):
         appointment = f.book(start=f.at(datetime.date(2026, 3, 3), 10))
     with time_machine.travel(datetime.datetime(2026, 3, 3, 11, 0, tzinfo=f.PARIS), tick=False):
-        services.appointment_record_outcome(
+        appointment_record_outcome(
             acting_user=appointment.created_by,
             appointment=appointment,
             done=False,
@@ -307,19 +313,19 @@ def test_other_reason_requires_attribution_and_future_outcome_is_refused():
     with time_machine.travel(FROZEN, tick=False):
         appointment = f.book(start=f.at(datetime.date(2026, 3, 3), 10))
         with pytest.raises(ValidationError):
-            services.appointment_record_outcome(
+            appointment_record_outcome(
                 acting_user=appointment.created_by, appointment=appointment, done=True
             )
     with time_machine.travel(datetime.datetime(2026, 3, 3, 11, 0, tzinfo=f.PARIS), tick=False):
         with pytest.raises(ValidationError) as excinfo:
-            services.appointment_record_outcome(
+            appointment_record_outcome(
                 acting_user=appointment.created_by,
                 appointment=appointment,
                 done=False,
                 reason=Reason.OTHER,
             )
         assert excinfo.value.message_dict["side"]
-        services.appointment_record_outcome(
+        appointment_record_outcome(
             acting_user=appointment.created_by,
             appointment=appointment,
             done=False,
@@ -333,15 +339,15 @@ def test_other_reason_requires_attribution_and_future_outcome_is_refused():
 @time_machine.travel(FROZEN, tick=False)
 def test_cancelled_appointment_cannot_be_cancelled_twice_or_moved():
     appointment = f.book(start=f.at(datetime.date(2026, 3, 3), 10))
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=appointment.created_by, appointment=appointment, reason=Reason.REFUSED
     )
     with pytest.raises(ValidationError):
-        services.appointment_cancel(
+        appointment_cancel(
             acting_user=appointment.created_by, appointment=appointment, reason=Reason.REFUSED
         )
     with pytest.raises(ValidationError):
-        services.appointment_move(
+        appointment_move(
             acting_user=appointment.created_by,
             appointment=appointment,
             start=appointment.start,
@@ -365,11 +371,10 @@ def test_writes_are_audited_without_clinical_text():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_care_request_lifecycle_keeps_delays_for_reports():
-    from appointments import selectors
 
     nurse = make_user("nurse")
     patient = make_patient()
-    request = services.care_request_create(
+    request = care_request_create(
         acting_user=nurse,
         patient=patient,
         specialty=f.specialty("psychiatry"),
@@ -390,7 +395,7 @@ def test_care_request_lifecycle_keeps_delays_for_reports():
     request.refresh_from_db()
     assert request.status == CareRequest.Status.BOOKED
     assert request.first_booked_at == FROZEN
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=nurse, appointment=appointment, reason=Reason.OTHER, side=Side.HEALTH
     )
     request.refresh_from_db()
@@ -403,8 +408,8 @@ def test_care_request_lifecycle_keeps_delays_for_reports():
         care_request=request,
     )
     with time_machine.travel(datetime.datetime(2026, 3, 4, 12, 0, tzinfo=f.PARIS), tick=False):
-        services.appointment_record_outcome(acting_user=doctor, appointment=again, done=True)
-        stats = selectors.care_request_stats(since=datetime.date(2026, 1, 1))
+        appointment_record_outcome(acting_user=doctor, appointment=again, done=True)
+        stats = care_request_stats(since=datetime.date(2026, 1, 1))
     request.refresh_from_db()
     assert request.status == CareRequest.Status.DONE
     assert request.consulted_at == again.start
@@ -414,11 +419,10 @@ def test_care_request_lifecycle_keeps_delays_for_reports():
 
 @time_machine.travel(FROZEN, tick=False)
 def test_queue_is_most_urgent_then_oldest_first():
-    from appointments import selectors
 
     nurse = make_user("nurse")
     for received, priority in [(1, "routine"), (3, "urgent"), (5, "routine"), (2, "soon")]:
-        services.care_request_create(
+        care_request_create(
             acting_user=nurse,
             patient=make_patient(),
             specialty=f.specialty("dental"),
@@ -426,7 +430,7 @@ def test_queue_is_most_urgent_then_oldest_first():
             priority=priority,
             text="Mal aux dents",
         )
-    queue = [(r.priority, r.received_on.day) for r in selectors.care_request_queue()]
+    queue = [(r.priority, r.received_on.day) for r in care_request_queue()]
     assert queue == [("urgent", 23), ("soon", 22), ("routine", 21), ("routine", 25)]
 
 
@@ -440,7 +444,7 @@ def test_care_request_bad_input():
         {"received_on": datetime.date(2026, 3, 1), "text": "x" * 5001},
     ):
         with pytest.raises(ValidationError):
-            services.care_request_create(
+            care_request_create(
                 acting_user=nurse,
                 patient=patient,
                 specialty=f.specialty(),
@@ -478,5 +482,5 @@ def test_nurse_records_a_care_request_through_the_form(persona_client):
         reverse("appointments:request_create"),
         {"prison_number": patient.prison_number, "received_on": "2026-03-20", "text": "x"},
     )
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     assert CareRequest.objects.count() == 1

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from appointments import services
 from appointments.models import Appointment, Reason, Status
+from appointments.services.care_requests import care_request_create
+from appointments.services.changes import appointment_cancel
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
 
@@ -88,7 +89,7 @@ def test_day_view_shows_booked_appointment(persona_client):
 
 def test_secretary_never_sees_motive_or_comment(persona_client):
     appointment = f.book(motive=MOTIVE)
-    request = services.care_request_create(
+    request = care_request_create(
         acting_user=make_user("nurse"),
         patient=appointment.patient,
         specialty=f.specialty("psychiatry"),
@@ -96,7 +97,7 @@ def test_secretary_never_sees_motive_or_comment(persona_client):
         priority="soon",
         text=MOTIVE,
     )
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=make_user("nurse"),
         appointment=appointment,
         reason=Reason.ESCORT_CANCELLED,
@@ -123,7 +124,10 @@ def test_secretary_never_sees_motive_or_comment(persona_client):
     assert secretary.get(book_with_request).status_code == 404
     detail = nurse.get(urls[5]).content.decode()
     assert MOTIVE in detail and COMMENT in detail
-    assert MOTIVE in nurse.get(reverse("appointments:request_list")).content.decode()
+    # A psychiatric request's text is for the psychiatric team, not the somatic nurse.
+    assert MOTIVE not in nurse.get(reverse("appointments:request_list")).content.decode()
+    psychiatrist = persona_client("psychiatrist")
+    assert MOTIVE in psychiatrist.get(reverse("appointments:request_list")).content.decode()
 
 
 def test_secretary_form_has_no_motive_or_comment_field(persona_client):
@@ -163,7 +167,7 @@ def test_printable_day_list_renders_active_appointments(persona_client):
         room_obj=kept.room,
         start=kept.end,
     )
-    services.appointment_cancel(acting_user=kept.practitioner, appointment=gone, reason="refused")
+    appointment_cancel(acting_user=kept.practitioner, appointment=gone, reason="refused")
     day = kept.start.astimezone(f.PARIS).date().isoformat()
     body = persona_client("secretary").get(reverse("appointments:day_print"), {"date": day})
     text = body.content.decode()
@@ -218,7 +222,7 @@ def test_bad_booking_input_gives_a_clear_message_and_writes_nothing(
     patient = make_patient()
     data = _booking_post(doctor, patient, f.next_weekday(), **changes)
     response = persona_client("nurse").post(reverse("appointments:book"), data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert message in unescape(response.content.decode())
     assert not Appointment.objects.exists()
 
@@ -290,7 +294,7 @@ def test_coordinator_edits_reference_data_but_sees_no_patient(persona_client):
         reverse("appointments:setup_create", kwargs={"kind": "rooms"}),
         {"name": "Salle de soins", "movement_point": point.pk, "active": "on"},
     )
-    assert duplicate.status_code == 200
+    assert duplicate.status_code == 400
     assert "existe déjà" in unescape(duplicate.content.decode())
     assert client.get(reverse("appointments:day")).status_code == 403
     assert client.get(reverse("appointments:setup")).status_code == 200
@@ -333,7 +337,7 @@ def test_absence_form_refuses_nonexistent_time(persona_client):
             "end_time": "08:00",
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "n'existe pas" in unescape(response.content.decode())
 
 
@@ -358,7 +362,7 @@ def test_queue_patient_and_task_pages_do_not_grow_with_data(persona_client):
 
     def add_requests(count: int) -> None:
         for _ in range(count):
-            services.care_request_create(
+            care_request_create(
                 acting_user=nurse,
                 patient=make_patient(),
                 specialty=f.specialty("dental"),
@@ -399,3 +403,19 @@ def test_a_date_out_of_range_is_refused_not_a_500(client, url, status):
     """A year typed as 9999 or 0001 would overflow once turned into UTC day bounds."""
     client.force_login(make_user("physician"))
     assert client.get(url).status_code == status
+
+
+def test_the_day_grid_escapes_what_it_prints(persona_client):
+    """The grid's cells are built in Python (appointments.rendering): every value escaped."""
+    doctor = f.practitioner(room_name='Cabinet <b>"1"</b>')
+    doctor.last_name = "<script>alert(1)</script>"
+    doctor.save()
+    day = f.next_weekday(1)
+    f.book(practitioner_user=doctor, room_obj=f.room('Cabinet <b>"1"</b>'), start=f.at(day, 9))
+    client = persona_client("nurse")
+    for by in ("practitioner", "room"):
+        body = client.get(reverse("appointments:day"), {"date": day.isoformat(), "by": by})
+        html = body.content.decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "<b>" not in html
+        assert "&lt;b&gt;&quot;1&quot;&lt;/b&gt;" in html

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from appointments import services
 from appointments.models import VisitTask
-from dossiers.services import patient_update
+from appointments.services.changes import appointment_cancel, appointment_record_outcome
+from appointments.services.custody import custody_change
 from tests.appointments import factories as f
 from tests.factories import make_patient, make_user
 
@@ -39,12 +39,12 @@ def test_long_known_patient_registered_late_gets_no_entry_visit():
 def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit():
     secretary = make_user("secretary")
     patient = make_patient(arrival_date=datetime.date(2025, 6, 1))
-    patient_update(
+    custody_change(
         acting_user=secretary, patient=patient, expected_release_date=datetime.date(2026, 5, 31)
     )
     task = VisitTask.objects.get(patient=patient, kind=VisitTask.Kind.PRE_RELEASE)
     assert (task.due_from, task.due_by) == (datetime.date(2026, 4, 30), datetime.date(2026, 5, 31))
-    patient_update(
+    custody_change(
         acting_user=secretary, patient=patient, expected_release_date=datetime.date(2026, 4, 15)
     )
     task.refresh_from_db()
@@ -53,7 +53,7 @@ def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit(
         datetime.date(2026, 4, 15),
         VisitTask.Status.OPEN,
     )
-    patient_update(acting_user=secretary, patient=patient, expected_release_date=None)
+    custody_change(acting_user=secretary, patient=patient, expected_release_date=None)
     task.refresh_from_db()
     assert task.status == VisitTask.Status.CANCELLED
     assert VisitTask.objects.filter(patient=patient).count() == 1
@@ -62,7 +62,7 @@ def test_known_release_date_creates_then_moves_then_drops_the_pre_release_visit(
 @time_machine.travel(TODAY, tick=False)
 def test_release_or_transfer_cancels_pending_visits():
     patient = make_patient(arrival_date=datetime.date(2026, 3, 1))
-    patient_update(acting_user=None, patient=patient, custody_status="transferred")
+    custody_change(acting_user=None, patient=patient, custody_status="transferred")
     assert list(VisitTask.objects.values_list("status", flat=True)) == [VisitTask.Status.CANCELLED]
 
 
@@ -81,7 +81,7 @@ def test_booking_then_holding_the_entry_visit_closes_the_task():
     task.refresh_from_db()
     assert (task.status, task.appointment_id) == (VisitTask.Status.BOOKED, appointment.pk)
     with time_machine.travel(datetime.datetime(2026, 3, 3, 10, 0, tzinfo=f.PARIS), tick=False):
-        services.appointment_record_outcome(acting_user=nurse, appointment=appointment, done=True)
+        appointment_record_outcome(acting_user=nurse, appointment=appointment, done=True)
     task.refresh_from_db()
     assert task.status == VisitTask.Status.DONE
 
@@ -91,7 +91,7 @@ def test_cancelled_visit_goes_back_to_the_list():
     patient = make_patient(arrival_date=datetime.date(2026, 3, 2))
     task = VisitTask.objects.get(patient=patient)
     appointment = f.book(patient=patient, start=f.at(datetime.date(2026, 3, 3), 9), visit_task=task)
-    services.appointment_cancel(
+    appointment_cancel(
         acting_user=appointment.created_by, appointment=appointment, reason="escort_cancelled"
     )
     task.refresh_from_db()
@@ -138,7 +138,7 @@ def test_release_date_entered_in_the_patient_form_creates_the_task(persona_clien
         "custody_status": "present",
     }
     bad = client.post(url, {**form, "expected_release_date": "2025-01-01"})
-    assert bad.status_code == 200
+    assert bad.status_code == 400
     assert "antérieure à la date d'arrivée" in unescape(bad.content.decode())
     assert not VisitTask.objects.filter(patient=patient).exists()
     response = client.post(url, {**form, "expected_release_date": "2026-03-20"})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from appointments.models import Appointment, Kind, MovementPoint, Room, Status
-from appointments.services import dossier_key
+from dossiers.keys import compartment_key
 from tests.appointments import factories as agenda
 from tests.factories import make_user
 
@@ -47,7 +47,7 @@ def write(consultation: Consultation, *, created_by: Any) -> Appointment:
         end=consultation.end,
         status=Status.PLANNED if consultation.active else Status.CANCELLED,
         reason="" if consultation.active else consultation.reason,
-        data_key=dossier_key(consultation.patient, specialty),
+        data_key=compartment_key(consultation.patient, specialty.compartment),
         created_by=created_by,
     )
     appointment.motive = consultation.motive

@@ -76,11 +76,7 @@ def test_wrong_scope_is_403_and_audited_as_denied(client, waves, issue):
     bridge_client, token = issue(scopes=(Scope.CUSTODY_WRITE,))
     assert_refused(client.get(URL, **bearer(token)), 403)
     denied = AccessEvent.objects.get(action=AccessEvent.Action.BRIDGE_PULL)
-    assert (denied.outcome, denied.object_id, denied.actor_id) == (
-        "denied",
-        str(bridge_client.pk),
-        None,
-    )
+    assert (denied.outcome, denied.client_id, denied.actor_id) == ("denied", bridge_client.pk, None)
 
 
 def test_wrong_address_is_403(client, waves, issue):
@@ -166,14 +162,16 @@ def test_print_page_is_rate_limited_too(client, waves, issue):
 
 
 def test_every_pull_is_a_link_of_the_audit_chain(client, waves, issue):
+    from usmp.audit import chain
     from usmp.audit.models import ChainLink
 
     bridge_client, token = issue()
     client.get(URL, **bearer(token))
     client.get(reverse("bridge:movements_print"), {"token": token})
+    chain.sequence()  # what runs after each commit (the test's transaction never commits)
     events = AccessEvent.objects.filter(action=AccessEvent.Action.BRIDGE_PULL)
-    assert [(e.object_type, e.object_id, e.outcome) for e in events] == [
-        ("bridge_client", str(bridge_client.pk), "allowed")
+    assert [(e.object_type, e.client_id, e.outcome) for e in events] == [
+        ("movements", bridge_client.pk, "allowed")
     ] * 2
     linked = set(
         ChainLink.objects.filter(source=ChainLink.Source.ACCESS).values_list("source_id", flat=True)

@@ -271,7 +271,13 @@ def test_no_token_is_401(client):
     response = push(client, None, event(patient, "release", TODAY))
     assert response.status_code == 401
     assert CustodyEvent.objects.count() == 0
-    assert pushes().count() == 0
+    # Refused from nobody known: one aggregated refusal for its source and minute.
+    refused = pushes().get()
+    assert (refused.outcome, refused.object_type, refused.client_id) == (
+        "denied",
+        "anonymous",
+        None,
+    )
 
 
 def test_every_push_is_an_access_event(client, writer):

@@ -11,8 +11,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from appointments import selectors
 from appointments.models import Appointment, Unavailability
+from appointments.selectors.slots import free_slots
+from appointments.services.changes import appointment_move
 from bridge.models import Scope
 from tests.appointments import factories as agenda
 from tests.factories import make_patient, make_user
@@ -114,14 +115,13 @@ def test_booking_over_a_window_is_refused_with_a_clear_message(client, writer):
 
 
 def test_moving_into_a_window_is_refused(client, writer):
-    from appointments import services
 
     patient = make_patient()
     doctor = agenda.practitioner()
     booked = agenda.book(patient=patient, practitioner_user=doctor, start=agenda.at(TUESDAY, 14))
     push(client, writer, window(patient, at(TUESDAY, 9), at(TUESDAY, 12)))
     with pytest.raises(ValidationError):
-        services.appointment_move(
+        appointment_move(
             acting_user=doctor,
             appointment=booked,
             start=agenda.at(TUESDAY, 10),
@@ -135,7 +135,7 @@ def test_free_slots_skip_the_window(client, writer):
     patient = make_patient()
     agenda.practitioner(start=datetime.time(8, 0), end=datetime.time(12, 0))
     push(client, writer, window(patient, at(TODAY, 7), at(TUESDAY, 11)))
-    slots = selectors.free_slots(
+    slots = free_slots(
         duration=datetime.timedelta(minutes=30),
         after=agenda.at(TODAY, 8),
         specialty=agenda.specialty(),
@@ -143,7 +143,7 @@ def test_free_slots_skip_the_window(client, writer):
     )
     assert slots[0].start == agenda.at(TUESDAY, 11)
     # Without the patient (or for another one), the morning is free.
-    assert selectors.free_slots(
+    assert free_slots(
         duration=datetime.timedelta(minutes=30),
         after=agenda.at(TODAY, 8),
         specialty=agenda.specialty(),

@@ -15,17 +15,27 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_patient, make_user
-from usmp.audit import chain
+from usmp.audit import chain, retention
 from usmp.audit.models import AccessEvent, ChainLink, Checkpoint
-from usmp.audit.services import access_record
+from usmp.audit.writer import write_event
 
 
 def record(n=1, **kw):
+    """N access events, linked as the sequencer links them after their commit (the test's
+    own transaction never commits, so the pass is run here)."""
     user = kw.pop("actor", None) or make_user("nurse")
-    return [
-        access_record(request=None, actor=user, action=AccessEvent.Action.PATIENT_VIEW, **kw)
-        for _ in range(n)
+    events = [
+        write_event(actor=user, action=AccessEvent.Action.PATIENT_VIEW, **kw) for _ in range(n)
     ]
+    chain.sequence()
+    return events
+
+
+def patient_written():
+    """A patient registered, its write-history rows linked."""
+    patient = make_patient()
+    chain.sequence()
+    return patient
 
 
 def run_verify(*args):
@@ -62,7 +72,7 @@ def tamper(sql, params=()):
 )
 def test_audit_tables_refuse_update_delete_truncate(table, statement):
     record(2)
-    make_patient()  # a write-history row too
+    patient_written()  # a write-history row too
     chain.checkpoint()
     with (
         pytest.raises(Exception, match="append-only"),
@@ -76,7 +86,7 @@ def test_audit_tables_refuse_update_delete_truncate(table, statement):
 @pytest.mark.django_db
 def test_untouched_chain_verifies():
     record(3)
-    make_patient()
+    patient_written()
     ok, output = run_verify()
     assert ok, output
     links = ChainLink.objects.count()
@@ -104,7 +114,7 @@ def test_edited_access_event_is_named():
 @pytest.mark.django_db
 def test_edited_write_history_row_is_named():
     record(1)
-    patient = make_patient()
+    patient = patient_written()
     entry = LogEntry.objects.get_for_object(patient).get()
     link = ChainLink.objects.get(source="write", source_id=entry.pk)
     tamper(
@@ -172,20 +182,41 @@ def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head
     assert not ok and "its tail was truncated" in output
 
 
+FORGED_INSERT = (
+    "INSERT INTO audit_accessevent (at, actor_id, action, outcome, compartment, object_type, "
+    "object_id, search_index, break_glass, purpose, count{xid_column}) VALUES (now(), %s, "
+    "'patient_view', 'allowed', '', '', '', '', false, '', 1{xid_value}) RETURNING id"
+)
+
+
 @pytest.mark.django_db
-def test_row_inserted_outside_the_chain_is_found():
+def test_row_inserted_behind_the_sequencer_is_found():
     record(2)
     nurse = make_user("nurse")
     with connection.cursor() as cursor:
+        # A transaction id older than the sequencer's horizon: a row no pass could miss.
         cursor.execute(
-            "INSERT INTO audit_accessevent (at, actor_id, action, outcome, compartment, object_type, "
-            "object_id, search_index, break_glass) VALUES (now(), %s, 'patient_view', 'allowed', '', '', '', '', false) "
-            "RETURNING id",
-            [nurse.pk],
+            FORGED_INSERT.format(xid_column=", xid", xid_value=", '3'::xid8"), [nurse.pk]
         )
         forged = cursor.fetchone()[0]
     ok, output = run_verify()
     assert not ok and f"access row {forged} is in no link of the chain" in output
+
+
+@pytest.mark.django_db
+def test_a_row_not_yet_sequenced_is_pending_then_linked():
+    nurse = make_user("nurse")
+    record(2, actor=nurse)
+    with connection.cursor() as cursor:
+        cursor.execute(FORGED_INSERT.format(xid_column="", xid_value=""), [nurse.pk])
+        pending = cursor.fetchone()[0]
+    report = chain.verify()
+    assert report.ok and report.pending == 1
+    ok, output = run_verify()
+    assert ok and "1 row(s) await their link" in output
+    assert chain.sequence() == 1
+    assert ChainLink.objects.filter(source="access", source_id=pending).exists()
+    assert chain.verify().pending == 0
 
 
 def test_checkpoint_command_prints_the_head(db):
@@ -209,7 +240,8 @@ def test_eight_concurrent_writers_leave_a_valid_chain():
         try:
             barrier.wait()
             for _ in range(10):
-                access_record(request=None, actor=user, action=AccessEvent.Action.DOSSIER_VIEW)
+                # Outside any transaction: each event commits, then the sequencer links it.
+                write_event(actor=user, action=AccessEvent.Action.DOSSIER_VIEW)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -222,6 +254,7 @@ def test_eight_concurrent_writers_leave_a_valid_chain():
         t.join()
     assert errors == []
     assert AccessEvent.objects.count() == 80
+    assert ChainLink.objects.filter(source="access").count() == 80
     ok, output = run_verify()
     assert ok, output
 
@@ -256,18 +289,19 @@ def test_forged_forwarded_for_is_not_logged_unless_a_proxy_is_trusted(client, se
 def test_purge_keeps_the_chain_verifiable_and_records_itself():
     # The chain's oldest part (including the role groups' creation) gets old: travel ahead.
     old = record(3)
-    make_patient()  # a write-history row in the old part: kept, unlinked
+    patient_written()  # a write-history row in the old part: kept, unlinked
     later = timezone.now() + datetime.timedelta(days=400)
     with time_machine.travel(later, tick=False):
         recent = record(2)
         with pytest.raises(ValueError, match="at least 183 days"):
-            chain.purge(before=timezone.now() - datetime.timedelta(days=30))
-        result = chain.purge(before=timezone.now() - datetime.timedelta(days=365))
+            retention.purge(before=timezone.now() - datetime.timedelta(days=30))
+        result = retention.purge(before=timezone.now() - datetime.timedelta(days=365))
         assert result.access_events_deleted == 3
         assert not AccessEvent.objects.filter(pk__in=[e.pk for e in old]).exists()
         assert AccessEvent.objects.filter(pk__in=[e.pk for e in recent]).count() == 2
         assert LogEntry.objects.count() > 0  # the write history stays
         assert AccessEvent.objects.filter(action=AccessEvent.Action.AUDIT_PURGE).count() == 1
+        chain.sequence()
         ok, output = run_verify()
         assert ok, output
         record(1)

@@ -107,7 +107,8 @@ def test_production_settings_defaults():
     assert prod.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     assert prod.SESSION_COOKIE_AGE == 1800
     assert prod.SESSION_SAVE_EVERY_REQUEST
-    assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in prod.MIDDLEWARE
+    # Django's LoginRequiredMiddleware, recording the refusals it redirects.
+    assert "usmp.access.middleware.LoginRequired" in prod.MIDDLEWARE
     assert settings.TIME_ZONE == "Europe/Paris" and settings.USE_TZ
     assert settings.LANGUAGE_CODE == "fr"
 

@@ -1,10 +1,18 @@
 """The tamper-evident chain over the access events and django-auditlog's write history.
 
 Every audit row gets a link: seq (gapless), prev_hash, row_hash = HMAC-SHA256(audit key,
-prev_hash | canonical JSON of the row as stored). Links are appended inside the transaction
-that wrote the row, under a transaction-scoped advisory lock, so concurrent writers cannot
-fork the chain. ``verify`` recomputes everything and names the first broken link; a
-checkpoint (printed for anchoring outside the database) detects a truncated tail.
+prev_hash | canonical JSON of the row as stored). Writers only insert their rows; ``sequence``
+links the committed rows that have none yet, in its own short transaction under the chain's
+advisory lock, after each transaction that wrote audit rows commits. So no reader's
+transaction ever holds the lock, and a transaction left open blocks nobody. ``verify``
+recomputes everything and names the first broken link; a checkpoint (printed for anchoring
+outside the database) detects a truncated tail.
+
+Every audit row carries the id of the transaction that wrote it (``xid``, a PostgreSQL
+``xid8`` column set by default). A pass looks at the rows whose transaction id is at least
+the previous pass's snapshot horizon (``pg_snapshot_xmin``): every transaction older than that
+had ended when the previous pass ran, so its rows were linked then, and a late commit is never
+skipped. A row behind the horizon without a link was inserted behind the sequencer's back.
 """
 
 from __future__ import annotations
@@ -19,29 +27,31 @@ from typing import Any
 
 from auditlog.models import LogEntry
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from usmp.core.db import PURGE_SETTING
 from usmp.crypto.keyring import get_keyring
 
-from .models import AccessEvent, ChainLink, Checkpoint
+from .models import AccessEvent, ChainLink, Checkpoint, SequencerState
 
 LOCK_KEY = 0x436C6F69  # "Cloi": one advisory lock for the whole chain
 GENESIS = "0" * 64
-MINIMUM_RETENTION_DAYS = 183  # code de la santé publique: at least six months
 
 ACCESS_FIELDS = (
     "id", "at", "actor_id", "action", "outcome", "patient_id", "compartment",
     "object_type", "object_id", "search_index", "break_glass", "source_ip",
 )  # fmt: skip
+# Fields added after the first release: in the canonical form only when they differ from
+# their default, so that the links of older rows still verify.
+ACCESS_OPTIONAL_FIELDS = {"purpose": "", "count": 1, "client_id": None}
 WRITE_FIELDS = (
     "id", "content_type_id", "object_pk", "object_id", "object_repr", "serialized_data",
     "action", "changes_text", "changes", "cid", "actor_id", "actor_email", "remote_addr",
     "remote_port", "timestamp", "additional_data",
 )  # fmt: skip
 SOURCES: dict[str, tuple[Any, tuple[str, ...], str]] = {
-    ChainLink.Source.ACCESS: (AccessEvent, ACCESS_FIELDS, "at"),
+    ChainLink.Source.ACCESS: (AccessEvent, (*ACCESS_FIELDS, *ACCESS_OPTIONAL_FIELDS), "at"),
     ChainLink.Source.WRITE: (LogEntry, WRITE_FIELDS, "timestamp"),
 }
 
@@ -51,6 +61,10 @@ def canonical(source: str, values: dict[str, Any]) -> bytes:
     addresses as strings (json's default=str), nested JSON (auditlog's changes) sorted."""
     time_field = SOURCES[source][2]
     row = {**values, "source": source}
+    if source == ChainLink.Source.ACCESS:
+        for name, default in ACCESS_OPTIONAL_FIELDS.items():
+            if row.get(name, default) == default:
+                row.pop(name, None)
     if row.get(time_field) is not None:
         row[time_field] = row[time_field].astimezone(datetime.UTC).isoformat()
     return json.dumps(
@@ -81,36 +95,108 @@ def _rows(source: str, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return {row["id"]: row for row in qs.values(*fields) if row["id"] in wanted}
 
 
-def _lock() -> None:
+def lock() -> None:
+    """The chain's lock, held until the current transaction ends: only the sequencer, the
+    checkpoint and the retention purge take it, each in a short transaction of its own."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _boundary() -> Checkpoint | None:
+def boundary() -> Checkpoint | None:
     return Checkpoint.objects.filter(is_purge_boundary=True).order_by("-seq").first()
 
 
-def _head() -> tuple[int, str]:
+def head() -> tuple[int, str]:
     last = ChainLink.objects.order_by("-seq").values_list("seq", "row_hash").first()
     if last is not None:
         return last
-    boundary = _boundary()
-    return (boundary.seq, boundary.head_hash) if boundary else (0, GENESIS)
+    start = boundary()
+    return (start.seq, start.head_hash) if start else (0, GENESIS)
 
 
-def append(source: str, source_id: int) -> ChainLink:
-    """Link the row just written. Holds the chain lock until the transaction ends."""
-    with transaction.atomic():
-        _lock()
-        values = _rows(source, [source_id])[source_id]
-        seq, prev = _head()
-        return ChainLink.objects.create(
-            seq=seq + 1,
-            source=source,
-            source_id=source_id,
-            prev_hash=prev,
-            row_hash=link_hash(prev, source, values),
+# -- sequencing ---------------------------------------------------------------------------------
+
+_TABLES: dict[str, str] = {
+    ChainLink.Source.ACCESS: "audit_accessevent",
+    ChainLink.Source.WRITE: "auditlog_logentry",
+}
+
+
+def _horizon() -> int:
+    row = SequencerState.objects.filter(pk=1).values_list("horizon", flat=True).first()
+    return int(row or 0)
+
+
+def _pending_rows(source: str, horizon: int) -> list[dict[str, Any]]:
+    """SOURCE rows, as stored, written by a transaction at or after HORIZON that have no
+    link yet (one query)."""
+    model, fields, _time = SOURCES[source]
+    linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
+    at_or_after = RawSQL("xid >= %s::text::xid8", [str(horizon)], output_field=BooleanField())
+    return list(
+        model.objects.alias(recent=at_or_after)
+        .filter(recent=True)
+        .filter(~Exists(linked))
+        .order_by("id")
+        .values(*fields)
+    )
+
+
+def _pending(source: str, horizon: int) -> list[int]:
+    return [row["id"] for row in _pending_rows(source, horizon)]
+
+
+def sequence() -> int:
+    """Link every committed audit row that has no link yet; return how many were linked.
+
+    Runs in its own short transaction under the chain's lock: call it outside (after) the
+    transactions that write audit rows (``schedule`` does). Four queries when nothing is
+    pending, six otherwise."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), pg_snapshot_xmin(pg_current_snapshot())::text, "
+            "coalesce((SELECT horizon FROM audit_sequencerstate WHERE id = 1), 0)",
+            [LOCK_KEY],
         )
+        _locked, next_horizon, horizon = cursor.fetchone()
+        pending = [
+            (values[SOURCES[source][2]], source, values["id"], values)
+            for source in SOURCES
+            for values in _pending_rows(source, int(horizon))
+        ]
+        links = []
+        if pending:
+            pending.sort(key=lambda item: (item[0], item[1], item[2]))
+            seq, prev = head()
+            key = get_keyring().audit_key
+            for _at, source, row_id, values in pending:
+                seq += 1
+                row_hash = link_hash(prev, source, values, key=key)
+                links.append(
+                    ChainLink(
+                        seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
+                    )
+                )
+                prev = row_hash
+            ChainLink.objects.bulk_create(links)
+        cursor.execute(
+            "INSERT INTO audit_sequencerstate (id, horizon) VALUES (1, %s) ON CONFLICT (id) "
+            "DO UPDATE SET horizon = GREATEST(audit_sequencerstate.horizon, EXCLUDED.horizon)",
+            [int(next_horizon)],
+        )
+    return len(links)
+
+
+def _sequence_after_commit() -> None:
+    sequence()
+
+
+def schedule() -> None:
+    """Link the audit rows of the current transaction once it has committed (once per
+    transaction, however many rows it wrote)."""
+    if any(entry[1] is _sequence_after_commit for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_sequence_after_commit, robust=True)
 
 
 # -- verification -------------------------------------------------------------------------------
@@ -121,6 +207,7 @@ class VerifyReport:
     links: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS
+    pending: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -141,8 +228,8 @@ def verify(
 ) -> VerifyReport:
     """Recompute the whole chain; list problems, the first broken link first."""
     report = VerifyReport()
-    boundary = _boundary()
-    expected_seq, prev = (boundary.seq + 1, boundary.head_hash) if boundary else (1, GENESIS)
+    start = boundary()
+    expected_seq, prev = (start.seq + 1, start.head_hash) if start else (1, GENESIS)
     bar = progress(
         "Verifying the audit chain", ChainLink.objects.filter(seq__gte=expected_seq).count()
     )
@@ -200,21 +287,28 @@ def verify(
             at = ChainLink.objects.filter(seq=seq).values_list("row_hash", flat=True).first()
             if at is not None and at != head_hash:
                 report.problems.append(f"link {seq} differs from {what}")
-    report.problems.extend(_unlinked_rows(boundary))
+    report.problems.extend(_unlinked_rows(start))
+    horizon = _horizon()
+    report.pending = sum(len(_pending(source, horizon)) for source in SOURCES)
     return report
 
 
-def _unlinked_rows(boundary: Checkpoint | None) -> list[str]:
-    """Audit rows that no link covers: inserted behind the application's back."""
+def _unlinked_rows(start: Checkpoint | None) -> list[str]:
+    """Audit rows behind the sequencer's horizon that no link covers: inserted behind the
+    application's back (rows at or after the horizon are pending, not suspect)."""
     problems = []
-    writes_floor = (boundary.unlinked_writes_through or 0) if boundary else 0
+    writes_floor = (start.unlinked_writes_through or 0) if start else 0
+    horizon = str(_horizon())
     for source, (model, _fields, _time) in SOURCES.items():
         floor = writes_floor if source == ChainLink.Source.WRITE else 0
         # NOT EXISTS (an anti-join on the link index), not NOT IN: on millions of rows the
         # latter cannot be hashed and turns quadratic.
         linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
+        behind = RawSQL("xid < %s::text::xid8", [horizon], output_field=BooleanField())
         missing = list(
             model.objects.filter(id__gt=floor)
+            .alias(behind=behind)
+            .filter(behind=True)
             .filter(~Exists(linked))
             .order_by("id")
             .values_list("id", flat=True)[:5]
@@ -227,82 +321,10 @@ def _unlinked_rows(boundary: Checkpoint | None) -> list[str]:
 
 
 def checkpoint() -> Checkpoint:
-    """Record the current head (print it too, and keep it outside the database)."""
+    """Link what is pending, then record the current head (print it too, and keep it outside
+    the database)."""
+    sequence()
     with transaction.atomic():
-        _lock()
-        seq, head = _head()
-        return Checkpoint.objects.create(seq=seq, head_hash=head)
-
-
-# -- retention ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PurgeResult:
-    through_seq: int
-    access_events_deleted: int
-
-
-def purge(*, before: datetime.datetime, acting_user: Any = None) -> PurgeResult:
-    """Delete access events older than BEFORE with the links of the chain's oldest part.
-
-    The chain stays verifiable: a boundary checkpoint keeps the hash of the last purged link,
-    and the purge itself is recorded as an access event. Write history rows are kept."""
-    from .services import access_record
-
-    floor = timezone.now() - datetime.timedelta(days=MINIMUM_RETENTION_DAYS)
-    if before > floor:
-        raise ValueError(
-            f"Access events are kept at least {MINIMUM_RETENTION_DAYS} days: "
-            f"purge only before {timezone.localtime(floor):%d/%m/%Y}."
-        )
-    with transaction.atomic():
-        _lock()
-        with connection.cursor() as cursor:
-            # The first link whose row is recent enough: everything before it goes.
-            cursor.execute(
-                """
-                SELECT min(l.seq) FROM audit_chainlink l
-                LEFT JOIN audit_accessevent a ON l.source = 'access' AND a.id = l.source_id
-                LEFT JOIN auditlog_logentry w ON l.source = 'write' AND w.id = l.source_id
-                WHERE coalesce(a.at, w.timestamp) >= %s
-                """,
-                [before],
-            )
-            first_kept = cursor.fetchone()[0]
-        last_seq, _ = _head()
-        through = (first_kept - 1) if first_kept is not None else last_seq
-        purged = ChainLink.objects.filter(seq__lte=through)
-        last = purged.order_by("-seq").first()
-        if last is None:
-            return PurgeResult(through_seq=through, access_events_deleted=0)
-        access_ids = list(purged.filter(source="access").values_list("source_id", flat=True))
-        writes_through = (
-            purged.filter(source="write")
-            .order_by("-source_id")
-            .values_list("source_id", flat=True)
-            .first()
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
-            cursor.execute("DELETE FROM audit_chainlink WHERE seq <= %s", [through])
-            cursor.execute("DELETE FROM audit_accessevent WHERE id = ANY(%s)", [access_ids])
-            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'off'")
-        previous = _boundary()
-        Checkpoint.objects.create(
-            seq=last.seq,
-            head_hash=last.row_hash,
-            is_purge_boundary=True,
-            purged_access_events=len(access_ids),
-            unlinked_writes_through=max(
-                writes_through or 0, (previous.unlinked_writes_through or 0) if previous else 0
-            ),
-        )
-        access_record(
-            request=None,
-            actor=acting_user,
-            action=AccessEvent.Action.AUDIT_PURGE,
-            object_type="chain",
-            object_id=f"through link {last.seq}, {len(access_ids)} events",
-        )
-    return PurgeResult(through_seq=last.seq, access_events_deleted=len(access_ids))
+        lock()
+        seq, head_hash = head()
+        return Checkpoint.objects.create(seq=seq, head_hash=head_hash)

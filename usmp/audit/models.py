@@ -32,6 +32,28 @@ class AccessEvent(models.Model):
         AUDIT_PURGE = "audit_purge", _("Audit retention purge")
         BRIDGE_PULL = "bridge_pull", _("Bridge: movements pulled")
         BRIDGE_PUSH = "bridge_push", _("Bridge: event pushed")
+        ENTRY_VIEW = "entry_view", _("Entry read (for a correction)")
+        AGENDA_VIEW = "agenda_view", _("Patient's agenda read")
+        APPOINTMENT_VIEW = "appointment_view", _("Appointment read")
+        CARE_REQUEST_VIEW = "care_request_view", _("Care request read")
+        VISIT_TASK_VIEW = "visit_task_view", _("Mandatory visit read")
+        SERIES_VIEW = "series_view", _("Appointment series read")
+        BREAK_GLASS_LIST = "break_glass_list", _("Emergency accesses read")
+        BRIDGE_CLIENT_VIEW = "bridge_client_view", _("Bridge client read")
+        PAGE_OPEN = "page_open", _("Page opened")
+
+    class Purpose(models.TextChoices):
+        """Why the object was read: what the page or the command does with it."""
+
+        DISPLAY = "display", _("Display")
+        CHANGE = "change", _("Change form")
+        # A write shows nothing: its trace is the write history. Recorded when refused.
+        WRITE = "write", _("Write")
+        BOOK = "book", _("Booking")
+        PRINT = "print", _("Print")
+        EXPORT = "export", _("Export")
+        SEARCH = "search", _("Search")
+        CHECK = "check", _("Check while typing")
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("Allowed")
@@ -52,6 +74,15 @@ class AccessEvent(models.Model):
     search_index = models.CharField(max_length=64, blank=True)
     break_glass = models.BooleanField(default=False)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
+    # Database defaults too: rows written by hand (a bulk load, a DBA) get them as well.
+    purpose = models.CharField(
+        max_length=16, choices=Purpose.choices, blank=True, default="", db_default=""
+    )
+    # The bridge client (the prison's software) that read or pushed, when it is one.
+    client_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # Refusals of unauthenticated requests are aggregated per source and minute: one event
+    # stands for COUNT refusals (usmp.audit.writer.refusal_record).
+    count = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         verbose_name = _("access event")
@@ -72,6 +103,35 @@ class AccessEvent(models.Model):
             return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
         except (TypeError, ValueError):
             return None
+
+
+class RefusalCounter(models.Model):
+    """Refusals of unauthenticated requests in one minute from one source, counted here and
+    folded into the audit trail as access events (at most two per key and minute), so that
+    an anonymous flood cannot grow the append-only log without bound. Not append-only: a
+    counter, like the bridge's rate counter."""
+
+    minute = models.DateTimeField()
+    source_ip = models.GenericIPAddressField(null=True)
+    action = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    folded = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("refusal counter")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "source_ip", "action", "object_id"],
+                name="refusal_counter_key",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["minute"], name="refusal_counter_minute")]
+
+    def __str__(self) -> str:
+        return f"RefusalCounter {self.pk}"
 
 
 class ChainLink(models.Model):
@@ -118,3 +178,18 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"Checkpoint {self.seq}"
+
+
+class SequencerState(models.Model):
+    """The sequencer's horizon: every transaction older than it had ended when the last pass
+    ran, so its audit rows are linked (usmp.audit.chain.sequence). One row."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    horizon = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("audit sequencer state")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"SequencerState {self.horizon}"

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING
 
 from auditlog.context import set_actor
 from auditlog.registry import auditlog
 from django.db import models
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
 
 
 def register_audited(
@@ -36,7 +39,7 @@ in_request: ContextVar[bool] = ContextVar("usmp_audit_in_request", default=False
 
 
 @contextmanager
-def acting_as(user: Any) -> Iterator[None]:
+def acting_as(user: User | None) -> Iterator[None]:
     """Attribute audit rows written inside the block to USER.
 
     Inside a request the middleware has already set the actor and the source address: they

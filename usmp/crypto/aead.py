@@ -27,10 +27,13 @@ def associated_data(*parts: str) -> bytes:
     return b"".join(len(p.encode()).to_bytes(4, "big") + p.encode() for p in parts)
 
 
-def encrypt(key: bytes, key_id: uuid.UUID, plaintext: bytes, aad: bytes) -> bytes:
+def encrypt(key: bytes | AESGCM, key_id: uuid.UUID, plaintext: bytes, aad: bytes) -> bytes:
+    """KEY: the data key, or an AESGCM cipher made from it (a page decrypting many values
+    under one key makes it once: ``DataKey.cipher``)."""
     nonce = os.urandom(NONCE_BYTES)  # random 96-bit nonce, never reused per key in practice
     header = CIPHERTEXT_MAGIC + key_id.bytes + nonce
-    return header + AESGCM(key).encrypt(nonce, plaintext, header + aad)
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
+    return header + cipher.encrypt(nonce, plaintext, header + aad)
 
 
 def ciphertext_key_id(blob: bytes) -> uuid.UUID:
@@ -39,7 +42,7 @@ def ciphertext_key_id(blob: bytes) -> uuid.UUID:
     return uuid.UUID(bytes=blob[2:18])
 
 
-def decrypt(key: bytes, key_id: uuid.UUID, blob: bytes, aad: bytes) -> bytes:
+def decrypt(key: bytes | AESGCM, key_id: uuid.UUID, blob: bytes, aad: bytes) -> bytes:
     written_with = ciphertext_key_id(blob)
     if written_with != key_id:
         raise DecryptionError(
@@ -48,8 +51,9 @@ def decrypt(key: bytes, key_id: uuid.UUID, blob: bytes, aad: bytes) -> bytes:
         )
     header, body = blob[:_HEADER], blob[_HEADER:]
     nonce = header[-NONCE_BYTES:]
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     try:
-        return AESGCM(key).decrypt(nonce, body, header + aad)
+        return cipher.decrypt(nonce, body, header + aad)
     except InvalidTag:
         raise DecryptionError(
             f"Authentication failed for a ciphertext under data key {key_id}: it was altered "

@@ -104,10 +104,22 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
 
     def decrypt_for(self, instance: Any, ciphertext: Ciphertext) -> Any:
         key = self._data_key(instance)
-        raw = aead.decrypt(key.unwrap(), key.id, bytes(ciphertext), self._aad(instance, key))
+        raw = aead.decrypt(key.cipher(), key.id, bytes(ciphertext), self._aad(instance, key))
         plaintext = self.from_plain_bytes(raw)
         self._remember(instance, _Sealed(ciphertext, plaintext, str(instance.pk), key.id))
         return plaintext
+
+    def decrypt_value(self, pk: str, key: Any, ciphertext: bytes) -> Any:
+        """The value stored for row PK (as text) under its data KEY, without a model
+        instance: for batch reads of rows (the same associated data binds it to its row
+        and field; the parts are length-prefixed, so the field's own can be made once)."""
+        prefix = self.__dict__.get("_aad_prefix")
+        if prefix is None:
+            prefix = self._aad_prefix = aead.associated_data(
+                self.model._meta.label_lower, self.name
+            )
+        aad = prefix + aead.associated_data(pk, key.purpose)
+        return self.from_plain_bytes(aead.decrypt(key.cipher(), key.id, bytes(ciphertext), aad))
 
     @staticmethod
     def _sealed(instance: Any) -> dict[str, _Sealed]:
@@ -131,7 +143,7 @@ class EncryptedField(models.BinaryField):  # type: ignore[type-arg]
             return sealed.ciphertext
         ciphertext = Ciphertext(
             aead.encrypt(
-                key.unwrap(), key.id, self.to_plain_bytes(value), self._aad(model_instance, key)
+                key.cipher(), key.id, self.to_plain_bytes(value), self._aad(model_instance, key)
             )
         )
         self._remember(model_instance, _Sealed(ciphertext, value, str(model_instance.pk), key.id))

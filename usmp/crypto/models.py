@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,14 @@ class DataKey(models.Model):
             plain = aead.unwrap(master, self.master_key_id, bytes(self.wrapped_key), self.id)
             self._plain = plain
         return plain
+
+    def cipher(self) -> AESGCM:
+        """AES-256-GCM under the plaintext data key, made once per instance (the key
+        schedule is not redone for every value of a page)."""
+        cipher: AESGCM | None = getattr(self, "_cipher", None)
+        if cipher is None:
+            cipher = self._cipher = AESGCM(self.unwrap())
+        return cipher
 
     def rewrap_under_active(self) -> bool:
         """Re-wrap under the keyring's active master key; False if it already was."""

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from usmp.audit import chain
+from usmp.audit import retention
 
 
 class Command(BaseCommand):
     help = (
         "Delete access events older than the retention period (USMP_ACCESS_RETENTION_DAYS, "
-        f"at least {chain.MINIMUM_RETENTION_DAYS} days). The purge is recorded and the chain "
+        f"at least {retention.MINIMUM_RETENTION_DAYS} days). The purge is recorded and the chain "
         "stays verifiable. Write history is kept."
     )
 
@@ -21,13 +21,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, days: int | None = None, **options):  # type: ignore[no-untyped-def]
         days = settings.USMP_ACCESS_RETENTION_DAYS if days is None else days
-        if days < chain.MINIMUM_RETENTION_DAYS:
+        if days < retention.MINIMUM_RETENTION_DAYS:
             raise CommandError(
-                f"Access events are kept at least {chain.MINIMUM_RETENTION_DAYS} days."
+                f"Access events are kept at least {retention.MINIMUM_RETENTION_DAYS} days."
             )
         before = timezone.now() - datetime.timedelta(days=days)
         try:
-            result = chain.purge(before=before)
+            result = retention.purge(before=before)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(

@@ -39,3 +39,6 @@ class Command(BaseCommand):
                 f"Audit chain intact: {report.links} link(s), head {report.head_seq}:{report.head_hash}"
             )
         )
+        if report.pending:
+            # Committed rows the sequencer has not linked yet (it runs after each commit).
+            self.stdout.write(f"{report.pending} row(s) await their link.")

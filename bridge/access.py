@@ -1,0 +1,154 @@
+"""The bridge's doors: its clients (for the coordinator) and every pull, push and refusal of
+the prison's software, recorded through the access layer like any other read.
+
+Refusals of requests that no valid token vouches for (missing, malformed, unknown, rotated
+or revoked tokens) and rate-limited requests are aggregated per source and minute, so that a
+misbehaving poller cannot grow the audit log without bound."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from usmp.access import record
+from usmp.access.record import Action, Purpose, Target
+from usmp.access.viewer import Viewer
+
+from .models import BridgeClient
+
+
+def viewer_of(request: HttpRequest) -> Viewer:
+    return Viewer.of(request)
+
+
+def _action(request: HttpRequest) -> str:
+    return Action.BRIDGE_PULL if request.method in ("GET", "HEAD") else Action.BRIDGE_PUSH
+
+
+def pulled(request: HttpRequest) -> None:
+    """Record a pull (answered 200 or 304), in the transaction that computed it."""
+    record.allowed(
+        viewer_of(request),
+        Target(Action.BRIDGE_PULL, object_type="movements"),
+        purpose=Purpose.EXPORT,
+    )
+
+
+def pushed(request: HttpRequest, *, kind: str, ref: str) -> None:
+    """Record an accepted push, in the transaction that applied it."""
+    record.allowed(
+        viewer_of(request),
+        Target(Action.BRIDGE_PUSH, object_type=kind, object_id=ref),
+        purpose=Purpose.WRITE,
+    )
+
+
+def refused(request: HttpRequest, *, kind: str = "", ref: str = "") -> None:
+    """Record the refusal of a known client's request (scope, address, bad input)."""
+    record.denied(
+        viewer_of(request),
+        Target(_action(request), object_type=kind or "movements", object_id=ref),
+        purpose=Purpose.EXPORT if _action(request) == Action.BRIDGE_PULL else Purpose.WRITE,
+    )
+
+
+def unauthenticated(request: HttpRequest, *, revoked_client: int | None = None) -> None:
+    """Record a request no valid token vouches for (aggregated per source and minute)."""
+    anonymous = Viewer(source_ip=viewer_of(request).source_ip)
+    record.denied(
+        anonymous,
+        Target(
+            _action(request),
+            object_type="bridge_token",
+            object_id=f"revoked client {revoked_client}" if revoked_client else "",
+        ),
+        purpose=Purpose.EXPORT,
+    )
+
+
+def rate_limited(request: HttpRequest, client_id: int) -> None:
+    """Record a request over the client's rate limit (aggregated per source and minute)."""
+    anonymous = Viewer(source_ip=viewer_of(request).source_ip)
+    record.denied(
+        anonymous,
+        Target(_action(request), object_type="rate_limit", object_id=f"client {client_id}"),
+        purpose=Purpose.EXPORT,
+    )
+
+
+# -- The coordinator's pages ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: int
+    establishment: str
+    scopes: tuple[str, ...]
+    token_prefix: str
+    allowed_networks: tuple[str, ...]
+    rate_limit_per_minute: int
+    created_by: str
+    created_at: datetime.datetime
+    rotated_at: datetime.datetime | None
+    revoked_at: datetime.datetime | None
+    _instance: BridgeClient | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, client: BridgeClient, *, for_change: bool = False) -> ClientView:
+        return cls(
+            id=client.pk,
+            establishment=client.establishment,
+            scopes=tuple(client.scopes),
+            token_prefix=client.token_prefix,
+            allowed_networks=tuple(client.allowed_networks),
+            rate_limit_per_minute=client.rate_limit_per_minute,
+            created_by=str(client.created_by.get_full_name() or client.created_by.username),
+            created_at=client.created_at,
+            rotated_at=client.rotated_at,
+            revoked_at=client.revoked_at,
+            _instance=client if for_change else None,
+        )
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def instance(self) -> BridgeClient:
+        if self._instance is None:
+            raise PermissionError("This client was not opened for a change.")
+        return self._instance
+
+
+def access_bridge_clients(*, viewer: Viewer) -> tuple[ClientView, ...]:
+    """Every client, for the coordinator (tokens are never readable: only their prefix)."""
+    target = Target(Action.BRIDGE_CLIENT_VIEW, object_type="bridge_clients")
+    if not viewer.has_perm("bridge.view_bridgeclient"):
+        record.refuse(viewer, target, purpose=Purpose.DISPLAY, hide=False)
+    with transaction.atomic():
+        record.allowed(viewer, target, purpose=Purpose.DISPLAY)
+        return tuple(ClientView.of(c) for c in BridgeClient.objects.select_related("created_by"))
+
+
+def access_bridge_client(*, viewer: Viewer, client_id: int, purpose: str) -> ClientView:
+    """One client, opened to rotate or revoke its token."""
+    target = Target(
+        Action.BRIDGE_CLIENT_VIEW, object_type="bridge_client", object_id=str(client_id)
+    )
+    if not viewer.has_perm("bridge.change_bridgeclient"):
+        record.refuse(viewer, target, purpose=purpose, hide=False)
+    client = None
+    if client_id <= 2**63 - 1:
+        client = BridgeClient.objects.select_related("created_by").filter(pk=client_id).first()
+    if client is None:
+        record.refuse(viewer, target, purpose=purpose)
+    with transaction.atomic():
+        if purpose != Purpose.WRITE:
+            record.allowed(viewer, target, purpose=purpose)
+        return ClientView.of(client, for_change=True)

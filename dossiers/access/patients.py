@@ -1,0 +1,125 @@
+"""Patients' identities: one patient, searches, and likely duplicates."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from usmp.access import record
+from usmp.access.record import Action, Purpose, Target
+from usmp.access.viewer import Viewer
+from usmp.crypto.blind_index import blind_index
+
+from .. import permissions, selectors
+from ..identifiers import validate_prison_number
+from ..keys import prison_numbers
+from ..models import Compartment, Patient
+from ..selectors import PatientQuery
+from .data import DossierLink, PatientView
+
+
+def user_of(viewer: Viewer) -> object:
+    return viewer.user if viewer.user is not None else AnonymousUser()
+
+
+def access_patient(
+    *, viewer: Viewer, patient_id: uuid.UUID, purpose: str, for_change: bool = False
+) -> PatientView:
+    """One patient's identity and custody facts, or NotFound (recorded) whether the patient
+    does not exist or the viewer may not see it: presence in the unit is confidential."""
+    user = user_of(viewer)
+    target = Target(Action.PATIENT_VIEW, patient_id=patient_id)
+    allowed = (
+        permissions.can_change_patients(user) if for_change else permissions.can_view_patients(user)
+    )
+    if allowed:
+        with transaction.atomic():
+            patient = Patient.objects.select_related("identity_key").filter(pk=patient_id).first()
+            if patient is not None:
+                if purpose != Purpose.WRITE:
+                    record.allowed(viewer, target, purpose=purpose)
+                return PatientView.of(patient, for_change=for_change)
+    record.refuse(viewer, target, purpose=purpose)
+
+
+def reachable_dossiers(*, viewer: Viewer, patient_id: uuid.UUID) -> tuple[DossierLink, ...]:
+    """The dossiers of the patient the viewer may open (links only: every patient has both
+    dossiers, so listing them reads nothing)."""
+    user = user_of(viewer)
+    links = []
+    for dossier in selectors.patient_dossiers(patient_id):
+        access = permissions.dossier_access_for(user, dossier)
+        if access is not None:
+            links.append(DossierLink(dossier.compartment, access.via, access.is_break_glass))
+    return tuple(links)
+
+
+def break_glass_offers(
+    *, viewer: Viewer, reachable: tuple[DossierLink, ...]
+) -> tuple[Compartment, ...]:
+    """Compartments a clinician could open in an emergency (every patient has both dossiers:
+    offering the emergency access reveals nothing)."""
+    if not permissions.is_clinician(user_of(viewer)):
+        return ()
+    opened = {link.compartment for link in reachable}
+    return tuple(c for c in Compartment if c not in opened)
+
+
+def access_patient_search(*, viewer: Viewer, query: PatientQuery) -> tuple[PatientView, ...]:
+    """Exact matches on a prison number or a name, recorded with the blind index looked up
+    (never the term typed)."""
+    target = Target(Action.PATIENT_SEARCH, search_index=selectors.search_index(query))
+    if not permissions.can_view_patients(user_of(viewer)):
+        record.refuse(viewer, target, purpose=Purpose.SEARCH, hide=False)
+    with transaction.atomic():
+        record.allowed(viewer, target, purpose=Purpose.SEARCH)
+        return tuple(PatientView.of(p) for p in selectors.patient_search(query))
+
+
+def access_likely_duplicates(
+    *,
+    viewer: Viewer,
+    last_name: str,
+    first_name: str,
+    birth_date: datetime.date,
+    exclude_id: uuid.UUID | None = None,
+) -> tuple[PatientView, ...]:
+    """Patients with the same last name and birth date, shown before a second registration
+    of one person (a search, recorded as one)."""
+    user = user_of(viewer)
+    target = Target(
+        Action.PATIENT_SEARCH,
+        search_index=blind_index("patient.last_birth", last_name, birth_date.isoformat()),
+    )
+    if not (permissions.can_add_patients(user) or permissions.can_change_patients(user)):
+        record.refuse(viewer, target, purpose=Purpose.CHECK, hide=False)
+    with transaction.atomic():
+        found = selectors.patient_likely_duplicates(
+            last_name=last_name, first_name=first_name, birth_date=birth_date, exclude_id=exclude_id
+        )
+        record.allowed(viewer, target, purpose=Purpose.CHECK)
+        return tuple(PatientView.of(p) for p in found)
+
+
+def access_prison_numbers_off_format(*, viewer: Viewer) -> tuple[uuid.UUID, ...]:
+    """The ids of the patients whose recorded prison number is not in the unit's format:
+    a letter, which the first format allowed, or a length the unit has since changed. Every
+    number is decrypted: one list read, recorded (a command's, VIEWER being the system)."""
+    with transaction.atomic():
+        record.allowed(
+            viewer,
+            Target(Action.LIST_VIEW, object_type="prison_number_format"),
+            purpose=Purpose.CHECK,
+        )
+        numbers = prison_numbers(Patient.objects.values_list("pk", flat=True))
+    off: list[uuid.UUID] = []
+    for patient_id, number in sorted(numbers.items(), key=lambda item: str(item[0])):
+        try:
+            validate_prison_number(number)
+        except ValidationError:
+            off.append(patient_id)
+    return tuple(off)

@@ -1,0 +1,90 @@
+"""Retention: access events older than the retention period leave the chain's oldest part,
+and the chain stays verifiable from a boundary checkpoint."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from usmp.core.db import PURGE_SETTING
+
+from . import chain, writer
+from .models import AccessEvent, ChainLink, Checkpoint
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
+MINIMUM_RETENTION_DAYS = 183  # code de la santé publique: at least six months
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    through_seq: int
+    access_events_deleted: int
+
+
+def purge(*, before: datetime.datetime, acting_user: User | None = None) -> PurgeResult:
+    """Delete access events older than BEFORE with the links of the chain's oldest part.
+
+    The chain stays verifiable: a boundary checkpoint keeps the hash of the last purged link,
+    and the purge itself is recorded as an access event. Write history rows are kept."""
+    floor = timezone.now() - datetime.timedelta(days=MINIMUM_RETENTION_DAYS)
+    if before > floor:
+        raise ValueError(
+            f"Access events are kept at least {MINIMUM_RETENTION_DAYS} days: "
+            f"purge only before {timezone.localtime(floor):%d/%m/%Y}."
+        )
+    chain.sequence()
+    with transaction.atomic():
+        chain.lock()
+        with connection.cursor() as cursor:
+            # The first link whose row is recent enough: everything before it goes.
+            cursor.execute(
+                """
+                SELECT min(l.seq) FROM audit_chainlink l
+                LEFT JOIN audit_accessevent a ON l.source = 'access' AND a.id = l.source_id
+                LEFT JOIN auditlog_logentry w ON l.source = 'write' AND w.id = l.source_id
+                WHERE coalesce(a.at, w.timestamp) >= %s
+                """,
+                [before],
+            )
+            first_kept = cursor.fetchone()[0]
+        last_seq, _ = chain.head()
+        through = (first_kept - 1) if first_kept is not None else last_seq
+        purged = ChainLink.objects.filter(seq__lte=through)
+        last = purged.order_by("-seq").first()
+        if last is None:
+            return PurgeResult(through_seq=through, access_events_deleted=0)
+        access_ids = list(purged.filter(source="access").values_list("source_id", flat=True))
+        writes_through = (
+            purged.filter(source="write")
+            .order_by("-source_id")
+            .values_list("source_id", flat=True)
+            .first()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
+            cursor.execute("DELETE FROM audit_chainlink WHERE seq <= %s", [through])
+            cursor.execute("DELETE FROM audit_accessevent WHERE id = ANY(%s)", [access_ids])
+            cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'off'")
+        previous = chain.boundary()
+        Checkpoint.objects.create(
+            seq=last.seq,
+            head_hash=last.row_hash,
+            is_purge_boundary=True,
+            purged_access_events=len(access_ids),
+            unlinked_writes_through=max(
+                writes_through or 0, (previous.unlinked_writes_through or 0) if previous else 0
+            ),
+        )
+        writer.write_event(
+            actor=acting_user,
+            action=AccessEvent.Action.AUDIT_PURGE,
+            object_type="chain",
+            object_id=f"through link {last.seq}, {len(access_ids)} events",
+        )
+    return PurgeResult(through_seq=last.seq, access_events_deleted=len(access_ids))

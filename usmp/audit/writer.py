@@ -1,0 +1,125 @@
+"""The only writer of access events. Reached from the access layer (``usmp.access`` and the
+apps' ``access`` modules) and from the services that write, never from a view or a template
+tag (an import-linter contract).
+
+An event is one INSERT in the caller's transaction; its link in the chain is made after that
+transaction commits (``chain.schedule``), so a transaction that recorded a read holds no
+lock while its page renders, and a rolled-back read leaves no row."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import TYPE_CHECKING
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import chain
+from .models import AccessEvent, RefusalCounter
+
+if TYPE_CHECKING:
+    from usmp.accounts.models import User
+
+Action = AccessEvent.Action
+Outcome = AccessEvent.Outcome
+Purpose = AccessEvent.Purpose
+
+# Counters of anonymous refusals older than this are folded into the trail and forgotten.
+REFUSAL_FOLD_AFTER = datetime.timedelta(minutes=1)
+
+
+def write_event(
+    *,
+    actor: User | None,
+    action: str,
+    outcome: str = Outcome.ALLOWED,
+    patient_id: uuid.UUID | str | None = None,
+    compartment: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    search_index: str = "",
+    break_glass: bool = False,
+    source_ip: str | None = None,
+    client_id: int | None = None,
+    purpose: str = "",
+    count: int = 1,
+    at: datetime.datetime | None = None,
+) -> AccessEvent:
+    """Insert one access event; it joins the chain once the transaction commits."""
+    event = AccessEvent.objects.create(
+        at=at or timezone.now(),
+        actor=actor if actor is not None and actor.pk else None,
+        action=action,
+        outcome=outcome,
+        patient_id=AccessEvent.as_uuid(patient_id) if patient_id else None,
+        compartment=compartment,
+        object_type=object_type[:32],
+        object_id=str(object_id)[:64],
+        search_index=search_index,
+        break_glass=break_glass,
+        source_ip=source_ip,
+        client_id=client_id,
+        purpose=purpose,
+        count=count,
+    )
+    chain.schedule()
+    return event
+
+
+def refusal_record(*, source_ip: str | None, action: str, object_id: str = "") -> None:
+    """A refused request from nobody we know (no session, no valid token).
+
+    The first refusal of a (source, action, object) in a minute is an access event at once;
+    the others of that minute are counted, and the count is folded into one more event once
+    the minute is over. At most two events per source and minute, whatever the flood."""
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    table = RefusalCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (minute, source_ip, action, object_id, count, folded) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, 1, 1) "
+            "ON CONFLICT ON CONSTRAINT refusal_counter_key "
+            f"DO UPDATE SET count = {table}.count + 1 RETURNING count",
+            [minute, source_ip, action, object_id[:64]],
+        )
+        (count,) = cursor.fetchone()
+    if count == 1:
+        write_event(
+            actor=None,
+            action=action,
+            outcome=Outcome.DENIED,
+            object_type="anonymous",
+            object_id=object_id,
+            source_ip=source_ip,
+            at=now,
+        )
+        refusals_fold(before=minute)
+
+
+def refusals_fold(*, before: datetime.datetime | None = None) -> int:
+    """Write one event for the refusals counted but not yet in the trail, per key of every
+    minute before BEFORE (default: the current minute), and forget those counters."""
+    before = before or timezone.now().replace(second=0, microsecond=0)
+    folded = 0
+    with transaction.atomic():
+        rows = list(
+            RefusalCounter.objects.select_for_update(skip_locked=True).filter(minute__lt=before)
+        )
+        for counter in rows:
+            extra = counter.count - counter.folded
+            if extra > 0:
+                write_event(
+                    actor=None,
+                    action=counter.action,
+                    outcome=Outcome.DENIED,
+                    object_type="anonymous",
+                    object_id=counter.object_id,
+                    source_ip=counter.source_ip,
+                    count=extra,
+                    at=counter.minute + REFUSAL_FOLD_AFTER,
+                )
+                folded += 1
+        RefusalCounter.objects.filter(pk__in=[c.pk for c in rows]).delete()
+    return folded
