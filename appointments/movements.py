@@ -97,6 +97,22 @@ UNKNOWN_REFERENCE = "unknown_reference"
 OUTCOME_INVALID = "outcome_invalid"
 OUTCOME_CONFLICT = "outcome_conflict"
 MOVEMENT_CANCELLED = "movement_cancelled"
+PUSH_ID_REUSED = "push_id_reused"
+
+
+def _seen(model: type[models.Model], client_ref: str, push_digest: str) -> bool:
+    """Whether CLIENT_REF was pushed already (a retry changes nothing); the same reference
+    with another body is refused (PUSH_ID_REUSED): the client has two things under one id."""
+    earlier = model._default_manager.filter(client_ref=client_ref).values_list(
+        "push_digest", flat=True
+    )
+    for digest in earlier:
+        if digest and push_digest and digest != push_digest:
+            raise ValidationError(
+                "This reference was already used for another push.", code=PUSH_ID_REUSED
+            )
+        return True
+    return False
 
 
 def checked_prison_number(prison_number: str) -> str:
@@ -134,6 +150,7 @@ def custody_event_record(
     date: datetime.date,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> CustodyResult:
     """Apply an arrival, release or transfer pushed by the prison side, once per CLIENT_REF.
 
@@ -145,14 +162,14 @@ def custody_event_record(
     if kind not in CUSTODY_KINDS:
         raise ValidationError("Unknown kind of custody event.", code=CUSTODY_INCONSISTENT)
     prison_number = checked_prison_number(prison_number)
-    if CustodyEvent.objects.filter(client_ref=client_ref).exists():
+    if _seen(CustodyEvent, client_ref, push_digest):
         return _NOTHING
     patient = patient_by_prison_number(prison_number)
     if patient is None:
         raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     patient = Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
     # The same event pushed twice at once: the second waited for the lock, and sees the first.
-    if CustodyEvent.objects.filter(client_ref=client_ref).exists():
+    if _seen(CustodyEvent, client_ref, push_digest):
         return _NOTHING
     today = clock.today()
     if abs((date - today).days) > CUSTODY_MAX_DAYS:
@@ -185,6 +202,7 @@ def custody_event_record(
             )
     CustodyEvent.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         kind=kind,
         date=date,
@@ -213,12 +231,13 @@ def unavailability_record(
     end: datetime.datetime,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> bool:
     """Record that the patient cannot be brought in [START, END), once per CLIENT_REF (False:
     already recorded). No reason is taken. Appointments already booked in the window are kept
     and shown as conflicting on the agenda: the unit decides what to move."""
     prison_number = checked_prison_number(prison_number)
-    if Unavailability.objects.filter(client_ref=client_ref).exists():
+    if _seen(Unavailability, client_ref, push_digest):
         return False
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationError("The times carry no UTC offset.", code=UNAVAILABILITY_INVALID)
@@ -232,10 +251,11 @@ def unavailability_record(
             "The window is over or more than a year ahead.", code=UNAVAILABILITY_INVALID
         )
     patient = _locked_patient(prison_number)
-    if Unavailability.objects.filter(client_ref=client_ref).exists():
+    if _seen(Unavailability, client_ref, push_digest):
         return False
     Unavailability.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         start=start,
         end=end,
@@ -276,8 +296,9 @@ class OutcomeResult:
     appointments: int
 
 
-def movement_outcome_known(client_ref: str) -> bool:
-    return MovementOutcome.objects.filter(client_ref=client_ref).exists()
+def movement_outcome_known(client_ref: str, push_digest: str = "") -> bool:
+    """Whether CLIENT_REF was reported already (PUSH_ID_REUSED with another body)."""
+    return _seen(MovementOutcome, client_ref, push_digest)
 
 
 @transaction.atomic
@@ -291,6 +312,7 @@ def movement_outcome_record(
     code: str,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> OutcomeResult:
     """Record what the prison side reports about the movement of PRISON_NUMBER to
     MOVEMENT_POINT in [WINDOW_START, WINDOW_END), once per CLIENT_REF, on the appointments it
@@ -305,12 +327,12 @@ def movement_outcome_record(
         )
     if code and code not in OUTCOME_CODES:
         raise ValidationError("Unknown code.", code=OUTCOME_INVALID)
-    if MovementOutcome.objects.filter(client_ref=client_ref).exists():
+    if _seen(MovementOutcome, client_ref, push_digest):
         return OutcomeResult(created=False, appointments=0)
     if window_end <= window_start or window_start > timezone.now():
         raise ValidationError("The window is empty or has not begun.", code=OUTCOME_INVALID)
     patient = _locked_patient(prison_number)
-    if MovementOutcome.objects.filter(client_ref=client_ref).exists():
+    if _seen(MovementOutcome, client_ref, push_digest):
         return OutcomeResult(created=False, appointments=0)
     point = MovementPoint.objects.filter(code=movement_point).first()
     if point is None:
@@ -336,6 +358,7 @@ def movement_outcome_record(
         )
     report = MovementOutcome.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         movement_point=point,
         window_start=window_start,

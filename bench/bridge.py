@@ -68,6 +68,7 @@ def post_worker_init(worker: Any) -> None:
 
     import usmp.urls
     from bridge import access, auth
+    from bridge.models import Scope
 
     @login_not_required
     def bare(request: Any) -> JsonResponse:
@@ -75,7 +76,7 @@ def post_worker_init(worker: Any) -> None:
 
     @login_not_required
     def audit_floor(request: Any) -> HttpResponse:
-        request.bridge_client = auth.authenticate(request)
+        auth.authorize(request, scope=Scope.MOVEMENTS_READ)
         if request.GET.get("audit") != "0":
             with transaction.atomic():
                 access.pulled(request)
@@ -208,7 +209,7 @@ def main() -> None:
 
     from appointments import clock
     from appointments.models import Appointment
-    from bridge import auth, feeds, policy
+    from bridge import feeds, policy, services
     from bridge.models import BridgeClient, MovementWave, Scope
     from usmp.accounts.models import User
 
@@ -221,7 +222,7 @@ def main() -> None:
         username="bench-coordinator"
     )
     BridgeClient.objects.filter(establishment="bench").update(revoked_at=timezone.now())
-    token = auth.client_create(
+    token = services.client_create(
         acting_user=coordinator,
         establishment="bench",
         scopes=[Scope.MOVEMENTS_READ],

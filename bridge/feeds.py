@@ -152,6 +152,19 @@ def as_html(feed: Feed, *, unit_name: str) -> bytes:
     ).encode()
 
 
+RENDERERS = {"json": as_json, "csv": as_csv, "ics": as_ics}
+
+
+def render(feed: Feed, fmt: str) -> bytes:
+    """The body of FEED in FORMAT (json, csv or ics)."""
+    return RENDERERS[fmt](feed)
+
+
+def current_feed() -> Feed:
+    """The feed to serve now."""
+    return build_feed()
+
+
 def etag(feed: Feed, fmt: str) -> str:
     """A weak validator of the published movements in FORMAT.
 

@@ -90,3 +90,41 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.minute:%H:%M} {self.count}"
+
+
+class BridgeDevice(models.Model):
+    """A guards' workstation enrolled to print a client's movement list.
+
+    It holds a random credential in an HttpOnly cookie (only its sha256 is stored), bound to
+    one client: it stops working when it expires, when it is revoked, when its client is
+    revoked, and when the client's token is rotated after it was enrolled."""
+
+    client = models.ForeignKey(BridgeClient, on_delete=models.CASCADE, related_name="devices")
+    label = models.CharField(_("workstation"), max_length=80)
+    credential_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Empty when enrolled with the client's token on the workstation itself."),
+    )
+    created_at = models.DateTimeField(_("enrolled at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolled workstation")
+        verbose_name_plural = _("enrolled workstations")
+        default_permissions = ()
+        ordering = ["client", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="bridgedevice_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

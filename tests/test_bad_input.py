@@ -43,7 +43,7 @@ from appointments.models import (
     Unavailability,
     VisitTask,
 )
-from bridge import auth, policy
+from bridge import policy, services
 from bridge.models import MovementWave, Scope
 from dossiers.forms import PrisonNumberField
 from dossiers.models import Consent, Patient
@@ -152,7 +152,7 @@ class World:
         )
 
     def token(self, scope: str) -> str:
-        return auth.client_create(
+        return services.client_create(
             acting_user=make_user("coordinator"),
             establishment="Maison d'arrêt de Démo",
             scopes=[scope],

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from bridge import auth
+from bridge import services
 from bridge.models import MovementWave, Scope
 from tests.factories import make_user
 
 
 def matrix_client(world: Any) -> dict[str, Any]:
-    issued = auth.client_create(
+    issued = services.client_create(
         acting_user=make_user("coordinator"),
         establishment="Maison d'arrêt de Démo",
         scopes=[Scope.MOVEMENTS_READ],
