@@ -228,6 +228,9 @@ def token_in_address(request: HttpRequest) -> None:
     anonymous = Viewer(source_ip=viewer_of(request).source_ip)
     record.denied(
         anonymous,
-        Target(_action(request), object_type="token_in_address"),
+        Target(_action(request), object_type="bridge_token", object_id=TOKEN_IN_ADDRESS),
         purpose=Purpose.EXPORT,
     )
+
+
+TOKEN_IN_ADDRESS = "token in address"

@@ -41,7 +41,7 @@ from .models import BridgeClient, BridgeDevice, RateCounter
 TOKEN_PREFIX = "clb_"  # noqa: S105 - a prefix, not a secret
 DEVICE_PREFIX = "cld_"
 DEVICE_COOKIE = "cloison_bridge_device"
-DISPLAY_PREFIX_LENGTH = 10
+FINGERPRINT_LENGTH = 10
 MAX_TOKEN_LENGTH = 200
 
 

@@ -21,7 +21,9 @@ class BridgeClient(models.Model):
     establishment = models.CharField(_("establishment"), max_length=120)
     # sha256 hex of the token: the token itself is shown once and never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    token_prefix = models.CharField(_("token prefix"), max_length=12, editable=False)
+    # A fingerprint to tell tokens apart on screen: the first hex digits of the token's hash,
+    # never a part of the token itself (which would then be in the database and its logs).
+    token_prefix = models.CharField(_("token fingerprint"), max_length=12, editable=False)
     scopes = ArrayField(
         models.CharField(max_length=20, choices=Scope.choices), verbose_name=_("scopes")
     )

@@ -60,7 +60,7 @@ def client_create(
         client = BridgeClient.objects.create(
             establishment=establishment,
             token_hash=auth.token_hash(token),
-            token_prefix=token[: auth.DISPLAY_PREFIX_LENGTH],
+            token_prefix=auth.token_hash(token)[: auth.FINGERPRINT_LENGTH],
             scopes=sorted(set(scopes)),
             allowed_networks=[
                 str(ipaddress.ip_network(n, strict=False)) for n in allowed_networks or []
@@ -75,7 +75,7 @@ def client_rotate(*, acting_user: User, client: BridgeClient) -> IssuedToken:
     """Replace the token: the old one, and every workstation enrolled before, stop at once."""
     token = auth.new_token()
     client.token_hash = auth.token_hash(token)
-    client.token_prefix = token[: auth.DISPLAY_PREFIX_LENGTH]
+    client.token_prefix = client.token_hash[: auth.FINGERPRINT_LENGTH]
     client.rotated_at = timezone.now()
     with acting_as(acting_user):
         client.save(update_fields=["token_hash", "token_prefix", "rotated_at"])

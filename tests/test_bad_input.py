@@ -68,7 +68,7 @@ FORM_MODULES = (
     "bridge.views",
     "usmp.accounts.forms",
 )
-BODY_MODULES = ("bridge.api",)
+BODY_MODULES = ("bridge.schemas",)
 
 # What each refusal says (French, the default language).
 YEAR = "Saisissez une année entre"
@@ -393,7 +393,7 @@ def _api_prison_number(value: str) -> str:
     return API_INVALID if value == "" else API_PRISON_NUMBER
 
 
-D, P, A, B = "dossiers.forms.", "appointments.forms.", "oversight.forms.", "bridge.api."
+D, P, A, B = "dossiers.forms.", "appointments.forms.", "oversight.forms.", "bridge.schemas."
 PATIENT_FIELDS = (
     ("prison_number", PRISON_NUMBER, "765 432"),
     ("birth_date", DATE, "12/05/1980"),

@@ -35,6 +35,16 @@ class Migration(migrations.Migration):
         ),
         # A rate counter row lives one minute: it needs no WAL, and after a crash a fresh
         # count is right (the limit is per minute). Its foreign key to the clients stays.
+        migrations.AlterField(
+            model_name="bridgeclient",
+            name="token_prefix",
+            field=models.CharField(editable=False, max_length=12, verbose_name="token fingerprint"),
+        ),
+        # Token prefixes become fingerprints of the hash (no part of a token is stored).
+        migrations.RunSQL(
+            "UPDATE bridge_bridgeclient SET token_prefix = substr(token_hash, 1, 10)",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
         migrations.RunSQL(
             "ALTER TABLE bridge_ratecounter SET UNLOGGED",
             reverse_sql="ALTER TABLE bridge_ratecounter SET LOGGED",
