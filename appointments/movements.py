@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from dossiers.identifiers import validate_prison_number
@@ -83,6 +83,43 @@ def movement_facts(
         )
         for patient_id, row_start, row_end, point, status in rows
     )
+
+
+# -- The version of the facts ---------------------------------------------------------------------
+# appointments/migrations/0007_facts_version: a trigger adds the writing transaction's id to
+# appointments_factchange whenever a fact changes.
+
+FOLD_ABOVE = 500
+_VERSION_SQL = """
+SELECT (SELECT version FROM appointments_factbase WHERE id = 1)
+       + (SELECT count(*) FROM appointments_factchange),
+       EXISTS (SELECT 1 FROM appointments_factchange WHERE xid = pg_current_xact_id_if_assigned()),
+       (SELECT count(*) FROM appointments_factchange)
+"""
+_FOLD_SQL = """
+WITH gone AS (
+    DELETE FROM appointments_factchange WHERE xid IN (
+        SELECT xid FROM appointments_factchange
+        WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+        FOR UPDATE SKIP LOCKED  -- two folds at once never wait for each other
+    )
+    RETURNING 1
+)
+UPDATE appointments_factbase SET version = version + (SELECT count(*) FROM gone) WHERE id = 1
+"""
+
+
+def facts_version() -> tuple[int, bool]:
+    """(version, own): the version of the movement facts as this transaction sees them, and
+    whether this transaction itself changed a fact (its changes are not committed: a cache
+    must not keep what it sees). One statement; every FOLD_ABOVE changes, one more that folds
+    the changes of finished transactions into the base (the version stays the same)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        version, own, pending = cursor.fetchone()
+        if pending > FOLD_ABOVE:
+            cursor.execute(_FOLD_SQL)
+    return int(version), bool(own)
 
 
 # -- Pushes from the prison side ----------------------------------------------------------------
