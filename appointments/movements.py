@@ -449,6 +449,60 @@ def point_specialty_counts() -> dict[str, int]:
     return {point: count for point, count in counts.items() if count}
 
 
+def specialties_at(point_id: int, *, excluding: object = None) -> set[int]:
+    """The specialties a movement point serves, as ``point_specialty_counts`` counts them
+    (current opening hours of its rooms, appointments of the last 30 days and to come, not
+    cancelled), leaving out the appointment EXCLUDING (the one being moved)."""
+    since = timezone.now() - datetime.timedelta(days=30)
+    served = set(
+        OpeningHours.objects.filter(room__movement_point_id=point_id)
+        .filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=since.date()))
+        .values_list("specialty_id", flat=True)
+    )
+    appointments = Appointment.objects.filter(movement_point_id=point_id, start__gte=since).exclude(
+        status=Status.CANCELLED
+    )
+    if excluding is not None:
+        appointments = appointments.exclude(pk=excluding)
+    served |= set(appointments.values_list("specialty_id", flat=True).distinct())
+    return served
+
+
+def _named(point_id: int, *, excluding: object = None) -> set[int]:
+    generic = set(
+        Specialty.objects.filter(code__in=GENERIC_SPECIALTIES).values_list("pk", flat=True)
+    )
+    return specialties_at(point_id, excluding=excluding) - generic
+
+
+def specialty_named_by(
+    *,
+    point: MovementPoint | None,
+    specialty: Specialty,
+    moving: Appointment | None = None,
+) -> tuple[MovementPoint, Specialty] | None:
+    """The (point, specialty) that a booking of SPECIALTY at POINT, or the move of MOVING
+    there, would leave served by one specialty while it was not before (bridge.W002 at the
+    moment it starts): the guards who bring a detainee there would know which service they
+    see. A move away from a point can do it to the point left behind, too. None when the
+    change names nothing new (a point already served by that one specialty is the
+    coordinator's warning, not this person's doing)."""
+    excluding = moving.pk if moving is not None else None
+    if (
+        point is not None
+        and point.active
+        and specialty.code not in GENERIC_SPECIALTIES
+        and not _named(point.pk, excluding=excluding)  # it names none yet: it would name this
+    ):
+        return point, specialty
+    left = moving.movement_point if moving is not None else None
+    if left is not None and left.active and (point is None or left.pk != point.pk):
+        before, after = _named(left.pk), _named(left.pk, excluding=excluding)
+        if len(after) == 1 and len(before) > 1:
+            return left, Specialty.objects.get(pk=next(iter(after)))
+    return None
+
+
 def earliest_opening() -> datetime.time | None:
     """The earliest time of day at which a consultation window opens (current hours)."""
     return (

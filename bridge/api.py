@@ -104,11 +104,12 @@ ERRORS: dict[int, Any] = {
 PUSH_ERRORS_OUT: dict[int, Any] = {**ERRORS, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut}
 
 
-def _headers(success: tuple[str, ...], *, pull: bool) -> dict[str, Any]:
-    """The headers of each answer, for the OpenAPI document (ninja declares none)."""
-    responses: dict[str, Any] = {
-        "401": {"headers": {"WWW-Authenticate": WWW_AUTHENTICATE}},
-        "429": {"headers": {"Retry-After": RETRY_AFTER}},
+def _headers(success: tuple[int, ...], *, pull: bool) -> dict[int, Any]:
+    """The headers of each answer, for the OpenAPI document (ninja declares none). Keys are
+    ints, as ninja's own: they merge into its responses."""
+    responses: dict[int, Any] = {
+        401: {"headers": {"WWW-Authenticate": WWW_AUTHENTICATE}},
+        429: {"headers": {"Retry-After": RETRY_AFTER}},
     }
     for status in success:
         headers = {"Cache-Control": CACHE_CONTROL}
@@ -116,7 +117,7 @@ def _headers(success: tuple[str, ...], *, pull: bool) -> dict[str, Any]:
             headers["ETag"] = ETAG
         responses[status] = {"headers": headers}
     if pull:
-        responses["304"] = {
+        responses[304] = {
             "description": "The movements are those of the ETag sent (no body, no Content-Type)",
             "headers": {"ETag": ETAG, "Cache-Control": CACHE_CONTROL},
         }
@@ -124,9 +125,9 @@ def _headers(success: tuple[str, ...], *, pull: bool) -> dict[str, Any]:
 
 
 def _pull_extra(media_type: str | None = None) -> dict[str, Any]:
-    responses = _headers(("200",), pull=True)
+    responses = _headers((200,), pull=True)
     if media_type is not None:
-        responses["200"]["content"] = {media_type: {"schema": {"type": "string"}}}
+        responses[200]["content"] = {media_type: {"schema": {"type": "string"}}}
     return {
         "responses": responses,
         "parameters": [
@@ -339,8 +340,8 @@ def _bounded_body(request: HttpRequest) -> bytes:
         declared = 0
     if declared > PUSH_MAX_BYTES:
         raise _Refused(413, "Payload too large")
-    # Read at most one byte more than allowed: a body without a length cannot be larger.
-    body = request.body if hasattr(request, "_body") else request.read(PUSH_MAX_BYTES + 1)
+    # Django reads CONTENT_LENGTH bytes at most (none without it), already checked.
+    body = request.body
     if len(body) > PUSH_MAX_BYTES:
         raise _Refused(413, "Payload too large")
     media_type = request.content_type.split(";")[0].strip().lower()
@@ -464,7 +465,7 @@ PUSH_RESPONSES: dict[int, Any] = {200: PushOut, 201: PushOut, **PUSH_ERRORS_OUT}
 
 
 def _push_extra(schema: type[BaseModel]) -> dict[str, Any]:
-    return request_body(schema) | {"responses": _headers(("200", "201"), pull=False)}
+    return request_body(schema) | {"responses": _headers((200, 201), pull=False)}
 
 
 @api.post(
@@ -497,7 +498,7 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
     response={200: PushOut, **ERRORS},
     url_name="unavailability",
     summary="Withdraw an unavailability window this client pushed",
-    openapi_extra={"responses": _headers(("200",), pull=False)},
+    openapi_extra={"responses": _headers((200,), pull=False)},
 )
 def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
     caller: auth.Caller = request.auth  # type: ignore[attr-defined]
