@@ -10,6 +10,7 @@ instance to follow, only strings, datetimes and a boolean.
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -449,7 +450,7 @@ def point_specialty_counts() -> dict[str, int]:
     return {point: count for point, count in counts.items() if count}
 
 
-def specialties_at(point_id: int, *, excluding: object = None) -> set[int]:
+def specialties_at(point_id: int, *, excluding: uuid.UUID | None = None) -> set[int]:
     """The specialties a movement point serves, as ``point_specialty_counts`` counts them
     (current opening hours of its rooms, appointments of the last 30 days and to come, not
     cancelled), leaving out the appointment EXCLUDING (the one being moved)."""
@@ -468,7 +469,7 @@ def specialties_at(point_id: int, *, excluding: object = None) -> set[int]:
     return served
 
 
-def _named(point_id: int, *, excluding: object = None) -> set[int]:
+def _named(point_id: int, *, excluding: uuid.UUID | None = None) -> set[int]:
     generic = set(
         Specialty.objects.filter(code__in=GENERIC_SPECIALTIES).values_list("pk", flat=True)
     )

@@ -344,7 +344,7 @@ def _bounded_body(request: HttpRequest) -> bytes:
     body = request.body
     if len(body) > PUSH_MAX_BYTES:
         raise _Refused(413, "Payload too large")
-    media_type = request.content_type.split(";")[0].strip().lower()
+    media_type = (request.content_type or "").split(";")[0].strip().lower()
     if body and media_type != "application/json":
         raise _Refused(415, "Unsupported media type: send application/json")
     return body

@@ -31,9 +31,7 @@ def _text(data: bytes, **_parameters: str) -> str:
 @pytest.fixture
 def openapi(client):
     # openapi-core reads JSON itself; CSV and iCalendar bodies are text (a string schema).
-    config = Config(
-        extra_media_type_deserializers={"text/csv": _text, "text/calendar": _text}
-    )
+    config = Config(extra_media_type_deserializers={"text/csv": _text, "text/calendar": _text})
     return OpenAPI.from_dict(client.get("/bridge/v1/openapi.json").json(), config=config)
 
 

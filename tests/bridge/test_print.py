@@ -157,7 +157,7 @@ def test_a_token_in_the_address_is_refused_and_recorded_without_it(client, waves
 def test_the_coordinator_revokes_a_workstation_from_the_bridge_page(
     client, waves, issue, coordinator
 ):
-    bridge_client, token = issue()
+    _bridge_client, token = issue()
     printer = Client()
     enrol(printer, token)
     device = BridgeDevice.objects.get()
