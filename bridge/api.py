@@ -373,36 +373,47 @@ Apply = Callable[[Any, auth.Caller, str], bool]
 
 @dataclass(frozen=True)
 class Push:
-    schema: type[PushIn]
     kind: str
     apply: Apply
     answers: Mapping[str, ApiError]
+    # The body's schema; None for a withdrawal, whose reference is in the address.
+    schema: type[PushIn] | None = None
 
 
-def _push(request: HttpRequest, spec: Push) -> HttpResponse:
-    """The one responder of every push: bounded body, JSON only, schema, then the service in
-    a transaction that also records the access event. Every refusal is recorded."""
+def _push(request: HttpRequest, spec: Push, ref: str | None = None) -> HttpResponse:
+    """The one responder of every push (the three bodies and the withdrawal): bounded body,
+    JSON only, schema (or the reference's format), then the service in a transaction that
+    also records the access event. Every refusal is recorded."""
     caller: auth.Caller = request.auth  # type: ignore[attr-defined]
-    ref = ""
+    pushed: Any
     try:
-        body = _bounded_body(request)
-        try:
-            push = spec.schema.model_validate_json(body)
-        except PydanticValidationError:
-            raise _Refused(422, "Invalid request") from None
-        ref = push.id
+        if spec.schema is None:
+            if ref is None or not re.fullmatch(REF_PATTERN, ref):
+                ref = ""
+                raise _Refused(404, "Not found")
+            pushed, digest = ref, ""
+        else:
+            ref = ""
+            body = _bounded_body(request)
+            try:
+                pushed = spec.schema.model_validate_json(body)
+            except PydanticValidationError:
+                raise _Refused(422, "Invalid request") from None
+            ref, digest = pushed.id, _canonical_digest(pushed)
         try:
             with transaction.atomic():
-                created = spec.apply(push, caller, _canonical_digest(push))
+                changed = spec.apply(pushed, caller, digest)
                 access.pushed(request, kind=spec.kind, ref=ref)
         except ValidationError as exc:
             refusal = api_error(exc, spec.answers)
             raise _Refused(refusal.status, refusal.message) from None
     except _Refused as refused:
-        access.refused(request, kind=spec.kind, ref=ref)
+        access.refused(request, kind=spec.kind, ref=ref or "")
         return _error(refused.status, refused.message)
+    if spec.schema is None:
+        return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})
     return _json(
-        201 if created else 200, {"id": ref, "status": "recorded" if created else "duplicate"}
+        201 if changed else 200, {"id": ref, "status": "recorded" if changed else "duplicate"}
     )
 
 
@@ -458,9 +469,14 @@ def _outcome(report: MovementOutcomeIn, caller: auth.Caller, digest: str) -> boo
     ).created
 
 
-CUSTODY = Push(CustodyEventIn, "custody_event", _custody, PUSH_ERRORS)
-UNAVAILABILITY = Push(UnavailabilityIn, "unavailability", _unavailability, PUSH_ERRORS)
-OUTCOME = Push(MovementOutcomeIn, "movement_outcome", _outcome, OUTCOME_ERRORS)
+def _withdraw(ref: str, caller: auth.Caller, _digest: str) -> bool:
+    return agenda.unavailability_withdraw(client_ref=ref, acting_client_label=caller.label)
+
+
+CUSTODY = Push("custody_event", _custody, PUSH_ERRORS, CustodyEventIn)
+UNAVAILABILITY = Push("unavailability", _unavailability, PUSH_ERRORS, UnavailabilityIn)
+WITHDRAWAL = Push("unavailability", _withdraw, PUSH_ERRORS)
+OUTCOME = Push("movement_outcome", _outcome, OUTCOME_ERRORS, MovementOutcomeIn)
 PUSH_RESPONSES: dict[int, Any] = {200: PushOut, 201: PushOut, **PUSH_ERRORS_OUT}
 
 
@@ -494,29 +510,14 @@ def unavailabilities(request: HttpRequest) -> HttpResponse:
 
 @api.delete(
     "/unavailabilities/{ref}",
-    auth=BridgeToken(Scope.CUSTODY_WRITE, UNAVAILABILITY.kind),
+    auth=BridgeToken(Scope.CUSTODY_WRITE, WITHDRAWAL.kind),
     response={200: PushOut, **ERRORS},
     url_name="unavailability",
     summary="Withdraw an unavailability window this client pushed",
     openapi_extra={"responses": _headers((200,), pull=False)},
 )
 def unavailability_withdraw(request: HttpRequest, ref: str) -> HttpResponse:
-    caller: auth.Caller = request.auth  # type: ignore[attr-defined]
-    kind = UNAVAILABILITY.kind
-    if not re.fullmatch(REF_PATTERN, ref):
-        access.refused(request, kind=kind)
-        return _error(404, "Not found")
-    try:
-        with transaction.atomic():
-            changed = agenda.unavailability_withdraw(
-                client_ref=ref, acting_client_label=caller.label
-            )
-            access.pushed(request, kind=kind, ref=ref)
-    except ValidationError as exc:
-        refusal = api_error(exc, PUSH_ERRORS)
-        access.refused(request, kind=kind, ref=ref)
-        return _error(refusal.status, refusal.message)
-    return _json(200, {"id": ref, "status": "withdrawn" if changed else "duplicate"})
+    return _push(request, WITHDRAWAL, ref)
 
 
 @api.post(

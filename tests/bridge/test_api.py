@@ -253,3 +253,17 @@ def test_movement_schema_admits_no_other_field(client):
     }
     feed = schema["components"]["schemas"]["FeedOut"]
     assert set(feed["properties"]) == {"generated_at", "horizon_end", "movements"}
+
+
+def test_every_client_gets_the_same_headers_and_bytes(client, issue, sample):
+    _a, first = issue()
+    _b, second = issue(establishment="Centre de détention voisin", networks=("127.0.0.0/8",))
+    for suffix in ("", ".csv", ".ics"):
+        answers = [
+            client.get(f"/bridge/v1/movements{suffix}", **bearer(token), HTTP_ACCEPT_LANGUAGE=lang)
+            for token, lang in ((first, "fr"), (second, "en-GB,en;q=0.9"))
+        ]
+        assert answers[0].content == answers[1].content
+        assert sorted(answers[0].items()) == sorted(answers[1].items())
+        assert "Vary" not in answers[0] and "Content-Language" not in answers[0]
+        assert not answers[0].cookies
