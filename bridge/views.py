@@ -49,12 +49,17 @@ PRINT_REFUSALS = {
 
 
 def _print_page(
-    request: HttpRequest, template: str, context: dict[str, object], status: int = 200
+    request: HttpRequest,
+    template: str,
+    context: dict[str, object],
+    status: int = 200,
+    *,
+    referrer_policy: str = "no-referrer",
 ) -> HttpResponse:
     with translation.override(settings.LANGUAGE_CODE):
         body = render_to_string(template, context, request=request)
     response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = referrer_policy
     return response
 
 
@@ -152,7 +157,11 @@ def movements_print_enrol(request: HttpRequest) -> HttpResponse:
                 response = redirect("bridge:movements_print")
                 _set_device_cookie(request, response, issued)
                 return response
-    return _print_page(request, "bridge/print_enrol.html", {"form": form}, status)
+    # Its form posts to itself: with "no-referrer" the browser would send "Origin: null" and
+    # fail the CSRF check. Same-origin only; the page's address never holds a token.
+    return _print_page(
+        request, "bridge/print_enrol.html", {"form": form}, status, referrer_policy="same-origin"
+    )
 
 
 def _enrol_with_token(request: HttpRequest, form: EnrolForm) -> services.IssuedDevice | None:
