@@ -2,11 +2,11 @@
 
 Every audit row gets a link: seq (gapless), prev_hash, row_hash = HMAC-SHA256(audit key,
 prev_hash | canonical JSON of the row as stored). Writers only insert their rows; ``sequence``
-links the committed rows that have none yet, in its own short transaction under the chain's
-advisory lock, after each transaction that wrote audit rows commits. So no reader's
-transaction ever holds the lock, and a transaction left open blocks nobody. ``verify``
-recomputes everything and names the first broken link; a checkpoint (printed for anchoring
-outside the database) detects a truncated tail.
+links the committed rows that have none yet, in short transactions of its own (one per batch)
+under the chain's advisory lock, run by the sequencer (``usmp.audit.sequencer``). So no
+reader's transaction ever holds the lock, and a transaction left open blocks nobody.
+``verify`` recomputes everything and names the first broken link; a checkpoint (printed for
+anchoring outside the database) detects a truncated tail.
 
 Every audit row carries the id of the transaction that wrote it (``xid``, a PostgreSQL
 ``xid8`` column set by default). A pass looks at the rows whose transaction id is at least
@@ -127,76 +127,95 @@ def _horizon() -> int:
     return int(row or 0)
 
 
-def _pending_rows(source: str, horizon: int) -> list[dict[str, Any]]:
+# Rows linked per transaction: a pass over a long backlog commits every BATCH rows, so that
+# its transaction stays short and a crash loses at most the batch under way (never a row).
+BATCH = 5000
+
+
+def _pending_rows(source: str, horizon: int, limit: int | None = None) -> list[dict[str, Any]]:
     """SOURCE rows, as stored, written by a transaction at or after HORIZON that have no
-    link yet (one query)."""
+    link yet, in id order (one query)."""
     model, fields, _time = SOURCES[source]
     linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
     at_or_after = RawSQL("xid >= %s::text::xid8", [str(horizon)], output_field=BooleanField())
-    return list(
+    qs = (
         model.objects.alias(recent=at_or_after)
         .filter(recent=True)
         .filter(~Exists(linked))
         .order_by("id")
         .values(*fields)
     )
+    return list(qs[:limit] if limit is not None else qs)
 
 
 def _pending(source: str, horizon: int) -> list[int]:
     return [row["id"] for row in _pending_rows(source, horizon)]
 
 
-def sequence() -> int:
-    """Link every committed audit row that has no link yet; return how many were linked.
-
-    Runs in its own short transaction under the chain's lock: call it outside (after) the
-    transactions that write audit rows (``schedule`` does). Four queries when nothing is
-    pending, six otherwise."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s), pg_snapshot_xmin(pg_current_snapshot())::text, "
-            "coalesce((SELECT horizon FROM audit_sequencerstate WHERE id = 1), 0)",
-            [LOCK_KEY],
-        )
-        _locked, next_horizon, horizon = cursor.fetchone()
-        pending = [
-            (values[SOURCES[source][2]], source, values["id"], values)
-            for source in SOURCES
-            for values in _pending_rows(source, int(horizon))
-        ]
-        links = []
-        if pending:
-            pending.sort(key=lambda item: (item[0], item[1], item[2]))
-            seq, prev = head()
-            key = get_keyring().audit_key
-            for _at, source, row_id, values in pending:
-                seq += 1
-                row_hash = link_hash(prev, source, values, key=key)
-                links.append(
-                    ChainLink(
-                        seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
-                    )
+def _link_batch(cursor: Any, batch: int) -> tuple[int, bool]:
+    """Link up to BATCH rows of each source (the chain's lock held); return how many, and
+    whether the pass caught up (then the horizon moves on)."""
+    cursor.execute(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text, "
+        "coalesce((SELECT horizon FROM audit_sequencerstate WHERE id = 1), 0)"
+    )
+    next_horizon, horizon = cursor.fetchone()
+    rows = {source: _pending_rows(source, int(horizon), batch) for source in SOURCES}
+    pending = [
+        (values[SOURCES[source][2]], source, values["id"], values)
+        for source, values_list in rows.items()
+        for values in values_list
+    ]
+    links = []
+    if pending:
+        pending.sort(key=lambda item: (item[0], item[1], item[2]))
+        seq, prev = head()
+        key = get_keyring().audit_key
+        for _at, source, row_id, values in pending:
+            seq += 1
+            row_hash = link_hash(prev, source, values, key=key)
+            links.append(
+                ChainLink(
+                    seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
                 )
-                prev = row_hash
-            ChainLink.objects.bulk_create(links)
+            )
+            prev = row_hash
+        ChainLink.objects.bulk_create(links)
+    caught_up = all(len(values_list) < batch for values_list in rows.values())
+    if caught_up:
+        # Every transaction older than NEXT_HORIZON had ended before this pass's queries
+        # began, so its committed rows were visible to them: linked now, never rescanned.
+        # CAUGHT_UP_AT is this transaction's start: whatever committed before it is linked.
         cursor.execute(
-            "INSERT INTO audit_sequencerstate (id, horizon) VALUES (1, %s) ON CONFLICT (id) "
-            "DO UPDATE SET horizon = GREATEST(audit_sequencerstate.horizon, EXCLUDED.horizon)",
+            "INSERT INTO audit_sequencerstate (id, horizon, caught_up_at) "
+            "VALUES (1, %s, transaction_timestamp()) ON CONFLICT (id) DO UPDATE SET "
+            "horizon = GREATEST(audit_sequencerstate.horizon, EXCLUDED.horizon), "
+            "caught_up_at = EXCLUDED.caught_up_at",
             [int(next_horizon)],
         )
-    return len(links)
+    return len(links), caught_up
 
 
-def _sequence_after_commit() -> None:
-    sequence()
+def sequence(*, wait: bool = True, batch: int = BATCH) -> int | None:
+    """Link every committed audit row that has no link yet; return how many were linked,
+    or None when another pass holds the chain's lock and WAIT is false.
 
-
-def schedule() -> None:
-    """Link the audit rows of the current transaction once it has committed (once per
-    transaction, however many rows it wrote)."""
-    if any(entry[1] is _sequence_after_commit for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_sequence_after_commit, robust=True)
+    Each batch is one short transaction of its own under the chain's advisory lock: call it
+    outside the transactions that write audit rows (the sequencer and the writers' step-in
+    do). With WAIT false the lock is only tried: a writer never waits for a sequencer."""
+    total = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    return total if total else None
+            linked, caught_up = _link_batch(cursor, batch)
+        total += linked
+        if caught_up:
+            return total
 
 
 # -- verification -------------------------------------------------------------------------------

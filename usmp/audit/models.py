@@ -186,6 +186,9 @@ class SequencerState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     horizon = models.BigIntegerField(default=0)
+    # When the last pass that left nothing committed behind began: writers step in when it
+    # is old (no sequencer runs), /healthz and audit_verify report rows waiting past the bound.
+    caught_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("audit sequencer state")

@@ -2,9 +2,9 @@
 apps' ``access`` modules) and from the services that write, never from a view or a template
 tag (an import-linter contract).
 
-An event is one INSERT in the caller's transaction; its link in the chain is made after that
-transaction commits (``chain.schedule``), so a transaction that recorded a read holds no
-lock while its page renders, and a rolled-back read leaves no row."""
+An event is one INSERT in the caller's transaction, which takes no lock; the sequencer links
+it once that transaction has committed (``usmp.audit.sequencer``), so a transaction that
+recorded a read holds nothing while its page renders, and a rolled-back read leaves no row."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain
+from . import sequencer
 from .models import AccessEvent, RefusalCounter
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def write_event(
     count: int = 1,
     at: datetime.datetime | None = None,
 ) -> AccessEvent:
-    """Insert one access event; it joins the chain once the transaction commits."""
+    """Insert one access event; the sequencer links it once the transaction commits."""
     event = AccessEvent.objects.create(
         at=at or timezone.now(),
         actor=actor if actor is not None and actor.pk else None,
@@ -63,7 +63,7 @@ def write_event(
         purpose=purpose,
         count=count,
     )
-    chain.schedule()
+    sequencer.schedule()
     return event
 
 

@@ -4,7 +4,7 @@ import re
 
 from django.core.management.base import BaseCommand, CommandError
 
-from usmp.audit import chain
+from usmp.audit import chain, sequencer
 from usmp.core.progress import Progress
 
 
@@ -40,5 +40,12 @@ class Command(BaseCommand):
             )
         )
         if report.pending:
-            # Committed rows the sequencer has not linked yet (it runs after each commit).
+            # Committed rows the sequencer has not linked yet (it passes every fraction of a
+            # second); those waiting past the bound mean that no sequencer is running.
             self.stdout.write(f"{report.pending} row(s) await their link.")
+        waiting = sequencer.status()
+        if waiting.overdue:
+            self.stderr.write(
+                f"WARNING: {waiting.overdue} committed row(s) unsequenced beyond the "
+                f"{sequencer.bound():g} s bound: is `manage.py audit_sequencer` running?"
+            )
