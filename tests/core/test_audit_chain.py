@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_patient, make_user
-from usmp.audit import chain, retention
-from usmp.audit.models import AccessEvent, ChainLink, Checkpoint
+from usmp.audit import chain, merkle, retention, tree
+from usmp.audit.models import AccessEvent, ChainLink, Checkpoint, SequencerState
 from usmp.audit.writer import write_event
 
 
@@ -160,9 +160,12 @@ def test_truncated_tail_is_detected_against_the_last_checkpoint():
 
 
 @pytest.mark.django_db
-def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head():
+def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head(tmp_path):
     record(3)
-    point = chain.checkpoint()
+    out = io.StringIO()
+    call_command("audit_checkpoint", stdout=out)
+    printed = out.getvalue()
+    point = Checkpoint.objects.latest("id")
     head = f"{point.seq}:{point.head_hash}"
     tamper("DELETE FROM audit_chainlink WHERE seq = %s", [point.seq])
     tamper(
@@ -176,9 +179,26 @@ def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head
         cursor.execute(
             "ALTER TABLE audit_checkpoint ENABLE TRIGGER audit_checkpoint_no_update_delete"
         )
-    assert run_verify()[0]  # nothing left inside the database to compare with...
+    ok, output = run_verify()
+    assert not ok and "the sequencer's tree" in output  # its compact range remembers...
+    rewrite_tree_state()  # ...unless rewritten too: then nothing inside the database is left
+    assert run_verify()[0]
     ok, output = run_verify("--expect", head)  # ...but the printed head remembers
     assert not ok and "its tail was truncated" in output
+    note = tmp_path / "checkpoint.txt"
+    note.write_text(printed)
+    ok, output = run_verify("--expect-checkpoint", str(note))  # and the signed checkpoint
+    assert not ok and "the checkpoint given on the command line" in output
+    assert "its tail was truncated" in output
+
+
+def rewrite_tree_state():
+    """What someone who truncated the links would also do: make the sequencer's compact
+    range that of the links left."""
+    frontier = merkle.CompactRange()
+    for leaf in ChainLink.objects.order_by("seq").values_list("leaf_hash", flat=True):
+        frontier.append(bytes(leaf))
+    SequencerState.objects.filter(pk=1).update(tree_size=frontier.size, frontier=frontier.packed())
 
 
 FORGED_INSERT = (
@@ -223,10 +243,15 @@ def test_checkpoint_command_prints_the_head(db):
     out = io.StringIO()
     call_command("audit_checkpoint", stdout=out)
     seq, head = out.getvalue().split()[0].split(":")
-    assert Checkpoint.objects.get().seq == int(seq) == ChainLink.objects.count()
+    assert Checkpoint.objects.latest("id").seq == int(seq) == ChainLink.objects.count()
     assert len(head) == 64
     assert run_verify("--expect", f"{seq}:{head}")[0]
     assert not run_verify("--expect", "not-a-head")[0]
+    # The signed checkpoint follows: origin, tree size, root, time, a blank line, signature.
+    lines = out.getvalue().splitlines()[1:]
+    assert lines[:2] == [tree.origin(), seq]
+    assert lines[3].startswith("time ") and lines[4] == ""
+    assert lines[5].startswith(f"\u2014 {tree.origin()} ")
 
 
 @pytest.mark.django_db

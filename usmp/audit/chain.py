@@ -8,6 +8,12 @@ reader's transaction ever holds the lock, and a transaction left open blocks nob
 ``verify`` recomputes everything and names the first broken link; a checkpoint (printed for
 anchoring outside the database) detects a truncated tail.
 
+The links are also the leaves of an RFC 6962 Merkle tree (usmp.audit.tree): each pass
+appends its leaves, stores the completed nodes at levels 8, 16..., and records a checkpoint
+signed with the keyring's Ed25519 key (C2SP signed note) at most every CHECKPOINT_EVERY.
+Inclusion proofs (a patient's report) and consistency proofs (between checkpoints) are
+checked with the public key alone.
+
 Every audit row carries the id of the transaction that wrote it (``xid``, a PostgreSQL
 ``xid8`` column set by default). A pass looks at the rows whose transaction id is at least
 the previous pass's snapshot horizon (``pg_snapshot_xmin``): every transaction older than that
@@ -33,7 +39,8 @@ from django.utils import timezone
 
 from usmp.crypto.keyring import get_keyring
 
-from .models import AccessEvent, ChainLink, Checkpoint, SequencerState
+from . import merkle, notes, tree
+from .models import AccessEvent, ChainLink, Checkpoint, SequencerState, TreeNode
 
 LOCK_KEY = 0x436C6F69  # "Cloi": one advisory lock for the whole chain
 GENESIS = "0" * 64
@@ -73,9 +80,14 @@ def canonical(source: str, values: dict[str, Any]) -> bytes:
 
 
 def link_hash(
-    prev_hash: str, source: str, values: dict[str, Any], *, key: bytes | None = None
+    prev_hash: str,
+    source: str,
+    values: dict[str, Any],
+    *,
+    key: bytes | None = None,
+    content: bytes | None = None,
 ) -> str:
-    message = prev_hash.encode() + b"|" + canonical(source, values)
+    message = prev_hash.encode() + b"|" + (content or canonical(source, values))
     return hmac.new(key or get_keyring().audit_key, message, hashlib.sha256).hexdigest()
 
 
@@ -127,6 +139,10 @@ def _horizon() -> int:
     return int(row or 0)
 
 
+# The sequencer records a signed checkpoint when the tree has grown and the last one is older
+# (audit_checkpoint and each access report record one too).
+CHECKPOINT_EVERY = datetime.timedelta(minutes=10)
+
 # Rows linked per transaction: a pass over a long backlog commits every BATCH rows, so that
 # its transaction stays short and a crash loses at most the batch under way (never a row).
 BATCH = 5000
@@ -166,34 +182,78 @@ def _link_batch(cursor: Any, batch: int) -> tuple[int, bool]:
         for source, values_list in rows.items()
         for values in values_list
     ]
-    links = []
+    links, nodes = [], []
     if pending:
         pending.sort(key=lambda item: (item[0], item[1], item[2]))
         seq, prev = head()
+        offset, size, frontier = tree.state()
+        if size != seq - offset:
+            raise RuntimeError(
+                f"the audit tree holds {size} leaves but the chain {seq - offset} links: "
+                "run manage.py audit_verify"
+            )
         key = get_keyring().audit_key
         for _at, source, row_id, values in pending:
             seq += 1
-            row_hash = link_hash(prev, source, values, key=key)
+            content = canonical(source, values)
+            row_hash = link_hash(prev, source, values, key=key, content=content)
+            leaf = merkle.leaf_hash(content)
             links.append(
                 ChainLink(
-                    seq=seq, source=source, source_id=row_id, prev_hash=prev, row_hash=row_hash
+                    seq=seq,
+                    source=source,
+                    source_id=row_id,
+                    prev_hash=prev,
+                    row_hash=row_hash,
+                    leaf_hash=leaf,
                 )
             )
+            for level, index, value in frontier.append(leaf):
+                if level and level % tree.STRIDE == 0:
+                    nodes.append(TreeNode(level=level, index=index, hash=value))
             prev = row_hash
         ChainLink.objects.bulk_create(links)
+        TreeNode.objects.bulk_create(nodes)
+        cursor.execute(
+            "INSERT INTO audit_sequencerstate (id, horizon, tree_offset, tree_size, frontier) "
+            "VALUES (1, 0, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+            "tree_size = EXCLUDED.tree_size, frontier = EXCLUDED.frontier",
+            [offset, frontier.size, frontier.packed()],
+        )
+        _maybe_checkpoint(seq, prev, frontier)
     caught_up = all(len(values_list) < batch for values_list in rows.values())
     if caught_up:
         # Every transaction older than NEXT_HORIZON had ended before this pass's queries
         # began, so its committed rows were visible to them: linked now, never rescanned.
         # CAUGHT_UP_AT is this transaction's start: whatever committed before it is linked.
         cursor.execute(
-            "INSERT INTO audit_sequencerstate (id, horizon, caught_up_at) "
-            "VALUES (1, %s, transaction_timestamp()) ON CONFLICT (id) DO UPDATE SET "
+            "INSERT INTO audit_sequencerstate "
+            "(id, horizon, caught_up_at, tree_offset, tree_size, frontier) "
+            "VALUES (1, %s, transaction_timestamp(), 0, 0, '') ON CONFLICT (id) DO UPDATE SET "
             "horizon = GREATEST(audit_sequencerstate.horizon, EXCLUDED.horizon), "
             "caught_up_at = EXCLUDED.caught_up_at",
             [int(next_horizon)],
         )
     return len(links), caught_up
+
+
+def _record_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) -> Checkpoint:
+    at = timezone.now()
+    root = frontier.root()
+    return Checkpoint.objects.create(
+        at=at,
+        seq=seq,
+        head_hash=head_hash,
+        tree_size=frontier.size,
+        root_hash=root,
+        note=tree.sign(frontier.size, root, at),
+    )
+
+
+def _maybe_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) -> None:
+    last = Checkpoint.objects.filter(is_purge_boundary=False).order_by("-id").values("at").first()
+    if last is None or last["at"] < timezone.now() - CHECKPOINT_EVERY:
+        _record_checkpoint(seq, head_hash, frontier)
 
 
 def sequence(*, wait: bool = True, batch: int = BATCH) -> int | None:
@@ -226,6 +286,9 @@ class VerifyReport:
     links: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS
+    tree_size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    checkpoints: int = 0
     pending: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -242,19 +305,46 @@ class _NoProgress:
 def verify(
     *,
     expect: tuple[int, str] | None = None,
+    expect_note: str | None = None,
     chunk: int = 5000,
     progress: Callable[[str, int], Any] = lambda label, total: _NoProgress(),
 ) -> VerifyReport:
-    """Recompute the whole chain; list problems, the first broken link first."""
+    """Recompute the whole chain and tree; list problems, the first broken link first.
+
+    Every link's row is hashed again (the chain's HMAC and the tree's leaf); links of
+    purged rows keep their leaf hash. Every stored tree node is compared, every recorded
+    checkpoint's signature checked and its root recomputed, and each one is proved
+    consistent with the previous one. EXPECT (SEQ:HASH of the chain) and EXPECT_NOTE (a
+    signed checkpoint kept outside) catch a truncation that also removed the checkpoints."""
     report = VerifyReport()
     start = boundary()
-    expected_seq, prev = (start.seq + 1, start.head_hash) if start else (1, GENESIS)
-    bar = progress(
-        "Verifying the audit chain", ChainLink.objects.filter(seq__gte=expected_seq).count()
+    purged_through = start.seq if start else 0
+    offset, stored_size, stored_frontier = tree.state()
+    prev = start.head_hash if start else GENESIS
+    expected_seq = offset + 1
+    verifier = tree.verifier()
+    outside = None
+    if expect_note is not None:
+        try:
+            outside = notes.open_checkpoint(expect_note, verifier, origin=tree.origin())
+        except notes.NoteError as exc:
+            report.problems.append(f"the checkpoint given on the command line: {exc}")
+    recorded = list(
+        Checkpoint.objects.filter(tree_size__isnull=False)
+        .exclude(note="")
+        .order_by("tree_size", "id")
     )
-    cursor_seq = expected_seq - 1
+    wanted = {c.tree_size for c in recorded} | ({outside.size} if outside else set())
+    roots = {0: merkle.EMPTY_ROOT}
+    stored_nodes = {
+        (level, index): bytes(value)
+        for level, index, value in TreeNode.objects.values_list("level", "index", "hash")
+    }
+    frontier = merkle.CompactRange()
+    bar = progress("Verifying the audit chain", ChainLink.objects.filter(seq__gt=offset).count())
+    cursor_seq = offset
     key = get_keyring().audit_key
-    fields = ("seq", "source", "source_id", "prev_hash", "row_hash")
+    fields = ("seq", "source", "source_id", "prev_hash", "row_hash", "leaf_hash")
     while True:
         links = list(
             ChainLink.objects.filter(seq__gt=cursor_seq)
@@ -264,35 +354,50 @@ def verify(
         if not links:
             break
         rows = {
-            source: _rows(
-                source, [source_id for _s, src, source_id, _p, _h in links if src == source]
-            )
+            source: _rows(source, [link[2] for link in links if link[1] == source])
             for source in SOURCES
         }
-        for seq, source, source_id, prev_hash, row_hash in links:
+        for seq, source, source_id, prev_hash, row_hash, stored_leaf in links:
             name = f"link {seq} ({source} row {source_id})"
+            leaf = bytes(stored_leaf)
             if seq != expected_seq:
                 report.problems.append(
                     f"links {expected_seq} to {seq - 1} are missing (deleted from the chain)"
                 )
-            elif prev_hash != prev:
-                report.problems.append(f"{name} does not follow the previous link")
-            values = rows[source].get(source_id)
-            if values is None:
-                report.problems.append(f"{name}: the row is missing (deleted)")
-            elif link_hash(prev_hash, source, values, key=key) != row_hash:
-                report.problems.append(f"{name}: the row was altered")
+            if seq > purged_through:
+                if seq == expected_seq and prev_hash != prev:
+                    report.problems.append(f"{name} does not follow the previous link")
+                values = rows[source].get(source_id)
+                if values is None:
+                    report.problems.append(f"{name}: the row is missing (deleted)")
+                else:
+                    content = canonical(source, values)
+                    if link_hash(prev_hash, source, values, key=key, content=content) != row_hash:
+                        report.problems.append(f"{name}: the row was altered")
+                    if merkle.leaf_hash(content) != leaf:
+                        report.problems.append(f"{name}: its leaf hash in the tree was altered")
+            for level, index, value in frontier.append(leaf):
+                if level and level % tree.STRIDE == 0 and stored_nodes.get((level, index)) != value:
+                    report.problems.append(f"tree node {index} at level {level} was altered")
+            if frontier.size in wanted:
+                roots[frontier.size] = frontier.root()
             prev, expected_seq = row_hash, seq + 1
             report.links += 1
         cursor_seq = links[-1][0]
         bar.advance(len(links))
     bar.close()
     report.head_seq, report.head_hash = expected_seq - 1, prev
+    report.tree_size, report.root = frontier.size, frontier.root()
+    if (stored_size, stored_frontier.hashes) != (frontier.size, frontier.hashes):
+        report.problems.append(
+            f"the sequencer's tree ({stored_size} leaves) is not the tree of the links "
+            f"({frontier.size} leaves)"
+        )
+    report.problems.extend(_check_points(recorded, roots, frontier.size, outside, verifier))
+    report.checkpoints = len(recorded)
     anchors = [
         (c.seq, c.head_hash, f"checkpoint of {timezone.localtime(c.at):%d/%m/%Y %H:%M}")
-        for c in Checkpoint.objects.filter(
-            is_purge_boundary=False, seq__gte=expected_seq - report.links
-        )
+        for c in Checkpoint.objects.filter(is_purge_boundary=False, seq__gt=purged_through)
     ]
     if expect is not None:
         anchors.append((*expect, "the expected head given on the command line"))
@@ -310,6 +415,103 @@ def verify(
     horizon = _horizon()
     report.pending = sum(len(_pending(source, horizon)) for source in SOURCES)
     return report
+
+
+def verify_links_only() -> VerifyReport:
+    """The chain's HMAC links alone, from the purge boundary on (gaps, order, rows): what
+    the migration to the tree checks before hashing the links into leaves."""
+    report = VerifyReport()
+    start = boundary()
+    expected_seq, prev = (start.seq + 1, start.head_hash) if start else (1, GENESIS)
+    key = get_keyring().audit_key
+    cursor_seq = expected_seq - 1
+    while True:
+        links = list(
+            ChainLink.objects.filter(seq__gt=cursor_seq)
+            .order_by("seq")
+            .values_list("seq", "source", "source_id", "prev_hash", "row_hash")[:5000]
+        )
+        if not links:
+            break
+        rows = {
+            source: _rows(source, [link[2] for link in links if link[1] == source])
+            for source in SOURCES
+        }
+        for seq, source, source_id, prev_hash, row_hash in links:
+            name = f"link {seq} ({source} row {source_id})"
+            if seq != expected_seq:
+                report.problems.append(f"links {expected_seq} to {seq - 1} are missing")
+            elif prev_hash != prev:
+                report.problems.append(f"{name} does not follow the previous link")
+            values = rows[source].get(source_id)
+            if values is None:
+                report.problems.append(f"{name}: the row is missing (deleted)")
+            elif link_hash(prev_hash, source, values, key=key) != row_hash:
+                report.problems.append(f"{name}: the row was altered")
+            prev, expected_seq = row_hash, seq + 1
+            report.links += 1
+        cursor_seq = links[-1][0]
+    for c in Checkpoint.objects.filter(
+        is_purge_boundary=False, seq__gte=expected_seq - report.links
+    ):
+        at = ChainLink.objects.filter(seq=c.seq).values_list("row_hash", flat=True).first()
+        if c.seq >= expected_seq or (at is not None and at != c.head_hash):
+            report.problems.append(f"the chain differs from its checkpoint at link {c.seq}")
+    return report
+
+
+def _check_points(
+    recorded: list[Checkpoint],
+    roots: dict[int, bytes],
+    size: int,
+    outside: notes.Checkpoint | None,
+    verifier: notes.Verifier,
+) -> list[str]:
+    """Each recorded checkpoint: signed by our key, its root the tree's at its size, and
+    consistent with the previous one (a consistency proof from the stored tree, checked)."""
+    problems = []
+    stored = tree.StoredTree()
+    previous: notes.Checkpoint | None = None
+    for c in recorded:
+        what = f"the checkpoint of {c.tree_size} leaves ({timezone.localtime(c.at):%d/%m/%Y %H:%M})"
+        try:
+            point = notes.open_checkpoint(c.note, verifier, origin=tree.origin())
+        except notes.NoteError as exc:
+            problems.append(f"{what}: {exc}")
+            continue
+        if point.size != c.tree_size or point.root != bytes(c.root_hash or b""):
+            problems.append(f"{what}: its recorded size or root is not the signed one")
+        if point.size > size:
+            problems.append(
+                f"the tree ends at {size} leaves but {what} signed {point.size}: "
+                "its tail was truncated"
+            )
+        elif roots.get(point.size) != point.root:
+            problems.append(f"{what}: the tree's root at that size is not the signed root")
+        if previous is not None and previous.size > 0 and point.size <= size:
+            try:
+                proof = merkle.consistency_proof(previous.size, point.size, stored.subtree)
+                merkle.verify_consistency(
+                    previous.size, point.size, previous.root, point.root, proof
+                )
+            except merkle.ProofError as exc:
+                problems.append(
+                    f"{what} is not consistent with the checkpoint of {previous.size} leaves "
+                    f"({exc})"
+                )
+        previous = point
+    if outside is not None:
+        if outside.size > size:
+            problems.append(
+                f"the tree ends at {size} leaves but the checkpoint given on the command line "
+                f"signed {outside.size}: its tail was truncated"
+            )
+        elif roots.get(outside.size) != outside.root:
+            problems.append(
+                f"the tree's root at {outside.size} leaves differs from the checkpoint given "
+                "on the command line"
+            )
+    return problems
 
 
 def _unlinked_rows(start: Checkpoint | None) -> list[str]:
@@ -340,10 +542,11 @@ def _unlinked_rows(start: Checkpoint | None) -> list[str]:
 
 
 def checkpoint() -> Checkpoint:
-    """Link what is pending, then record the current head (print it too, and keep it outside
-    the database)."""
+    """Link what is pending, then record the current head and the signed checkpoint of the
+    tree (print it too, and keep it outside the database)."""
     sequence()
     with transaction.atomic():
         lock()
         seq, head_hash = head()
-        return Checkpoint.objects.create(seq=seq, head_hash=head_hash)
+        _offset, _size, frontier = tree.state()
+        return _record_checkpoint(seq, head_hash, frontier)
