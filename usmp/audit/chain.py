@@ -514,6 +514,21 @@ def _check_points(
     return problems
 
 
+def unlinked_behind(source: str, ids: Iterable[int]) -> set[int]:
+    """Those of IDS that no link covers although their transaction ended before the
+    sequencer's horizon: rows that were never sequenced (inserted behind its back)."""
+    model = SOURCES[source][0]
+    linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
+    behind = RawSQL("xid < %s::text::xid8", [str(_horizon())], output_field=BooleanField())
+    return set(
+        model.objects.filter(id__in=list(ids))
+        .alias(behind=behind)
+        .filter(behind=True)
+        .filter(~Exists(linked))
+        .values_list("id", flat=True)
+    )
+
+
 def _unlinked_rows(start: Checkpoint | None) -> list[str]:
     """Audit rows behind the sequencer's horizon that no link covers: inserted behind the
     application's back (rows at or after the horizon are pending, not suspect)."""
