@@ -319,7 +319,12 @@ def verify(
     report = VerifyReport()
     start = boundary()
     purged_through = start.seq if start else 0
+    # Read in this order, the sequencer passing meanwhile: the checkpoints, then its tree,
+    # then the links up to that tree's size (later ones are newer than what is verified).
+    points = list(Checkpoint.objects.order_by("tree_size", "id"))
+    recorded = [c for c in points if c.tree_size is not None and c.note]
     offset, stored_size, stored_frontier = tree.state()
+    last_seq = offset + stored_size
     prev = start.head_hash if start else GENESIS
     expected_seq = offset + 1
     verifier = tree.verifier()
@@ -329,11 +334,6 @@ def verify(
             outside = notes.open_checkpoint(expect_note, verifier, origin=tree.origin())
         except notes.NoteError as exc:
             report.problems.append(f"the checkpoint given on the command line: {exc}")
-    recorded = list(
-        Checkpoint.objects.filter(tree_size__isnull=False)
-        .exclude(note="")
-        .order_by("tree_size", "id")
-    )
     wanted = {c.tree_size for c in recorded} | ({outside.size} if outside else set())
     roots = {0: merkle.EMPTY_ROOT}
     stored_nodes = {
@@ -341,13 +341,16 @@ def verify(
         for level, index, value in TreeNode.objects.values_list("level", "index", "hash")
     }
     frontier = merkle.CompactRange()
-    bar = progress("Verifying the audit chain", ChainLink.objects.filter(seq__gt=offset).count())
+    bar = progress(
+        "Verifying the audit chain",
+        ChainLink.objects.filter(seq__gt=offset, seq__lte=last_seq).count(),
+    )
     cursor_seq = offset
     key = get_keyring().audit_key
     fields = ("seq", "source", "source_id", "prev_hash", "row_hash", "leaf_hash")
     while True:
         links = list(
-            ChainLink.objects.filter(seq__gt=cursor_seq)
+            ChainLink.objects.filter(seq__gt=cursor_seq, seq__lte=last_seq)
             .order_by("seq")
             .values_list(*fields)[:chunk]
         )
@@ -397,7 +400,8 @@ def verify(
     report.checkpoints = len(recorded)
     anchors = [
         (c.seq, c.head_hash, f"checkpoint of {timezone.localtime(c.at):%d/%m/%Y %H:%M}")
-        for c in Checkpoint.objects.filter(is_purge_boundary=False, seq__gt=purged_through)
+        for c in points
+        if not c.is_purge_boundary and c.seq > purged_through
     ]
     if expect is not None:
         anchors.append((*expect, "the expected head given on the command line"))

@@ -46,10 +46,13 @@ def write_event(
     count: int = 1,
     at: datetime.datetime | None = None,
 ) -> AccessEvent:
-    """Insert one access event; the sequencer links it once the transaction commits."""
-    event = AccessEvent.objects.create(
+    """Insert one access event; the sequencer links it once the transaction commits.
+
+    The row is built in memory and written by one prepared INSERT (no ORM save: its
+    signals and field preparation were a third of an event's cost)."""
+    event = AccessEvent(
         at=at or timezone.now(),
-        actor=actor if actor is not None and actor.pk else None,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
         action=action,
         outcome=outcome,
         patient_id=AccessEvent.as_uuid(patient_id) if patient_id else None,
@@ -63,8 +66,23 @@ def write_event(
         purpose=purpose,
         count=count,
     )
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
     sequencer.schedule()
     return event
+
+
+_COLUMNS = (
+    "at", "actor_id", "action", "outcome", "patient_id", "compartment", "object_type",
+    "object_id", "search_index", "break_glass", "source_ip", "client_id", "purpose", "count",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+    "(%s, %s, %s, %s, %s::uuid, %s, %s, %s, %s, %s, %s::inet, %s, %s, %s) RETURNING id"
+)
 
 
 def refusal_record(*, source_ip: str | None, action: str, object_id: str = "") -> None:
