@@ -235,6 +235,8 @@ USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1
 # writer's background step-in makes the pass ("background"; "off" leaves it to a sequencer).
 USMP_AUDIT_SEQUENCE_BOUND = float(env("USMP_AUDIT_SEQUENCE_BOUND", "2") or "2")
 USMP_AUDIT_WRITER_STEP_IN = env("USMP_AUDIT_WRITER_STEP_IN", "background") or "background"
+# The audit log's name in its signed checkpoints (and its signing key's): unique to the unit.
+USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "cloison.invalid/audit") or ""
 # The audit page flags a user who opened more patients than this within an hour.
 USMP_AUDIT_BURST_THRESHOLD = int(env("USMP_AUDIT_BURST_THRESHOLD", "20") or "20")
 # Working hours for the audit page's "outside working hours" flag, local time.

@@ -301,3 +301,49 @@ def test_the_live_server_runs_a_sequencer(live_server):
         lambda: set(AccessEvent.objects.values_list("id", flat=True)) <= set(linked_access_ids()),
         sequencer.bound() + 1,
     )
+
+
+WRITER = """
+import sys
+from django.db import transaction
+from usmp.audit.writer import write_event
+for i in range(200):
+    with transaction.atomic():
+        write_event(actor=None, action="patient_view", object_id=f"killed-{i}")
+print("committed", flush=True)
+sys.stdin.read()  # the step-in is armed for later: killed before it runs
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_kill_9_of_a_writer_between_its_commits_and_their_sequencing_loses_nothing():
+    env = {
+        **_subprocess_env(),
+        "USMP_AUDIT_WRITER_STEP_IN": "background",
+        "USMP_AUDIT_SEQUENCE_BOUND": "60",
+    }
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", WRITER],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "committed"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    written = set(
+        AccessEvent.objects.filter(object_id__startswith="killed-").values_list("id", flat=True)
+    )
+    assert len(written) == 200
+    assert not written & set(linked_access_ids())  # the writer died before its step-in
+    loop = sequencer.Loop(interval=0.05).start()  # the sequencer, restarted
+    try:
+        assert wait_until(lambda: written <= set(linked_access_ids()), 10)
+    finally:
+        loop.stop()
+    assert chain.verify().ok
