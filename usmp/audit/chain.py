@@ -182,7 +182,8 @@ def _link_batch(cursor: Any, batch: int) -> tuple[int, bool]:
         for source, values_list in rows.items()
         for values in values_list
     ]
-    links, nodes = [], []
+    links: list[tuple[int, str, int, str, str, bytes]] = []
+    nodes: list[tuple[int, int, bytes]] = []
     if pending:
         pending.sort(key=lambda item: (item[0], item[1], item[2]))
         seq, prev = head()
@@ -198,22 +199,23 @@ def _link_batch(cursor: Any, batch: int) -> tuple[int, bool]:
             content = canonical(source, values)
             row_hash = link_hash(prev, source, values, key=key, content=content)
             leaf = merkle.leaf_hash(content)
-            links.append(
-                ChainLink(
-                    seq=seq,
-                    source=source,
-                    source_id=row_id,
-                    prev_hash=prev,
-                    row_hash=row_hash,
-                    leaf_hash=leaf,
-                )
-            )
+            links.append((seq, source, row_id, prev, row_hash, leaf))
             for level, index, value in frontier.append(leaf):
                 if level and level % tree.STRIDE == 0:
-                    nodes.append(TreeNode(level=level, index=index, hash=value))
+                    nodes.append((level, index, value))
             prev = row_hash
-        ChainLink.objects.bulk_create(links)
-        TreeNode.objects.bulk_create(nodes)
+        # COPY, not bulk_create: building the INSERT was two thirds of a pass.
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY audit_chainlink (seq, source, source_id, prev_hash, row_hash, leaf_hash) "
+            "FROM STDIN"
+        ) as copy:
+            for link in links:
+                copy.write_row(link)
+        if nodes:
+            with raw.copy("COPY audit_treenode (level, index, hash) FROM STDIN") as copy:
+                for node in nodes:
+                    copy.write_row(node)
         cursor.execute(
             "INSERT INTO audit_sequencerstate (id, horizon, tree_offset, tree_size, frontier) "
             "VALUES (1, 0, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
