@@ -160,3 +160,22 @@ def test_another_key_or_a_broken_file_is_refused(coordinator_client, accessed, t
     path.write_text("{")
     with pytest.raises(CommandError, match="is not a JSON file"):
         call_command("audit_prove", str(path), "--public-key", public_key())
+
+
+def test_the_proved_report_costs_no_query_per_line(coordinator_client, tmp_path):
+    from django.test.utils import CaptureQueriesContext
+
+    nurse = make_user("nurse")
+    few, many = make_patient(), make_patient()
+    for _ in range(3):
+        view(nurse, few)
+    for _ in range(40):
+        view(nurse, many)
+    report_of(coordinator_client, few)  # the first pass links everything
+    counts = []
+    for patient in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            document = report_of(coordinator_client, patient)
+        counts.append(len(queries))
+        assert prove(tmp_path, document)[0]
+    assert counts[0] == counts[1], counts

@@ -148,19 +148,17 @@ CHECKPOINT_EVERY = datetime.timedelta(minutes=10)
 BATCH = 5000
 
 
-def _pending_rows(source: str, horizon: int, limit: int | None = None) -> list[dict[str, Any]]:
-    """SOURCE rows, as stored, written by a transaction at or after HORIZON that have no
-    link yet, in id order (one query)."""
-    model, fields, _time = SOURCES[source]
+def pending_query(source: str, horizon: int) -> Any:
+    """SOURCE rows written by a transaction at or after HORIZON that have no link yet."""
+    model = SOURCES[source][0]
     linked = ChainLink.objects.filter(source=source, source_id=OuterRef("id"))
     at_or_after = RawSQL("xid >= %s::text::xid8", [str(horizon)], output_field=BooleanField())
-    qs = (
-        model.objects.alias(recent=at_or_after)
-        .filter(recent=True)
-        .filter(~Exists(linked))
-        .order_by("id")
-        .values(*fields)
-    )
+    return model.objects.alias(recent=at_or_after).filter(recent=True).filter(~Exists(linked))
+
+
+def _pending_rows(source: str, horizon: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """The pending rows of SOURCE as stored, in id order (one query)."""
+    qs = pending_query(source, horizon).order_by("id").values(*SOURCES[source][1])
     return list(qs[:limit] if limit is not None else qs)
 
 

@@ -55,12 +55,14 @@ class Loop:
         try:
             while not self.stopping.is_set():
                 started = time.monotonic()
+                pause = self.interval
                 try:
                     self.linked += chain.sequence(wait=False, batch=self.batch) or 0
-                except Exception:  # a lost database is retried at the next pass
+                except Exception:  # a lost database: retried, once a second at most
                     log.exception("audit sequencer pass failed")
                     connections.close_all()
-                self.stopping.wait(max(0.0, self.interval - (time.monotonic() - started)))
+                    pause = max(pause, 1.0)
+                self.stopping.wait(max(0.0, pause - (time.monotonic() - started)))
         finally:
             connections.close_all()
 
@@ -179,15 +181,16 @@ class Status:
 def status(*, limit: int = 100_000) -> Status:
     """Rows committed and not linked yet, and those waiting past the bound: written more
     than the bound ago while no pass has caught up within it (a sequencer alive links
-    everything committed at its next pass, however old the row's transaction)."""
+    everything committed at its next pass, however old the row's transaction). Counts,
+    at most LIMIT per source, in four queries at most."""
     state = SequencerState.objects.filter(pk=1).values_list("horizon", "caught_up_at").first()
     horizon, caught_up_at = state if state is not None else (0, None)
     limit_at = timezone.now() - datetime.timedelta(seconds=bound())
+    stale = caught_up_at is None or caught_up_at < limit_at
     pending = overdue = 0
-    for source in chain.SOURCES:
-        time_field = chain.SOURCES[source][2]
-        for row in chain._pending_rows(source, int(horizon), limit):
-            pending += 1
-            if (caught_up_at is None or caught_up_at < limit_at) and row[time_field] < limit_at:
-                overdue += 1
+    for source, (_model, _fields, time_field) in chain.SOURCES.items():
+        waiting = chain.pending_query(source, int(horizon))
+        pending += waiting[:limit].count()
+        if stale:
+            overdue += waiting.filter(**{f"{time_field}__lt": limit_at})[:limit].count()
     return Status(pending=pending, overdue=overdue, caught_up_at=caught_up_at)
