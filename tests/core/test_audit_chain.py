@@ -296,11 +296,30 @@ def test_purge_keeps_the_chain_verifiable_and_records_itself():
         assert AccessEvent.objects.filter(pk__in=[e.pk for e in recent]).count() == 2
         assert LogEntry.objects.count() > 0  # the write history stays
         assert AccessEvent.objects.filter(action=AccessEvent.Action.AUDIT_PURGE).count() == 1
-        chain.sequence()
         ok, output = run_verify()
         assert ok, output
         record(1)
         assert run_verify()[0]
+        # The tree still proves a recent event against a new checkpoint.
+        point = chain.checkpoint()
+        link = ChainLink.objects.get(source="access", source_id=recent[0].pk)
+        stored = tree.StoredTree()
+        proof = merkle.inclusion_proof(link.seq - 1, point.tree_size, stored.subtree)
+        merkle.verify_inclusion(
+            link.seq - 1, point.tree_size, bytes(link.leaf_hash), proof, bytes(point.root_hash)
+        )
+
+
+@pytest.mark.django_db
+def test_a_purge_boundary_inserted_by_hand_is_named():
+    """Rows deleted behind a boundary row written by hand, with no purge behind it."""
+    events = record(4)
+    link = ChainLink.objects.get(source="access", source_id=events[2].pk)
+    tamper("DELETE FROM audit_accessevent WHERE id IN (%s, %s)", [events[0].pk, events[1].pk])
+    Checkpoint.objects.create(seq=link.seq, head_hash=link.row_hash, is_purge_boundary=True)
+    ok, output = run_verify()
+    assert not ok
+    assert f"the purge boundary at link {link.seq} has no purge event in the log" in output
 
 
 def test_purge_command_refuses_short_retention(db):

@@ -416,6 +416,11 @@ def verify(
             if at is not None and at != head_hash:
                 report.problems.append(f"link {seq} differs from {what}")
     report.problems.extend(_unlinked_rows(start))
+    if start is not None and not _purge_recorded(start):
+        report.problems.append(
+            f"the purge boundary at link {start.seq} has no purge event in the log after it: "
+            "the rows before it may have been deleted by hand"
+        )
     horizon = _horizon()
     report.pending = sum(len(_pending(source, horizon)) for source in SOURCES)
     return report
@@ -516,6 +521,17 @@ def _check_points(
                 "on the command line"
             )
     return problems
+
+
+def _purge_recorded(start: Checkpoint) -> bool:
+    """A purge boundary stands only with the purge's own access event, linked after it (a
+    boundary row inserted by hand would otherwise hide the deletion of the rows before)."""
+    events = AccessEvent.objects.filter(
+        action=AccessEvent.Action.AUDIT_PURGE, object_id__startswith=f"through link {start.seq},"
+    ).values_list("id", flat=True)
+    return ChainLink.objects.filter(
+        source=ChainLink.Source.ACCESS, source_id__in=list(events), seq__gt=start.seq
+    ).exists()
 
 
 def unlinked_behind(source: str, ids: Iterable[int]) -> set[int]:
