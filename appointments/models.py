@@ -545,6 +545,9 @@ class CustodyEvent(models.Model):
         TRANSFER = "transfer", _("Transfer")
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
+    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # conflict, not a duplicate (empty for rows pushed before it was kept).
+    push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="custody_events")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     date = models.DateField()
@@ -573,6 +576,9 @@ class Unavailability(models.Model):
     refuses to book over it; a withdrawn window is kept, with the time it was withdrawn."""
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
+    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # conflict, not a duplicate (empty for rows pushed before it was kept).
+    push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="unavailabilities")
     start = models.DateTimeField(_("from"))
     end = models.DateTimeField(_("to"))
@@ -622,6 +628,9 @@ class MovementOutcome(models.Model):
         SECURITY_INCIDENT = "security_incident", _("Security incident")
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
+    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # conflict, not a duplicate (empty for rows pushed before it was kept).
+    push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="movement_outcomes")
     movement_point = models.ForeignKey(MovementPoint, on_delete=models.PROTECT, related_name="+")
     window_start = models.DateTimeField()

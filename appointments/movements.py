@@ -10,10 +10,11 @@ instance to follow, only strings, datetimes and a boolean.
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from dossiers.identifiers import validate_prison_number
@@ -85,6 +86,43 @@ def movement_facts(
     )
 
 
+# -- The version of the facts ---------------------------------------------------------------------
+# appointments/migrations/0007_facts_version: a trigger adds the writing transaction's id to
+# appointments_factchange whenever a fact changes.
+
+FOLD_ABOVE = 500
+_VERSION_SQL = """
+SELECT (SELECT version FROM appointments_factbase WHERE id = 1)
+       + (SELECT count(*) FROM appointments_factchange),
+       EXISTS (SELECT 1 FROM appointments_factchange WHERE xid = pg_current_xact_id_if_assigned()),
+       (SELECT count(*) FROM appointments_factchange)
+"""
+_FOLD_SQL = """
+WITH gone AS (
+    DELETE FROM appointments_factchange WHERE xid IN (
+        SELECT xid FROM appointments_factchange
+        WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+        FOR UPDATE SKIP LOCKED  -- two folds at once never wait for each other
+    )
+    RETURNING 1
+)
+UPDATE appointments_factbase SET version = version + (SELECT count(*) FROM gone) WHERE id = 1
+"""
+
+
+def facts_version() -> tuple[int, bool]:
+    """(version, own): the version of the movement facts as this transaction sees them, and
+    whether this transaction itself changed a fact (its changes are not committed: a cache
+    must not keep what it sees). One statement; every FOLD_ABOVE changes, one more that folds
+    the changes of finished transactions into the base (the version stays the same)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        version, own, pending = cursor.fetchone()
+        if pending > FOLD_ABOVE:
+            cursor.execute(_FOLD_SQL)
+    return int(version), bool(own)
+
+
 # -- Pushes from the prison side ----------------------------------------------------------------
 # Refusals are ValidationErrors with one of these codes. Their messages are for logs and tests:
 # the prison side reads the bridge's own generic message for each code (bridge/api.py).
@@ -97,6 +135,22 @@ UNKNOWN_REFERENCE = "unknown_reference"
 OUTCOME_INVALID = "outcome_invalid"
 OUTCOME_CONFLICT = "outcome_conflict"
 MOVEMENT_CANCELLED = "movement_cancelled"
+PUSH_ID_REUSED = "push_id_reused"
+
+
+def _seen(model: type[models.Model], client_ref: str, push_digest: str) -> bool:
+    """Whether CLIENT_REF was pushed already (a retry changes nothing); the same reference
+    with another body is refused (PUSH_ID_REUSED): the client has two things under one id."""
+    earlier = model._default_manager.filter(client_ref=client_ref).values_list(
+        "push_digest", flat=True
+    )
+    for digest in earlier:
+        if digest and push_digest and digest != push_digest:
+            raise ValidationError(
+                "This reference was already used for another push.", code=PUSH_ID_REUSED
+            )
+        return True
+    return False
 
 
 def checked_prison_number(prison_number: str) -> str:
@@ -134,6 +188,7 @@ def custody_event_record(
     date: datetime.date,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> CustodyResult:
     """Apply an arrival, release or transfer pushed by the prison side, once per CLIENT_REF.
 
@@ -145,14 +200,14 @@ def custody_event_record(
     if kind not in CUSTODY_KINDS:
         raise ValidationError("Unknown kind of custody event.", code=CUSTODY_INCONSISTENT)
     prison_number = checked_prison_number(prison_number)
-    if CustodyEvent.objects.filter(client_ref=client_ref).exists():
+    if _seen(CustodyEvent, client_ref, push_digest):
         return _NOTHING
     patient = patient_by_prison_number(prison_number)
     if patient is None:
         raise ValidationError("No patient has this prison number.", code=UNKNOWN_PRISON_NUMBER)
     patient = Patient.objects.select_for_update().select_related("identity_key").get(pk=patient.pk)
     # The same event pushed twice at once: the second waited for the lock, and sees the first.
-    if CustodyEvent.objects.filter(client_ref=client_ref).exists():
+    if _seen(CustodyEvent, client_ref, push_digest):
         return _NOTHING
     today = clock.today()
     if abs((date - today).days) > CUSTODY_MAX_DAYS:
@@ -185,6 +240,7 @@ def custody_event_record(
             )
     CustodyEvent.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         kind=kind,
         date=date,
@@ -213,12 +269,13 @@ def unavailability_record(
     end: datetime.datetime,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> bool:
     """Record that the patient cannot be brought in [START, END), once per CLIENT_REF (False:
     already recorded). No reason is taken. Appointments already booked in the window are kept
     and shown as conflicting on the agenda: the unit decides what to move."""
     prison_number = checked_prison_number(prison_number)
-    if Unavailability.objects.filter(client_ref=client_ref).exists():
+    if _seen(Unavailability, client_ref, push_digest):
         return False
     if start.tzinfo is None or end.tzinfo is None:
         raise ValidationError("The times carry no UTC offset.", code=UNAVAILABILITY_INVALID)
@@ -232,10 +289,11 @@ def unavailability_record(
             "The window is over or more than a year ahead.", code=UNAVAILABILITY_INVALID
         )
     patient = _locked_patient(prison_number)
-    if Unavailability.objects.filter(client_ref=client_ref).exists():
+    if _seen(Unavailability, client_ref, push_digest):
         return False
     Unavailability.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         start=start,
         end=end,
@@ -276,8 +334,9 @@ class OutcomeResult:
     appointments: int
 
 
-def movement_outcome_known(client_ref: str) -> bool:
-    return MovementOutcome.objects.filter(client_ref=client_ref).exists()
+def movement_outcome_known(client_ref: str, push_digest: str = "") -> bool:
+    """Whether CLIENT_REF was reported already (PUSH_ID_REUSED with another body)."""
+    return _seen(MovementOutcome, client_ref, push_digest)
 
 
 @transaction.atomic
@@ -291,6 +350,7 @@ def movement_outcome_record(
     code: str,
     client_ref: str,
     acting_client_label: str,
+    push_digest: str = "",
 ) -> OutcomeResult:
     """Record what the prison side reports about the movement of PRISON_NUMBER to
     MOVEMENT_POINT in [WINDOW_START, WINDOW_END), once per CLIENT_REF, on the appointments it
@@ -305,12 +365,12 @@ def movement_outcome_record(
         )
     if code and code not in OUTCOME_CODES:
         raise ValidationError("Unknown code.", code=OUTCOME_INVALID)
-    if MovementOutcome.objects.filter(client_ref=client_ref).exists():
+    if _seen(MovementOutcome, client_ref, push_digest):
         return OutcomeResult(created=False, appointments=0)
     if window_end <= window_start or window_start > timezone.now():
         raise ValidationError("The window is empty or has not begun.", code=OUTCOME_INVALID)
     patient = _locked_patient(prison_number)
-    if MovementOutcome.objects.filter(client_ref=client_ref).exists():
+    if _seen(MovementOutcome, client_ref, push_digest):
         return OutcomeResult(created=False, appointments=0)
     point = MovementPoint.objects.filter(code=movement_point).first()
     if point is None:
@@ -336,6 +396,7 @@ def movement_outcome_record(
         )
     report = MovementOutcome.objects.create(
         client_ref=client_ref,
+        push_digest=push_digest,
         patient=patient,
         movement_point=point,
         window_start=window_start,
@@ -387,6 +448,60 @@ def point_specialty_counts() -> dict[str, int]:
     for point, specialty in pairs:
         counts[point] = counts.get(point, 0) + (specialty not in generic)
     return {point: count for point, count in counts.items() if count}
+
+
+def specialties_at(point_id: int, *, excluding: uuid.UUID | None = None) -> set[int]:
+    """The specialties a movement point serves, as ``point_specialty_counts`` counts them
+    (current opening hours of its rooms, appointments of the last 30 days and to come, not
+    cancelled), leaving out the appointment EXCLUDING (the one being moved)."""
+    since = timezone.now() - datetime.timedelta(days=30)
+    served = set(
+        OpeningHours.objects.filter(room__movement_point_id=point_id)
+        .filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=since.date()))
+        .values_list("specialty_id", flat=True)
+    )
+    appointments = Appointment.objects.filter(movement_point_id=point_id, start__gte=since).exclude(
+        status=Status.CANCELLED
+    )
+    if excluding is not None:
+        appointments = appointments.exclude(pk=excluding)
+    served |= set(appointments.values_list("specialty_id", flat=True).distinct())
+    return served
+
+
+def _named(point_id: int, *, excluding: uuid.UUID | None = None) -> set[int]:
+    generic = set(
+        Specialty.objects.filter(code__in=GENERIC_SPECIALTIES).values_list("pk", flat=True)
+    )
+    return specialties_at(point_id, excluding=excluding) - generic
+
+
+def specialty_named_by(
+    *,
+    point: MovementPoint | None,
+    specialty: Specialty,
+    moving: Appointment | None = None,
+) -> tuple[MovementPoint, Specialty] | None:
+    """The (point, specialty) that a booking of SPECIALTY at POINT, or the move of MOVING
+    there, would leave served by one specialty while it was not before (bridge.W002 at the
+    moment it starts): the guards who bring a detainee there would know which service they
+    see. A move away from a point can do it to the point left behind, too. None when the
+    change names nothing new (a point already served by that one specialty is the
+    coordinator's warning, not this person's doing)."""
+    excluding = moving.pk if moving is not None else None
+    if (
+        point is not None
+        and point.active
+        and specialty.code not in GENERIC_SPECIALTIES
+        and not _named(point.pk, excluding=excluding)  # it names none yet: it would name this
+    ):
+        return point, specialty
+    left = moving.movement_point if moving is not None else None
+    if left is not None and left.active and (point is None or left.pk != point.pk):
+        before, after = _named(left.pk), _named(left.pk, excluding=excluding)
+        if len(after) == 1 and len(before) > 1:
+            return left, Specialty.objects.get(pk=next(iter(after)))
+    return None
 
 
 def earliest_opening() -> datetime.time | None:

@@ -25,11 +25,12 @@ from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import add_service_error, form_refusal
 
-from . import clock, permissions, rendering, reports
+from . import clock, movements, permissions, rendering, reports
 from . import forms as agenda_forms
 from .access import lists, objects
 from .access.data import AppointmentView
 from .models import (
+    KINDS_IN_A_ROOM,
     Absence,
     Kind,
     MovementPoint,
@@ -254,6 +255,28 @@ def _booked_message(booked: list[Any]) -> str:
     return _("Appointment booked on %(day)s at %(time)s.") % values
 
 
+LEAK_CONFIRM = "confirm_single_specialty"
+
+
+def _leak_warning(
+    request: StaffRequest, *, point: Any, specialty: Any, moving: Any = None
+) -> str | None:
+    """The warning to show before a booking or a move that would leave a movement point
+    served by one specialty (bridge.W002), unless the person ticked that they understood."""
+    if request.POST.get(LEAK_CONFIRM) == "on":
+        return None
+    named = movements.specialty_named_by(point=point, specialty=specialty, moving=moving)
+    if named is None:
+        return None
+    named_point, named_specialty = named
+    return _(
+        "Careful: after this, only %(specialty)s consultations would take place at "
+        "“%(point)s”. The guards who bring patients there would then know that they are "
+        "seeing %(specialty)s. If you can, choose another room or movement point; otherwise "
+        "tick the box to confirm."
+    ) % {"point": named_point.label, "specialty": named_specialty.name}
+
+
 @page("agenda_book")
 @require_http_methods(["GET", "POST"])
 def book(request: StaffRequest) -> HttpResponse:
@@ -285,7 +308,18 @@ def book(request: StaffRequest) -> HttpResponse:
         with_motive=permissions.can_view_motive(request.user),
     )
     conflict = False
+    leak_warning = None
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        room = data["room"]
+        leak_warning = _leak_warning(
+            request,
+            point=room.movement_point
+            if room is not None and data["kind"] in KINDS_IN_A_ROOM
+            else data["movement_point"],
+            specialty=data["specialty"],
+        )
+    if request.method == "POST" and form.is_valid() and leak_warning is None:
         data = form.cleaned_data
         patient = ctx.patient_instance()
         if patient is None:
@@ -351,6 +385,8 @@ def book(request: StaffRequest) -> HttpResponse:
             "conflict": conflict,
             "base_query": base_query,
             "unavailabilities": ctx.unavailabilities,
+            "leak_warning": leak_warning,
+            "leak_confirm": LEAK_CONFIRM,
         },
         status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
@@ -443,6 +479,7 @@ def _appointment_form_page(
     status: int = 200,
     slots: list[Any] | None = None,
     series: Any = None,
+    leak_warning: str | None = None,
 ) -> HttpResponse:
     if request.method == "POST":
         # Shown again after a refusal: the appointment is read for the page.
@@ -459,6 +496,8 @@ def _appointment_form_page(
             "submit": submit,
             "slots": slots,
             "series": series,
+            "leak_warning": leak_warning,
+            "leak_confirm": LEAK_CONFIRM,
         },
         status=status,
     )
@@ -480,9 +519,24 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
         },
     )
     status = 200
+    leak_warning = None
     if request.method == "POST":
         status = 400
         if form.is_valid():
+            data = form.cleaned_data
+            row = appointment.instance()
+            new_room = data["room"]
+            leak_warning = _leak_warning(
+                request,
+                point=new_room.movement_point
+                if new_room is not None and row.kind in KINDS_IN_A_ROOM
+                else row.movement_point,
+                specialty=row.specialty,
+                moving=row,
+            )
+        if leak_warning is not None:
+            status = 200  # nothing written yet: the person confirms, or changes the place
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 changes.appointment_move(
@@ -517,6 +571,7 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
         submit=_("Move"),
         status=status,
         slots=found,
+        leak_warning=leak_warning,
     )
 
 

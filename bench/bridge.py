@@ -68,6 +68,7 @@ def post_worker_init(worker: Any) -> None:
 
     import usmp.urls
     from bridge import access, auth
+    from bridge.models import Scope
 
     @login_not_required
     def bare(request: Any) -> JsonResponse:
@@ -75,7 +76,7 @@ def post_worker_init(worker: Any) -> None:
 
     @login_not_required
     def audit_floor(request: Any) -> HttpResponse:
-        request.bridge_client = auth.authenticate(request)
+        auth.authorize(request, scope=Scope.MOVEMENTS_READ)
         if request.GET.get("audit") != "0":
             with transaction.atomic():
                 access.pulled(request)
@@ -176,6 +177,63 @@ def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
     return usage
 
 
+def _worker_peaks(gunicorn_pid: int) -> list[int]:
+    """Peak resident memory (VmHWM, KiB) of each gunicorn worker."""
+    peaks = []
+    try:
+        children = Path(f"/proc/{gunicorn_pid}/task/{gunicorn_pid}/children").read_text()
+        for child in children.split():
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]))
+    except OSError:
+        return []
+    return peaks
+
+
+def _write_overhead(rounds: int = 300) -> tuple[float, float]:
+    """Median time of a transaction that moves one appointment (a feed fact), with the
+    facts-version triggers on and off: (on, off) in ms."""
+    from django.db import connection, transaction
+
+    from appointments.models import Appointment
+
+    row = Appointment.objects.order_by("-start").first()
+    assert row is not None
+    start, end = row.start, row.end
+
+    def one_round() -> float:
+        began = time.perf_counter()
+        with transaction.atomic():
+            Appointment.objects.filter(pk=row.pk).update(
+                start=start + datetime_days(0) + _minute(), end=end + _minute()
+            )
+        with transaction.atomic():
+            Appointment.objects.filter(pk=row.pk).update(start=start, end=end)
+        return (time.perf_counter() - began) * 500  # ms per transaction
+
+    results = {}
+    for enabled in (True, False, True, False):
+        with connection.cursor() as cursor:
+            verb = "ENABLE" if enabled else "DISABLE"
+            cursor.execute(
+                f"ALTER TABLE appointments_appointment {verb} TRIGGER appointment_fact_written"
+            )
+        timings = [one_round() for _ in range(rounds)]
+        results.setdefault(enabled, []).extend(timings)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE appointments_appointment ENABLE TRIGGER appointment_fact_written"
+        )
+    return statistics.median(results[True]), statistics.median(results[False])
+
+
+def _minute() -> Any:
+    import datetime
+
+    return datetime.timedelta(minutes=1)
+
+
 def _wait_for_server() -> None:
     for _ in range(100):
         try:
@@ -208,7 +266,7 @@ def main() -> None:
 
     from appointments import clock
     from appointments.models import Appointment
-    from bridge import auth, feeds, policy
+    from bridge import feeds, policy, services
     from bridge.models import BridgeClient, MovementWave, Scope
     from usmp.accounts.models import User
 
@@ -221,7 +279,7 @@ def main() -> None:
         username="bench-coordinator"
     )
     BridgeClient.objects.filter(establishment="bench").update(revoked_at=timezone.now())
-    token = auth.client_create(
+    token = services.client_create(
         acting_user=coordinator,
         establishment="bench",
         scopes=[Scope.MOVEMENTS_READ],
@@ -298,9 +356,16 @@ def main() -> None:
                 f"CPU {cpu:6.2f} ms  x{median / base_median:6.1f} median  "
                 f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  ({answers})"
             )
+        peaks = _worker_peaks(server.pid)
+        print(f"worker peak memory (VmHWM): {', '.join(f'{p / 1024:.0f}' for p in peaks)} MiB")
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+    on, off = _write_overhead()
+    print(
+        f"a transaction moving one appointment: median {on:.3f} ms with the facts-version "
+        f"trigger, {off:.3f} ms without (+{on - off:.3f} ms)"
+    )
 
 
 def datetime_days(n: int) -> Any:

@@ -11,13 +11,15 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import HttpRequest
+from django.utils import timezone
 
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
-from .models import BridgeClient
+from .models import BridgeClient, BridgeDevice
 
 
 def viewer_of(request: HttpRequest) -> Viewer:
@@ -83,6 +85,45 @@ def rate_limited(request: HttpRequest, client_id: int) -> None:
 
 
 @dataclass(frozen=True)
+class DeviceView:
+    """An enrolled workstation, as the coordinator sees it (never its credential)."""
+
+    id: int
+    label: str
+    enrolled_by: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime
+    revoked_at: datetime.datetime | None
+    # "active", "expired", "revoked" or "rotated" (enrolled before the token's rotation)
+    state: str
+
+    @classmethod
+    def of(cls, device: BridgeDevice, client: BridgeClient, now: datetime.datetime) -> DeviceView:
+        if device.revoked_at is not None or client.revoked_at is not None:
+            state = "revoked"
+        elif client.rotated_at is not None and device.created_at < client.rotated_at:
+            state = "rotated"
+        elif device.expires_at <= now:
+            state = "expired"
+        else:
+            state = "active"
+        user = device.created_by
+        return cls(
+            id=device.pk,
+            label=device.label,
+            enrolled_by=str(user.get_full_name() or user.username) if user else "",
+            created_at=device.created_at,
+            expires_at=device.expires_at,
+            revoked_at=device.revoked_at,
+            state=state,
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.state == "active"
+
+
+@dataclass(frozen=True)
 class ClientView:
     id: int
     establishment: str
@@ -94,10 +135,14 @@ class ClientView:
     created_at: datetime.datetime
     rotated_at: datetime.datetime | None
     revoked_at: datetime.datetime | None
+    devices: tuple[DeviceView, ...] = ()
     _instance: BridgeClient | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, client: BridgeClient, *, for_change: bool = False) -> ClientView:
+    def of(
+        cls, client: BridgeClient, *, for_change: bool = False, with_devices: bool = False
+    ) -> ClientView:
+        now = timezone.now()
         return cls(
             id=client.pk,
             establishment=client.establishment,
@@ -109,6 +154,9 @@ class ClientView:
             created_at=client.created_at,
             rotated_at=client.rotated_at,
             revoked_at=client.revoked_at,
+            devices=tuple(DeviceView.of(d, client, now) for d in client.devices.all())
+            if with_devices
+            else (),
             _instance=client if for_change else None,
         )
 
@@ -133,7 +181,10 @@ def access_bridge_clients(*, viewer: Viewer) -> tuple[ClientView, ...]:
         record.refuse(viewer, target, purpose=Purpose.DISPLAY, hide=False)
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.DISPLAY)
-        return tuple(ClientView.of(c) for c in BridgeClient.objects.select_related("created_by"))
+        clients = BridgeClient.objects.select_related("created_by").prefetch_related(
+            Prefetch("devices", BridgeDevice.objects.select_related("created_by"))
+        )
+        return tuple(ClientView.of(c, with_devices=True) for c in clients)
 
 
 def access_bridge_client(*, viewer: Viewer, client_id: int, purpose: str) -> ClientView:
@@ -152,3 +203,34 @@ def access_bridge_client(*, viewer: Viewer, client_id: int, purpose: str) -> Cli
         if purpose != Purpose.WRITE:
             record.allowed(viewer, target, purpose=purpose)
         return ClientView.of(client, for_change=True)
+
+
+def access_bridge_device(*, viewer: Viewer, device_id: int) -> DeviceView:
+    """One enrolled workstation, opened to revoke it."""
+    target = Target(
+        Action.BRIDGE_CLIENT_VIEW, object_type="bridge_device", object_id=str(device_id)
+    )
+    if not viewer.has_perm("bridge.change_bridgeclient"):
+        record.refuse(viewer, target, purpose=Purpose.WRITE, hide=False)
+    device = None
+    if device_id <= 2**63 - 1:
+        device = (
+            BridgeDevice.objects.select_related("client", "created_by").filter(pk=device_id).first()
+        )
+    if device is None:
+        record.refuse(viewer, target, purpose=Purpose.WRITE)
+    return DeviceView.of(device, device.client, timezone.now())
+
+
+def token_in_address(request: HttpRequest) -> None:
+    """Record a request that carried a token in its address (refused, 400): the token is not
+    read, so it is neither checked nor written anywhere."""
+    anonymous = Viewer(source_ip=viewer_of(request).source_ip)
+    record.denied(
+        anonymous,
+        Target(_action(request), object_type="bridge_token", object_id=TOKEN_IN_ADDRESS),
+        purpose=Purpose.EXPORT,
+    )
+
+
+TOKEN_IN_ADDRESS = "token in address"  # noqa: S105 - a label, not a secret

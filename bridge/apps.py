@@ -11,8 +11,9 @@ class BridgeConfig(AppConfig):
         from usmp.core.audit import register_audited
 
         from . import checks  # noqa: F401 - registers the leakage lint
-        from .models import BridgeClient, MovementWave
+        from .models import BridgeClient, BridgeDevice, MovementWave
 
-        # Write history of the clients and waves; the token hash never goes into a diff.
+        # Write history of the clients, waves and workstations; no credential hash in a diff.
         register_audited(BridgeClient, exclude={"token_hash"})
         register_audited(MovementWave)
+        register_audited(BridgeDevice, exclude={"credential_hash"})

@@ -1,8 +1,21 @@
-"""Token -> bridge client: constant-time lookup, scopes, address allow-list, rate limit.
+"""Who is calling the bridge, and may they: one pipeline for the API and the print page.
 
-Tokens look like ``clb_<43 url-safe characters>``; only their sha256 is stored. A failure
-says nothing beyond "unauthorised" or "forbidden": no hint whether the token exists, was
-revoked or came from the wrong address.
+``authorize(request, scope=..., device=...)`` runs the whole sequence (credential, state,
+address, scope, rate) and records every refusal; nothing else in the bridge checks a token.
+
+Credentials:
+- the API takes ``Authorization: Bearer clb_<43 url-safe characters>`` only (any other
+  scheme, a query string or a cookie is refused: a token never travels in an address);
+- the guards' printable list takes an enrolled workstation's cookie ``cld_<...>`` only
+  (see ``bridge.services.device_enrol``).
+Only the sha256 of either is stored. A failure says "unauthorised" or "forbidden", never
+whether the credential exists, was revoked or came from the wrong address.
+
+Cost: one statement per request. It finds the client by the credential's hash and, for an
+active one, counts the request in the client's current minute (an upsert into an unlogged
+table), in one round trip. Nothing is cached in the worker, so a revocation or a rotation
+refuses the very next request. No credential, nor any part of one, is ever logged: this
+module never passes one to a logger, an exception message or an access event.
 """
 
 from __future__ import annotations
@@ -12,22 +25,23 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import lru_cache
 
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
 from usmp.core.net import client_ip
 
-from .models import BridgeClient, RateCounter, Scope
-
-if TYPE_CHECKING:
-    from usmp.accounts.models import User
+from . import access
+from .models import BridgeClient, BridgeDevice, RateCounter
 
 TOKEN_PREFIX = "clb_"  # noqa: S105 - a prefix, not a secret
-DISPLAY_PREFIX_LENGTH = 10
+DEVICE_PREFIX = "cld_"
+DEVICE_COOKIE = "cloison_bridge_device"
+FINGERPRINT_LENGTH = 10
 MAX_TOKEN_LENGTH = 200
 
 
@@ -37,7 +51,7 @@ class BridgeAuthError(Exception):
 
     def __init__(self, *, revoked_client_id: int | None = None) -> None:
         super().__init__(self.message)
-        # A token that was valid once (recorded in the audit trail, never told to the caller).
+        # A credential that was valid once (recorded in the audit trail, never told).
         self.revoked_client_id = revoked_client_id
 
 
@@ -57,113 +71,123 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def new_device_credential() -> str:
+    return DEVICE_PREFIX + secrets.token_urlsafe(32)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class IssuedToken:
-    client: BridgeClient
-    token: str  # shown once, never stored
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The client a credential stands for, as read by the request's one statement."""
+
+    pk: int
+    establishment: str
+    scopes: tuple[str, ...]
+    allowed_networks: tuple[str, ...]
+    rate_limit_per_minute: int
+    # This request's rank in the client's current minute.
+    count: int
+    device_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How a push is attributed in the agenda's history."""
+        return f"{self.establishment} (#{self.pk})"
 
 
-def client_create(
-    *,
-    acting_user: User,
-    establishment: str,
-    scopes: list[str],
-    allowed_networks: list[str] | None = None,
-    rate_limit_per_minute: int = 60,
-) -> IssuedToken:
-    """Create a client and return its token (the only time it is visible)."""
-    token = new_token()
-    client = BridgeClient.objects.create(
-        establishment=establishment,
-        token_hash=token_hash(token),
-        token_prefix=token[:DISPLAY_PREFIX_LENGTH],
-        scopes=sorted(set(scopes)),
-        allowed_networks=[
-            str(ipaddress.ip_network(n, strict=False)) for n in allowed_networks or []
-        ],
-        rate_limit_per_minute=rate_limit_per_minute,
-        created_by=acting_user,
+_CLIENTS = BridgeClient._meta.db_table
+_DEVICES = BridgeDevice._meta.db_table
+_COUNTERS = RateCounter._meta.db_table
+_COUNT = f"""
+, counted AS (
+    INSERT INTO {_COUNTERS} AS rc (client_id, minute, count)
+    SELECT id, %(minute)s, 1 FROM found WHERE revoked_at IS NULL
+    ON CONFLICT (client_id, minute) DO UPDATE SET count = rc.count + 1
+    RETURNING count
+)
+SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
+       device_id, found_hash, (SELECT count FROM counted)
+FROM found
+"""  # noqa: S608 - table names from the models, values bound
+_BY_TOKEN_SQL = (
+    f"""
+WITH found AS (
+    SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
+           NULL::bigint AS device_id, token_hash AS found_hash
+    FROM {_CLIENTS} WHERE token_hash = %(hash)s
+)"""  # noqa: S608 - table names from the models, values bound
+    + _COUNT
+)
+# A workstation counts only while it is neither revoked nor expired and was enrolled since
+# the client's last rotation; a revoked client is found (to record it) but never counted.
+_BY_DEVICE_SQL = (
+    f"""
+WITH found AS (
+    SELECT c.id, c.establishment, c.scopes, c.allowed_networks, c.rate_limit_per_minute,
+           c.revoked_at, d.id AS device_id, d.credential_hash AS found_hash
+    FROM {_DEVICES} d JOIN {_CLIENTS} c ON c.id = d.client_id
+    WHERE d.credential_hash = %(hash)s AND d.revoked_at IS NULL AND d.expires_at > %(now)s
+      AND (c.rotated_at IS NULL OR d.created_at >= c.rotated_at)
+)"""  # noqa: S608 - table names from the models, values bound
+    + _COUNT
+)
+
+
+def _well_formed(credential: str | None, prefix: str) -> bool:
+    return (
+        credential is not None
+        and len(credential) <= MAX_TOKEN_LENGTH
+        and credential.startswith(prefix)
+        and credential.isascii()
     )
-    return IssuedToken(client=client, token=token)
 
 
-def client_rotate(*, client: BridgeClient) -> IssuedToken:
-    """Replace the token; the old one stops working at once."""
-    token = new_token()
-    client.token_hash = token_hash(token)
-    client.token_prefix = token[:DISPLAY_PREFIX_LENGTH]
-    client.rotated_at = timezone.now()
-    client.save(update_fields=["token_hash", "token_prefix", "rotated_at"])
-    return IssuedToken(client=client, token=token)
-
-
-def client_revoke(*, client: BridgeClient) -> None:
-    if client.revoked_at is None:
-        client.revoked_at = timezone.now()
-        client.save(update_fields=["revoked_at"])
-
-
-def token_from_request(request: HttpRequest, *, allow_query: bool = False) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    if allow_query:
-        return request.GET.get("token") or None
-    return None
-
-
-def resolve_client(token: str | None) -> BridgeClient:
-    """The active client holding TOKEN, or BridgeAuthError."""
-    if not token or len(token) > MAX_TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
+def _lookup(sql: str, credential: str | None, prefix: str, now: datetime.datetime) -> Caller:
+    if not _well_formed(credential, prefix):
         raise BridgeAuthError
-    digest = token_hash(token)
-    client = BridgeClient.objects.filter(token_hash=digest).first()
-    # The index finds the row; the comparison that decides is constant-time.
-    if client is None or not hmac.compare_digest(client.token_hash, digest):
-        raise BridgeAuthError
-    if client.revoked_at is not None:
-        raise BridgeAuthError(revoked_client_id=client.pk)
-    return client
-
-
-def address_allowed(client: BridgeClient, address: str | None) -> bool:
-    if not client.allowed_networks:
-        return True
-    if not address:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(n, strict=False) for n in client.allowed_networks)
-
-
-def check_rate(client: BridgeClient, now: datetime.datetime | None = None) -> None:
-    """Count this request in the client's current minute; RateLimited beyond the limit."""
-    now = now or timezone.now()
+    assert credential is not None  # noqa: S101 - narrowed by _well_formed
+    digest = token_hash(credential)
     minute = now.replace(second=0, microsecond=0)
-    table = RateCounter._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (client_id, minute, count) VALUES (%s, %s, 1) "  # noqa: S608
-            "ON CONFLICT (client_id, minute) DO UPDATE SET count = "
-            f"{table}.count + 1 RETURNING count",
-            [client.pk, minute],
-        )
-        (count,) = cursor.fetchone()
-        if count == 1:
-            # First request of a new minute: forget this client's older minutes.
-            RateCounter.objects.filter(
-                client=client, minute__lt=minute - datetime.timedelta(minutes=5)
-            ).delete()
-    if count > client.rate_limit_per_minute:
-        retry = 60 - now.second if now.second else 60
-        raise RateLimited(retry_after=max(1, retry), client_id=client.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"hash": digest, "minute": minute, "now": now})
+        row = cursor.fetchone()
+    # The index finds the row; the comparison that decides is constant-time.
+    if row is None or not hmac.compare_digest(row[7], digest):
+        raise BridgeAuthError
+    pk, establishment, scopes, networks, limit, revoked_at, device_id, _hash, count = row
+    if revoked_at is not None:
+        raise BridgeAuthError(revoked_client_id=pk)
+    if count == 1:
+        _forget_old_minutes(pk, minute)
+    return Caller(
+        pk=pk,
+        establishment=establishment,
+        scopes=tuple(scopes),
+        allowed_networks=tuple(networks),
+        rate_limit_per_minute=limit,
+        count=count,
+        device_id=device_id,
+    )
+
+
+def client_by_token(token: str | None, now: datetime.datetime | None = None) -> Caller:
+    """The active client holding TOKEN, this request counted; else BridgeAuthError."""
+    return _lookup(_BY_TOKEN_SQL, token, TOKEN_PREFIX, now or timezone.now())
+
+
+def client_by_device(credential: str | None, now: datetime.datetime | None = None) -> Caller:
+    """The client of the enrolled workstation holding CREDENTIAL, this request counted."""
+    return _lookup(_BY_DEVICE_SQL, credential, DEVICE_PREFIX, now or timezone.now())
+
+
+def _forget_old_minutes(client_id: int, minute: datetime.datetime) -> None:
+    # First request of a new minute: forget this client's older minutes.
+    RateCounter.objects.filter(
+        client_id=client_id, minute__lt=minute - datetime.timedelta(minutes=5)
+    ).delete()
 
 
 def prune_counters(now: datetime.datetime | None = None) -> int:
@@ -172,14 +196,63 @@ def prune_counters(now: datetime.datetime | None = None) -> int:
     return deleted
 
 
-def authenticate(
-    request: HttpRequest, *, scope: str = Scope.MOVEMENTS_READ, allow_query: bool = False
-) -> BridgeClient:
-    """Token, state, address, scope and rate, in that order."""
-    client = resolve_client(token_from_request(request, allow_query=allow_query))
-    if not address_allowed(client, client_ip(request)):
+def bearer_token(request: HttpRequest) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None for any other scheme."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def address_allowed(networks: Sequence[str], address: str | None) -> bool:
+    if not networks:
+        return True
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in _network(n) for n in networks)
+
+
+@lru_cache(maxsize=256)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def identify(request: HttpRequest, *, device: bool = False) -> Caller:
+    """The caller of REQUEST (credential and state only); a refusal is recorded."""
+    try:
+        if device:
+            return client_by_device(request.COOKIES.get(DEVICE_COOKIE))
+        return client_by_token(bearer_token(request))
+    except BridgeAuthError as exc:
+        access.unauthenticated(request, revoked_client=exc.revoked_client_id)
+        raise
+
+
+def check_rate(caller: Caller, now: datetime.datetime | None = None) -> None:
+    """RateLimited when this request is beyond the client's limit for its minute."""
+    if caller.count > caller.rate_limit_per_minute:
+        second = (now or timezone.now()).second
+        raise RateLimited(retry_after=max(1, 60 - second), client_id=caller.pk)
+
+
+def authorize(
+    request: HttpRequest, *, scope: str, kind: str = "movements", device: bool = False
+) -> Caller:
+    """Credential, state, address, scope and rate, in that order; every refusal recorded
+    (KIND names what was asked for). The caller is set on the request for the access
+    events written after."""
+    caller = identify(request, device=device)
+    request.bridge_client = caller  # type: ignore[attr-defined]
+    if not address_allowed(caller.allowed_networks, client_ip(request)) or (
+        scope not in caller.scopes
+    ):
+        access.refused(request, kind=kind)
         raise BridgeForbidden
-    if scope not in client.scopes:
-        raise BridgeForbidden
-    check_rate(client)
-    return client
+    try:
+        check_rate(caller)
+    except RateLimited:
+        access.rate_limited(request, caller.pk)
+        raise
+    return caller

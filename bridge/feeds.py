@@ -2,6 +2,15 @@
 
 Every rendering is a pure function of (generated_at, horizon, movements): nothing else of the
 agenda reaches this module, so two agendas with the same movements render the same bytes.
+
+``current_feed`` serves the feed from a per-process cache of one entry, keyed by the version
+of the movement facts (``appointments.movements.facts_version``: a commit that changes an
+appointment's patient, times, status or point, a point's code, a prison number or a wave
+changes it), the horizon (to the minute), the time zone, the database and the movement-id
+key. The entry holds the movements of one pull and what is derived from them (rows, JSON
+array, CSV body, ETags), in the worker's memory only, never in the database or a shared
+cache. A hit costs one query and builds nothing; ``build_feed`` stays the plain definition,
+and the tests hold the cached answer to it byte for byte.
 """
 
 from __future__ import annotations
@@ -11,19 +20,33 @@ import datetime
 import hashlib
 import io
 import json
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
+from django.conf import settings
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from appointments.movements import movement_facts
+from appointments.movements import facts_version, movement_facts
 
 from . import policy
 from .models import MovementWave
 
+_T = TypeVar("_T")
 FIELDS = ("id", "prison_number", "start", "end", "location", "status")
 PRODID = "-//Cloison//Bridge v1//FR"
+
+
+class Shared:
+    """What is derived from one list of movements, computed once and shared by the feeds of
+    that list (one cache entry): rows, JSON array, CSV body, ETags per format."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self) -> None:
+        self.memo: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -31,9 +54,19 @@ class Feed:
     generated_at: datetime.datetime
     horizon: policy.Horizon
     movements: tuple[policy.Movement, ...]
+    shared: Shared = field(default_factory=Shared, compare=False, repr=False)
 
-    @cached_property
+    def derived(self, name: str, compute: Callable[[], _T]) -> _T:
+        memo = self.shared.memo
+        if name not in memo:
+            memo[name] = compute()
+        return memo[name]  # type: ignore[return-value]
+
+    @property
     def rows(self) -> tuple[tuple[str, ...], ...]:
+        return self.derived("rows", self._rows)
+
+    def _rows(self) -> tuple[tuple[str, ...], ...]:
         """The movements as strings, in FIELDS order: computed once per feed, shared by the
         renderings and the ETag (a feed lives for one request)."""
         tz = policy.unit_tz()
@@ -50,10 +83,12 @@ class Feed:
             for m in self.movements
         )
 
-    @cached_property
+    @property
     def movements_json(self) -> str:
         """The JSON array of the movements, as ``as_json`` embeds it."""
-        return _dumps([dict(zip(FIELDS, row, strict=True)) for row in self.rows])
+        return self.derived(
+            "json", lambda: _dumps([dict(zip(FIELDS, row, strict=True)) for row in self.rows])
+        )
 
 
 def waves() -> list[datetime.time]:
@@ -100,6 +135,10 @@ def as_json(feed: Feed) -> bytes:
 
 
 def as_csv(feed: Feed) -> bytes:
+    return feed.derived("csv", lambda: _csv(feed))
+
+
+def _csv(feed: Feed) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
@@ -152,12 +191,66 @@ def as_html(feed: Feed, *, unit_name: str) -> bytes:
     ).encode()
 
 
+RENDERERS = {"json": as_json, "csv": as_csv, "ics": as_ics}
+
+
+def render(feed: Feed, fmt: str) -> bytes:
+    """The body of FEED in FORMAT (json, csv or ics)."""
+    return RENDERERS[fmt](feed)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: tuple[object, ...]
+    movements: tuple[policy.Movement, ...]
+    shared: Shared
+
+
+_entry: _Entry | None = None
+
+
+def current_feed(now: datetime.datetime | None = None) -> Feed:
+    """The feed to serve now: ``build_feed``'s, from the cache while nothing it depends on
+    has changed. A transaction that itself changed a fact gets the plain definition, and
+    nothing of it is cached (its changes may yet roll back)."""
+    global _entry
+    now = (now or timezone.now()).replace(microsecond=0)
+    horizon = policy.horizon_at(now)
+    version, own_changes = facts_version()
+    if own_changes:
+        return build_feed(now)
+    key = (
+        version,
+        horizon,
+        settings.TIME_ZONE,
+        connection.settings_dict["NAME"],
+        policy.movement_key(),
+    )
+    entry = _entry
+    if entry is None or entry.key != key:
+        feed = build_feed(now)
+        entry = _Entry(key=key, movements=feed.movements, shared=feed.shared)
+        _entry = entry
+        return feed
+    return Feed(generated_at=now, horizon=horizon, movements=entry.movements, shared=entry.shared)
+
+
+def forget() -> None:
+    """Drop the cached entry (tests; the next pull rebuilds)."""
+    global _entry
+    _entry = None
+
+
 def etag(feed: Feed, fmt: str) -> str:
     """A weak validator of the published movements in FORMAT.
 
     It covers the movement list only, not ``generated_at`` or ``horizon_end`` (which move
     with the clock): two bodies with the same movements are equivalent for a poller, so a
     304 is the right answer to them."""
+    return feed.derived(f"etag:{fmt}", lambda: _etag(feed, fmt))
+
+
+def _etag(feed: Feed, fmt: str) -> str:
     digest = hashlib.sha256(fmt.encode() + b"\x00")
     digest.update("".join("\x1f".join(row) + "\x1e" for row in feed.rows).encode())
     return f'W/"{digest.hexdigest()[:40]}"'

@@ -21,7 +21,9 @@ class BridgeClient(models.Model):
     establishment = models.CharField(_("establishment"), max_length=120)
     # sha256 hex of the token: the token itself is shown once and never stored.
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    token_prefix = models.CharField(_("token prefix"), max_length=12, editable=False)
+    # A fingerprint to tell tokens apart on screen: the first hex digits of the token's hash,
+    # never a part of the token itself (which would then be in the database and its logs).
+    token_prefix = models.CharField(_("token fingerprint"), max_length=12, editable=False)
     scopes = ArrayField(
         models.CharField(max_length=20, choices=Scope.choices), verbose_name=_("scopes")
     )
@@ -90,3 +92,41 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.minute:%H:%M} {self.count}"
+
+
+class BridgeDevice(models.Model):
+    """A guards' workstation enrolled to print a client's movement list.
+
+    It holds a random credential in an HttpOnly cookie (only its sha256 is stored), bound to
+    one client: it stops working when it expires, when it is revoked, when its client is
+    revoked, and when the client's token is rotated after it was enrolled."""
+
+    client = models.ForeignKey(BridgeClient, on_delete=models.CASCADE, related_name="devices")
+    label = models.CharField(_("workstation"), max_length=80)
+    credential_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Empty when enrolled with the client's token on the workstation itself."),
+    )
+    created_at = models.DateTimeField(_("enrolled at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("enrolled workstation")
+        verbose_name_plural = _("enrolled workstations")
+        default_permissions = ()
+        ordering = ["client", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="bridgedevice_expires_after_creation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label

@@ -185,25 +185,50 @@ Span = tuple[str, str, datetime.datetime, datetime.datetime, bool]
 
 
 def merged_spans(facts: Iterable[MovementFact], windows: Windows) -> list[Span]:
-    """Facts -> merged windows: facts of one prison number at one point whose windows overlap
-    or touch merge; a merged window is active when any of its facts is."""
-    by_key: dict[tuple[str, str], list[tuple[datetime.datetime, datetime.datetime, bool]]] = {}
+    """Facts -> merged windows, per prison number and movement point.
+
+    Only live consultations (planned or done) open or stretch a window: live windows that
+    overlap or touch at a wave merge into one scheduled movement. A dead consultation
+    (cancelled, not done) never widens it: its window is dropped where it overlaps or touches
+    a live one (the detainee is brought anyway, for the live ones), and dead windows standing
+    alone merge among themselves into a cancelled movement, published with its window and id
+    as before the cancellation."""
+    by_key: dict[tuple[str, str], tuple[list[Window], list[Window]]] = {}
     for fact in facts:
-        by_key.setdefault((fact.prison_number, fact.movement_point), []).append(
-            (windows.start(fact.start), windows.end(fact.end), fact.active)
-        )
+        live, dead = by_key.setdefault((fact.prison_number, fact.movement_point), ([], []))
+        (live if fact.active else dead).append((windows.start(fact.start), windows.end(fact.end)))
     out: list[Span] = []
-    for (prison_number, point), spans in by_key.items():
-        spans.sort(key=lambda span: (span[0], span[1]))
-        merged: list[tuple[datetime.datetime, datetime.datetime, bool]] = []
-        for start, end, active in spans:
-            if merged and _joins(merged[-1][1], start):
-                last_start, last_end, last_active = merged[-1]
-                merged[-1] = (last_start, max(last_end, end), last_active or active)
-            else:
-                merged.append((start, end, active))
-        out.extend((prison_number, point, start, end, active) for start, end, active in merged)
+    for (prison_number, point), (live, dead) in by_key.items():
+        scheduled = _merge(live)
+        cancelled = [
+            span
+            for span in _merge(dead)
+            if not any(_overlaps_or_joins(span, other) for other in scheduled)
+        ]
+        out.extend((prison_number, point, start, end, True) for start, end in scheduled)
+        out.extend((prison_number, point, start, end, False) for start, end in cancelled)
     return out
+
+
+# (window start, window end)
+Window = tuple[datetime.datetime, datetime.datetime]
+
+
+def _merge(spans: list[Window]) -> list[Window]:
+    """Windows that overlap or touch at a wave, merged; in order."""
+    spans.sort()
+    merged: list[Window] = []
+    for start, end in spans:
+        if merged and _joins(merged[-1][1], start):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _overlaps_or_joins(a: Window, b: Window) -> bool:
+    first, second = (a, b) if a <= b else (b, a)
+    return _joins(first[1], second[0])
 
 
 def movements_of(spans: Iterable[Span], key: bytes) -> list[Movement]:
@@ -226,8 +251,7 @@ def movements_of(spans: Iterable[Span], key: bytes) -> list[Movement]:
 def group_movements(
     facts: Iterable[MovementFact], waves: Sequence[datetime.time], key: bytes
 ) -> list[Movement]:
-    """Facts -> movements: facts of one prison number at one point whose windows overlap or
-    touch merge; a movement is cancelled when none of its facts is active."""
+    """Facts -> movements (see ``merged_spans``)."""
     return movements_of(merged_spans(facts, Windows(waves)), key)
 
 

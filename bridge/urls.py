@@ -24,10 +24,13 @@ _api_patterns, _api_app_name, _api_namespace = api.urls
 urlpatterns = [
     path("v1/", include((_token_authenticated(_api_patterns), _api_app_name), _api_namespace)),
     path("print/", views.movements_print, name="movements_print"),
+    path("print/enrol/", views.movements_print_enrol, name="movements_print_enrol"),
     path("clients/", views.client_list, name="clients"),
     path("clients/new/", views.client_create, name="client_create"),
     path("clients/<int:pk>/rotate/", views.client_rotate, name="client_rotate"),
     path("clients/<int:pk>/revoke/", views.client_revoke, name="client_revoke"),
+    path("clients/<int:pk>/enrol/", views.client_enrol_here, name="client_enrol_here"),
+    path("devices/<int:pk>/revoke/", views.device_revoke, name="device_revoke"),
     path("waves/", views.waves, name="waves"),
     path("waves/<int:pk>/delete/", views.wave_delete, name="wave_delete"),
 ]

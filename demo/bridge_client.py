@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bridge import auth, policy
+from bridge import policy, services
 from bridge.models import MovementWave, Scope
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ def load_demo_bridge(*, acting_user: User) -> str:
     """Create the demo waves and a demo prison client; return its token (shown once)."""
     for time in policy.DEFAULT_WAVES:
         MovementWave.objects.get_or_create(time=time)
-    issued = auth.client_create(
+    issued = services.client_create(
         acting_user=acting_user,
         establishment="Centre pénitentiaire de Démo (greffe)",
         scopes=[Scope.MOVEMENTS_READ, Scope.CUSTODY_WRITE],

@@ -115,8 +115,9 @@ def run(env: dict[str, str]) -> int:
                 "http://127.0.0.1:8000/bridge/v1/movements"
             )
             print(
-                "  printable list: "
-                f"http://127.0.0.1:8000/bridge/print/?token={bridge_token.group()}"
+                "  printable list: open http://127.0.0.1:8000/bridge/print/enrol/ and paste "
+                "that token once (the browser is then enrolled), or enrol it from the "
+                "coordinator's bridge page"
             )
     print("=" * 72, flush=True)
     # Its own session, so that stopping it reaches the autoreloader and its child together.

@@ -347,7 +347,25 @@ MATRIX: dict[str, Row] = {
     "bridge:v1:movement_outcomes": Row(
         "post", _everyone(401, anonymous=401), refusal=A.BRIDGE_PUSH
     ),
+    # The printable list: an enrolled workstation's cookie only, never a session (401).
     "bridge:movements_print": Row("get", _everyone(401, anonymous=401), refusal=A.BRIDGE_PULL),
+    # Its enrolment form is open: what it takes is the client's token.
+    "bridge:movements_print_enrol": Row("get", _everyone(200, anonymous=200)),
+    "bridge:client_enrol_here": Row(
+        "post",
+        _coordinator(302),
+        kwargs=bridge_rows.matrix_client,
+        data={"label": "Poste bâtiment A"},
+        refusal=A.BRIDGE_CLIENT_VIEW,
+        writes=1,
+    ),
+    "bridge:device_revoke": Row(
+        "post",
+        _coordinator(302),
+        kwargs=bridge_rows.matrix_device,
+        refusal=A.BRIDGE_CLIENT_VIEW,
+        writes=1,
+    ),
     "bridge:clients": Row(
         "get", _coordinator(), reads=(A.BRIDGE_CLIENT_VIEW,), refusal=A.BRIDGE_CLIENT_VIEW
     ),
@@ -401,6 +419,7 @@ NO_PAGE_RULE = {
     "logout",
     "set_language",
     "bridge:movements_print",
+    "bridge:movements_print_enrol",
 }
 TOKEN_NAMESPACE = "bridge:v1:"
 TOKEN_URLS = {n for n in MATRIX if n.startswith(TOKEN_NAMESPACE)} | {"bridge:movements_print"}

@@ -43,7 +43,7 @@ from appointments.models import (
     Unavailability,
     VisitTask,
 )
-from bridge import auth, policy
+from bridge import policy, services
 from bridge.models import MovementWave, Scope
 from dossiers.forms import PrisonNumberField
 from dossiers.models import Consent, Patient
@@ -68,7 +68,7 @@ FORM_MODULES = (
     "bridge.views",
     "usmp.accounts.forms",
 )
-BODY_MODULES = ("bridge.api",)
+BODY_MODULES = ("bridge.schemas",)
 
 # What each refusal says (French, the default language).
 YEAR = "Saisissez une année entre"
@@ -152,7 +152,7 @@ class World:
         )
 
     def token(self, scope: str) -> str:
-        return auth.client_create(
+        return services.client_create(
             acting_user=make_user("coordinator"),
             establishment="Maison d'arrêt de Démo",
             scopes=[scope],
@@ -393,7 +393,7 @@ def _api_prison_number(value: str) -> str:
     return API_INVALID if value == "" else API_PRISON_NUMBER
 
 
-D, P, A, B = "dossiers.forms.", "appointments.forms.", "oversight.forms.", "bridge.api."
+D, P, A, B = "dossiers.forms.", "appointments.forms.", "oversight.forms.", "bridge.schemas."
 PATIENT_FIELDS = (
     ("prison_number", PRISON_NUMBER, "765 432"),
     ("birth_date", DATE, "12/05/1980"),

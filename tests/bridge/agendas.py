@@ -32,6 +32,9 @@ class Consultation:
     room: Room | None = None
     motive: str | None = None
     reason: str = "refused"
+    # The exact status, when the test chooses it: PLANNED or DONE for an active one,
+    # CANCELLED or NOT_DONE for another (default: PLANNED or CANCELLED).
+    status: str | None = None
 
 
 def write(consultation: Consultation, *, created_by: Any) -> Appointment:
@@ -45,7 +48,7 @@ def write(consultation: Consultation, *, created_by: Any) -> Appointment:
         kind=Kind.ON_SITE if consultation.room else Kind.EXTRACTION,
         start=consultation.start,
         end=consultation.end,
-        status=Status.PLANNED if consultation.active else Status.CANCELLED,
+        status=consultation.status or (Status.PLANNED if consultation.active else Status.CANCELLED),
         reason="" if consultation.active else consultation.reason,
         data_key=compartment_key(consultation.patient, specialty.compartment),
         created_by=created_by,

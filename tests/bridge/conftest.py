@@ -5,7 +5,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bridge import auth, policy
+from bridge import policy, services
 from bridge.models import MovementWave, Scope
 from tests.factories import make_user
 
@@ -46,7 +46,7 @@ def issue(coordinator):
         rate: int = 1000,
         establishment: str = "Maison d'arrêt de Démo",
     ):
-        issued = auth.client_create(
+        issued = services.client_create(
             acting_user=coordinator,
             establishment=establishment,
             scopes=list(scopes),
@@ -65,3 +65,12 @@ def token(issue):
 
 def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+PRINT_URL = "/bridge/print/"
+ENROL_URL = "/bridge/print/enrol/"
+
+
+def enrol(client, token: str, label: str = "Poste bâtiment A"):
+    """Enrol the test client's "workstation" with TOKEN, as a guard would: the response."""
+    return client.post(ENROL_URL, {"token": token, "label": label})

@@ -9,14 +9,13 @@ import io
 import icalendar
 import pytest
 import time_machine
-from django.urls import reverse
 
 from tests.appointments import factories as agenda
 from tests.factories import make_patient
 from usmp.audit.models import AccessEvent
 
 from .agendas import Consultation, local, staff, write
-from .conftest import bearer
+from .conftest import PRINT_URL, bearer, enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +127,8 @@ def test_nothing_medical_in_bodies_or_headers(client, token, sample):
         for word in (*MEDICAL_WORDS, "secret-motif", "fictif"):
             assert word not in text
             assert word not in headers
-    html = client.get(reverse("bridge:movements_print"), {"token": token})
+    enrol(client, token)
+    html = client.get(PRINT_URL)
     assert html.status_code == 200
     assert "secret-motif" not in html.content.decode().lower()
     assert "cabinet" not in html.content.decode().lower()
@@ -217,7 +217,8 @@ def test_bad_since_is_a_clear_422(client, token, sample, value):
 
 
 def test_print_page_lists_the_same_movements(client, token, sample):
-    response = client.get(reverse("bridge:movements_print"), {"token": token})
+    enrol(client, token)
+    response = client.get(PRINT_URL)
     assert response.status_code == 200
     text = response.content.decode()
     assert text.count("200001") == 2
@@ -226,15 +227,16 @@ def test_print_page_lists_the_same_movements(client, token, sample):
     assert "script" not in text
 
 
-def test_print_page_accepts_the_header_too(client, token, sample):
-    assert client.get(reverse("bridge:movements_print"), **bearer(token)).status_code == 200
+def test_print_page_takes_no_bearer_token(client, token, sample):
+    # The page is for an enrolled workstation; software uses the API.
+    assert client.get(PRINT_URL, **bearer(token)).status_code == 401
 
 
 def test_openapi_declares_error_responses(client):
     schema = client.get("/bridge/v1/openapi.json").json()
     for path in ("/bridge/v1/movements", "/bridge/v1/movements.csv", "/bridge/v1/movements.ics"):
         responses = schema["paths"][path]["get"]["responses"]
-        assert {"200", "304", "401", "403", "422", "429"} <= set(responses)
+        assert {"200", "304", "401", "403", "404", "405", "422", "429"} <= set(responses)
     assert schema["components"]["securitySchemes"]
 
 
@@ -251,3 +253,17 @@ def test_movement_schema_admits_no_other_field(client):
     }
     feed = schema["components"]["schemas"]["FeedOut"]
     assert set(feed["properties"]) == {"generated_at", "horizon_end", "movements"}
+
+
+def test_every_client_gets_the_same_headers_and_bytes(client, issue, sample):
+    _a, first = issue()
+    _b, second = issue(establishment="Centre de détention voisin", networks=("127.0.0.0/8",))
+    for suffix in ("", ".csv", ".ics"):
+        answers = [
+            client.get(f"/bridge/v1/movements{suffix}", **bearer(token), HTTP_ACCEPT_LANGUAGE=lang)
+            for token, lang in ((first, "fr"), (second, "en-GB,en;q=0.9"))
+        ]
+        assert answers[0].content == answers[1].content
+        assert sorted(answers[0].items()) == sorted(answers[1].items())
+        assert "Vary" not in answers[0] and "Content-Language" not in answers[0]
+        assert not answers[0].cookies

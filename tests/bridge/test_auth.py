@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from bridge import auth
+from bridge import auth, services
 from bridge.models import BridgeClient, Scope
 from usmp.audit.models import AccessEvent
 
-from .conftest import bearer
+from .conftest import PRINT_URL, bearer, enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,9 @@ def test_token_is_stored_hashed_only(issue):
     stored = BridgeClient.objects.get(pk=client.pk)
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in str(BridgeClient.objects.filter(pk=client.pk).values().first())
-    assert stored.token_prefix == token[:10]
+    # A fingerprint of the hash, never a part of the token.
+    assert stored.token_prefix == stored.token_hash[:10]
+    assert stored.token_prefix not in token
 
 
 def test_valid_token_is_accepted(client, waves, token):
@@ -57,15 +59,15 @@ def test_missing_or_wrong_token_is_401(client, waves, token, header):
     assert response["WWW-Authenticate"] == "Bearer"
 
 
-def test_revoked_token_is_401(client, waves, issue):
+def test_revoked_token_is_401(client, waves, issue, coordinator):
     bridge_client, token = issue()
-    auth.client_revoke(client=bridge_client)
+    services.client_revoke(acting_user=coordinator, client=bridge_client)
     assert_refused(client.get(URL, **bearer(token)), 401)
 
 
-def test_rotated_token_replaces_the_old_one(client, waves, issue):
+def test_rotated_token_replaces_the_old_one(client, waves, issue, coordinator):
     bridge_client, old = issue()
-    new = auth.client_rotate(client=bridge_client).token
+    new = services.client_rotate(acting_user=coordinator, client=bridge_client).token
     assert new != old
     assert_refused(client.get(URL, **bearer(old)), 401)
     assert client.get(URL, **bearer(new)).status_code == 200
@@ -111,13 +113,21 @@ def test_rate_limit_is_per_client(client, waves, issue):
 
 
 def test_print_page_refuses_like_the_api(client, waves, issue):
-    url = reverse("bridge:movements_print")
-    assert client.get(url).status_code == 401
-    assert client.get(url, {"token": "clb_nope"}).status_code == 401
+    assert client.get(PRINT_URL).status_code == 401
+    client.cookies[auth.DEVICE_COOKIE] = "cld_nope"
+    assert client.get(PRINT_URL).status_code == 401
     _c, custody_only = issue(scopes=(Scope.CUSTODY_WRITE,))
-    response = client.get(url, {"token": custody_only})
-    assert response.status_code == 403
-    assert response.content == b"Forbidden"
+    response = enrol(client, custody_only)
+    assert response.status_code == 400
+    assert auth.DEVICE_COOKIE not in response.cookies
+
+
+def test_a_token_is_never_a_device_credential_nor_the_reverse(client, waves, token):
+    client.cookies[auth.DEVICE_COOKIE] = token
+    assert client.get(PRINT_URL).status_code == 401
+    assert enrol(client, token).status_code == 302
+    credential = client.cookies[auth.DEVICE_COOKIE].value
+    assert_refused(client.get(URL, **bearer(credential)), 401)
 
 
 def test_token_never_logs_into_the_ui(client, waves, token):
@@ -142,21 +152,41 @@ def test_rate_counter_rows_can_be_pruned(issue):
 
     from bridge.models import RateCounter
 
-    bridge_client, _token = issue()
+    _client, token = issue()
     old = timezone.now() - datetime.timedelta(minutes=30)
-    auth.check_rate(bridge_client, now=old)
-    auth.check_rate(bridge_client, now=old + datetime.timedelta(minutes=1))
+    auth.client_by_token(token, now=old)
+    auth.client_by_token(token, now=old + datetime.timedelta(minutes=1))
     assert auth.prune_counters() == 2
-    auth.check_rate(bridge_client, now=old)
-    auth.check_rate(bridge_client)  # a new minute forgets the old ones
+    auth.client_by_token(token, now=old)
+    auth.client_by_token(token)  # a new minute forgets the old ones
     assert list(RateCounter.objects.values_list("count", flat=True)) == [1]
 
 
+def test_client_lookup_and_rate_count_are_one_statement(issue, django_assert_num_queries):
+    _client, token = issue()
+    auth.client_by_token(token)  # the first of a minute also prunes older minutes
+    with django_assert_num_queries(1):
+        caller = auth.client_by_token(token)
+    assert caller.count == 2
+    with django_assert_num_queries(1), pytest.raises(auth.BridgeAuthError):
+        auth.client_by_token("clb_" + "A" * 43)
+    with django_assert_num_queries(0), pytest.raises(auth.BridgeAuthError):
+        auth.client_by_token("not a token")
+
+
+def test_the_rate_counter_is_unlogged(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'bridge_ratecounter'")
+        assert cursor.fetchone() == ("u",)
+
+
 def test_print_page_is_rate_limited_too(client, waves, issue):
-    _c, token = issue(rate=1)
-    url = reverse("bridge:movements_print")
-    assert client.get(url, {"token": token}).status_code == 200
-    response = client.get(url, {"token": token})
+    _c, token = issue(rate=2)
+    assert enrol(client, token).status_code == 302  # the enrolment counts as one request
+    assert client.get(PRINT_URL).status_code == 200
+    response = client.get(PRINT_URL)
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
 
@@ -167,7 +197,8 @@ def test_every_pull_is_a_link_of_the_audit_chain(client, waves, issue):
 
     bridge_client, token = issue()
     client.get(URL, **bearer(token))
-    client.get(reverse("bridge:movements_print"), {"token": token})
+    enrol(client, token)
+    client.get(PRINT_URL)
     chain.sequence()  # what runs after each commit (the test's transaction never commits)
     events = AccessEvent.objects.filter(action=AccessEvent.Action.BRIDGE_PULL)
     assert [(e.object_type, e.client_id, e.outcome) for e in events] == [

@@ -199,14 +199,37 @@ def test_a_date_too_far_is_refused(client, writer):
     assert snapshot() == before
 
 
-def test_duplicate_id_changes_nothing(client, writer):
+def test_a_retry_is_a_duplicate_and_changes_nothing(client, writer):
     patient = make_patient(arrival_date=datetime.date(2026, 1, 5))
     assert push(client, writer, event(patient, "release", TODAY)).status_code == 201
     before = snapshot()
-    # Same reference, even with other content: the first one stands.
-    response = push(client, writer, event(patient, "arrival", TODAY))
+    response = push(client, writer, event(patient, "release", TODAY))
     assert response.status_code == 200
     assert response.json() == {"id": "evt-1", "status": "duplicate"}
+    assert snapshot() == before
+
+
+def test_an_id_reused_with_another_body_is_a_409(client, writer):
+    patient = make_patient(arrival_date=datetime.date(2026, 1, 5))
+    assert push(client, writer, event(patient, "release", TODAY)).status_code == 201
+    before = snapshot()
+    response = push(client, writer, event(patient, "arrival", TODAY))
+    assert response.status_code == 409
+    assert response.json() == {"detail": "This id was already used with another body"}
+    assert snapshot() == before
+    denied = AccessEvent.objects.filter(outcome="denied", object_type="custody_event").last()
+    assert denied is not None and denied.object_id == "evt-1"
+
+
+def test_a_push_in_another_media_type_is_a_415(client, writer):
+    patient = make_patient()
+    before = snapshot()
+    body = json.dumps(event(patient, "release", TODAY))
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        response = client.post(
+            URL, body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {writer}"
+        )
+        assert response.status_code == 415, content_type
     assert snapshot() == before
 
 

@@ -195,13 +195,23 @@ def test_the_outcome_is_shown_on_the_appointment(client, writer, morning):
     assert code not in client.get(f"/agenda/{rows[2].pk}/").content.decode()
 
 
-def test_duplicate_id_changes_nothing(client, writer, morning):
+def test_a_retry_is_a_duplicate_and_changes_nothing(client, writer, morning):
+    patient, _rows = morning
+    movement = movement_id(patient, local(MONDAY, 8, 30), local(MONDAY, 10))
+    push(client, writer, report(patient, movement))
+    before = snapshot()
+    response = push(client, writer, report(patient, movement))
+    assert (response.status_code, response.json()["status"]) == (200, "duplicate")
+    assert snapshot() == before
+
+
+def test_an_id_reused_with_another_body_is_a_409(client, writer, morning):
     patient, _rows = morning
     movement = movement_id(patient, local(MONDAY, 8, 30), local(MONDAY, 10))
     push(client, writer, report(patient, movement))
     before = snapshot()
     response = push(client, writer, report(patient, movement, outcome="done", code=None))
-    assert (response.status_code, response.json()["status"]) == (200, "duplicate")
+    assert response.status_code == 409
     assert snapshot() == before
 
 

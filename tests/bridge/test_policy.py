@@ -106,6 +106,38 @@ def test_cancelled_only_when_all_facts_inactive():
     assert [m.status for m in policy.group_movements(one_on, WAVES, KEY)] == ["scheduled"]
 
 
+def test_a_cancelled_consultation_in_the_next_wave_does_not_stretch_the_window():
+    live = fact(at(9, 0), at(9, 20))
+    cancelled_next_wave = fact(at(10, 15), at(10, 45), active=False)
+    (movement,) = policy.group_movements([live, cancelled_next_wave], WAVES, KEY)
+    alone = policy.group_movements([live], WAVES, KEY)[0]
+    assert movement == alone  # same window, same id, scheduled: the cancellation tells nothing
+    assert (movement.start, movement.end) == (at(8, 30), at(10, 0))
+
+
+def test_a_cancelled_consultation_spanning_live_ones_does_not_join_them():
+    morning, afternoon = fact(at(9, 0), at(9, 20)), fact(at(14, 10), at(14, 40))
+    long_cancelled = fact(at(9, 0), at(14, 30), active=False)
+    movements = policy.group_movements([morning, afternoon, long_cancelled], WAVES, KEY)
+    assert movements == policy.group_movements([morning, afternoon], WAVES, KEY)
+    assert [m.status for m in movements] == ["scheduled", "scheduled"]
+
+
+@pytest.mark.parametrize("dead", [True, False])
+def test_a_dead_consultation_standing_alone_is_published_cancelled(dead):
+    live = fact(at(9, 0), at(9, 20))
+    later = fact(at(15, 40), at(16, 0), active=not dead)
+    movements = policy.group_movements([live, later], WAVES, KEY)
+    assert [m.status for m in movements] == ["scheduled", "cancelled" if dead else "scheduled"]
+    assert (movements[1].start, movements[1].end) == (at(15, 30), at(17, 0))
+
+
+def test_cancelled_windows_standing_alone_merge_among_themselves():
+    facts = [fact(at(9, 0), at(9, 40), active=False), fact(at(9, 50), at(10, 20), active=False)]
+    (movement,) = policy.group_movements(facts, WAVES, KEY)
+    assert (movement.status, movement.start, movement.end) == ("cancelled", at(8, 30), at(11, 30))
+
+
 def test_cancelling_keeps_the_id():
     on = policy.group_movements([fact(at(9, 0), at(9, 20))], WAVES, KEY)
     off = policy.group_movements([fact(at(9, 5), at(9, 45), active=False)], WAVES, KEY)

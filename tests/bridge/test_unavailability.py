@@ -85,6 +85,7 @@ def test_a_window_is_recorded_without_reason(client, writer):
     assert {f.name for f in Unavailability._meta.concrete_fields} == {
         "id",
         "client_ref",
+        "push_digest",  # sha256 of the canonical body: nothing readable
         "patient",
         "start",
         "end",
@@ -206,12 +207,25 @@ def test_only_the_client_that_pushed_a_window_withdraws_it(client, writer, issue
     assert [e.outcome for e in pushes()][-3:] == ["denied"] * 3
 
 
-def test_duplicate_id_changes_nothing(client, writer):
+def test_a_retry_is_a_duplicate_even_with_another_offset(client, writer):
+    patient = make_patient()
+    push(client, writer, window(patient, at(TUESDAY, 9), at(TUESDAY, 12)))
+    before = snapshot()
+    # The same instants written in UTC: the same push.
+    body = window(patient, at(TUESDAY, 9), at(TUESDAY, 12))
+    for key in ("start", "end"):
+        body[key] = datetime.datetime.fromisoformat(body[key]).astimezone(datetime.UTC).isoformat()
+    response = push(client, writer, body)
+    assert (response.status_code, response.json()["status"]) == (200, "duplicate")
+    assert snapshot() == before
+
+
+def test_an_id_reused_with_another_window_is_a_409(client, writer):
     patient = make_patient()
     push(client, writer, window(patient, at(TUESDAY, 9), at(TUESDAY, 12)))
     before = snapshot()
     response = push(client, writer, window(patient, at(TUESDAY, 14), at(TUESDAY, 16)))
-    assert (response.status_code, response.json()["status"]) == (200, "duplicate")
+    assert response.status_code == 409
     assert snapshot() == before
 
 

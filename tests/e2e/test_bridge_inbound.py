@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from appointments.models import Appointment
-from bridge import auth
+from bridge import services
 from bridge.models import Scope
 from tests.appointments import factories as agenda
 from tests.e2e.conftest import ARTIFACTS, login
@@ -38,7 +38,7 @@ def test_nurse_sees_the_window_and_cannot_book_over_it(page, live_server):
     patient = make_patient(prison_number="5550202", last_name="Tribunal", first_name="Paul")
     day = agenda.next_weekday(1)  # a Tuesday at least a week ahead
     booked = agenda.book(patient=patient, practitioner_user=doctor, start=agenda.at(day, 9))
-    token = auth.client_create(
+    token = services.client_create(
         acting_user=coordinator,
         establishment="Maison d'arrêt de Démo",
         scopes=[Scope.CUSTODY_WRITE],
