@@ -126,12 +126,17 @@ def run(env: dict[str, str]) -> int:
         env=env,
         start_new_session=True,
     )
+    # The audit sequencer links committed audit rows into the chain (usmp.audit.sequencer).
+    sequencer = subprocess.Popen(
+        [PYTHON, str(ROOT / "manage.py"), "audit_sequencer"], env=env, start_new_session=True
+    )
     try:
         return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
         stop_process_group(server)
+        stop_process_group(sequencer)
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:

@@ -54,3 +54,14 @@ def patient(db):
 
 
 ALL_PERSONAS = ["anonymous", *PERSONAS]
+
+
+@pytest.fixture
+def live_server(live_server, transactional_db):
+    """The live server with its audit sequencer (a loop in a thread, as `make run` has a
+    sequencer process beside its server), stopped before the database is emptied."""
+    from usmp.audit import sequencer
+
+    loop = sequencer.Loop().start()
+    yield live_server
+    loop.stop()

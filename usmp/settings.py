@@ -232,6 +232,13 @@ USMP_PRISON_NUMBER_MAX_DIGITS = int(env("USMP_PRISON_NUMBER_MAX_DIGITS", "10") o
 # Access events are kept this long (the code de la santé publique asks for at least six
 # months; `manage.py audit_purge` refuses less than 183 days). Write history is never purged.
 USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1095")
+# A committed audit row is linked into the chain within this many seconds (usmp.audit.sequencer;
+# /healthz and audit_verify report rows waiting longer). Where no sequencer process runs, a
+# writer's background step-in makes the pass ("background"; "off" leaves it to a sequencer).
+USMP_AUDIT_SEQUENCE_BOUND = float(env("USMP_AUDIT_SEQUENCE_BOUND", "2") or "2")
+USMP_AUDIT_WRITER_STEP_IN = env("USMP_AUDIT_WRITER_STEP_IN", "background") or "background"
+# The audit log's name in its signed checkpoints (and its signing key's): unique to the unit.
+USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "cloison.invalid/audit") or ""
 # The audit page flags a user who opened more patients than this within an hour.
 USMP_AUDIT_BURST_THRESHOLD = int(env("USMP_AUDIT_BURST_THRESHOLD", "20") or "20")
 # Working hours for the audit page's "outside working hours" flag, local time.

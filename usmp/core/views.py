@@ -12,13 +12,24 @@ from django.views.decorators.http import require_GET
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness and database reachability, for the container orchestrator. Says nothing else."""
+    """Liveness and database reachability, for the container orchestrator, and whether the
+    audit sequencer keeps its bound (rows committed and unsequenced past it: a count, no
+    content). A sequencer behind is reported, not a failure: the application still serves."""
+    from usmp.audit import sequencer
+
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        waiting = sequencer.status(limit=10_000)
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return JsonResponse({"status": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
+    return JsonResponse(
+        {
+            "status": "ok",
+            "audit_sequencer": "behind" if waiting.behind else "ok",
+            "audit_unsequenced_overdue": waiting.overdue,
+        }
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
