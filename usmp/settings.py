@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "usmp.accounts",
     "usmp.crypto",
     "usmp.core",
@@ -90,10 +95,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Every refused request leaves an access event (usmp.access.middleware); the login
     # redirect of anonymous requests included.
     "usmp.access.middleware.AccessMiddleware",
     "usmp.access.middleware.LoginRequired",
+    # A password alone reaches nothing: every page but the login steps needs the second
+    # factor (usmp.accounts.middleware), and the refusal is recorded like any other.
+    "usmp.accounts.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -153,6 +163,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Second factor (django-otp): TOTP apps, recovery codes, WebAuthn security keys and passkeys.
+OTP_TOTP_ISSUER = env("USMP_TOTP_ISSUER", "Cloison") or "Cloison"
+# WebAuthn is a second factor here, never a passwordless login: the password step carries
+# the lockout and the account's state.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Cloison"
+OTP_WEBAUTHN_HELPER_CLASS = "usmp.accounts.webauthn.Helper"
+# The origins the browser reaches Cloison at (e.g. https://cloison.hopital.example); the
+# WebAuthn relying party is the first one's host name. Keys registered for one host name do
+# not work under another. Development: http://localhost:8000 (an IP address cannot be one).
+USMP_WEBAUTHN_ORIGINS = env_list(
+    "USMP_WEBAUTHN_ORIGINS", "http://localhost:8000" if DEBUG else ""
+) or [f"https://{host}" for host in ALLOWED_HOSTS[:1] if host and host != "*"]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_RP_ID = urlsplit(USMP_WEBAUTHN_ORIGINS[0]).hostname if USMP_WEBAUTHN_ORIGINS else ""
+# How many recovery codes an enrolment issues (each works once).
+USMP_RECOVERY_CODES = 10
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -269,3 +297,12 @@ LOGGING = {
         "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+
+# Refusal of guessing (usmp.accounts.lockout): this many failed passwords or second-factor
+# codes within the window lock the account (or the source address: a unit's network may put
+# several workstations behind one address, hence a higher limit) for USMP_LOCKOUT_SECONDS,
+# or until a coordinator lifts the lock.
+USMP_LOCKOUT_ACCOUNT_FAILURES = int(env("USMP_LOCKOUT_ACCOUNT_FAILURES", "5") or "5")
+USMP_LOCKOUT_ADDRESS_FAILURES = int(env("USMP_LOCKOUT_ADDRESS_FAILURES", "20") or "20")
+USMP_LOCKOUT_WINDOW_SECONDS = int(env("USMP_LOCKOUT_WINDOW_SECONDS", "900") or "900")
+USMP_LOCKOUT_SECONDS = int(env("USMP_LOCKOUT_SECONDS", "900") or "900")

@@ -33,3 +33,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WebAuthn's relying party for the test client; browser tests set their live server's origin.
+USMP_WEBAUTHN_ORIGINS = ["http://localhost"]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_RP_ID = "localhost"

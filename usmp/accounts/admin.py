@@ -7,7 +7,10 @@ from typing import Any
 from auditlog.models import LogEntry
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -42,6 +45,15 @@ class UserAdmin(BaseUserAdmin):
             # Nobody grants roles to themselves; another coordinator or admin must.
             readonly += ["groups", "is_active"]
         return readonly
+
+
+def _login_first(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    """The admin has no login of its own: ours asks for the second factor and applies the
+    lockout."""
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"))
+
+
+admin.site.login = login_not_required(_login_first)  # type: ignore[method-assign]
 
 
 # The write history lists patients' ids and their changes: it is the coordinator's to review

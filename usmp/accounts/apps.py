@@ -21,5 +21,7 @@ class AccountsConfig(AppConfig):
         register_audited(User, m2m_fields={"groups", "user_permissions"}, exclude={"last_login"})
         register_audited(Group, m2m_fields={"permissions"})
 
+        from . import signals  # noqa: F401  (failed logins count toward the lockout)
+
         # Permissions exist only after every app has migrated: sync the groups then.
         post_migrate.connect(sync_role_groups, dispatch_uid="usmp.accounts.sync_role_groups")

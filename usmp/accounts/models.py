@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -64,3 +65,30 @@ class User(AbstractUser):
                 return False
             return any(p.startswith(f"{app_label}.") for p in self._role_permissions)
         return super().has_module_perms(app_label)
+
+
+class FailureCount(models.Model):
+    """Failed logins and second-factor codes of one account or one source address within
+    the lockout window (usmp.accounts.lockout). A counter, not a record: the access events
+    are the record."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("Account")
+        ADDRESS = "address", _("Source address")
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    # The username as typed (case-folded) or the source address.
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failure count")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="failure_count_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"FailureCount {self.scope} {self.pk}"

@@ -2,5 +2,11 @@
 
 from usmp.access.rules import register
 
+from .roles import Role
+
 # The Django admin holds accounts only (no clinical model); staff coordinators manage them.
 register("accounts_manage", lambda u: u.is_staff and u.has_perm("accounts.view_user"))
+
+# Lifting a lockout before its time: the unit's coordinator (not the IT administrator, whom
+# a guesser would call first).
+register("lockouts_manage", lambda u: Role.COORDINATOR in u.roles)

@@ -1,0 +1,155 @@
+"""Second factors: TOTP applications, recovery codes, WebAuthn security keys (django-otp and
+django-otp-webauthn). A login is complete only once one of them verified the session.
+
+Every verification, refusal and enrolment is an access event; wrong codes count toward the
+lockout (usmp.accounts.lockout) like wrong passwords."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import django_otp
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest
+from django_otp import user_has_device
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from usmp.access import record
+from usmp.access.viewer import Viewer
+
+from . import lockout
+
+if TYPE_CHECKING:
+    from .models import User
+
+TOTP_NAME = "Application TOTP"
+RECOVERY_NAME = "Codes de secours"
+
+
+def has_factor(user: User) -> bool:
+    return bool(user_has_device(user, confirmed=True))
+
+
+def kind(device: Device) -> str:
+    if isinstance(device, TOTPDevice):
+        return "totp"
+    if isinstance(device, StaticDevice):
+        return "recovery_code"
+    return "webauthn"
+
+
+def normalise(code: str) -> str:
+    return "".join(code.split()).replace("-", "").casefold()
+
+
+def _event(request: HttpRequest, action: str, object_type: str, *, ok: bool) -> None:
+    viewer = Viewer.of(request)
+    target = record.Target(action, object_type=object_type)
+    if ok:
+        record.allowed(viewer, target, purpose="")
+    else:
+        record.denied(viewer, target, purpose="")
+
+
+def complete(request: HttpRequest, device: Device) -> None:
+    """Mark the session verified by DEVICE: the login is now complete. A new session key
+    (the privilege changed), the account's failures cleared, the event recorded."""
+    user: Any = request.user
+    django_otp.login(request, device)
+    request.session.cycle_key()
+    lockout.success(username=user.get_username())
+    _event(request, record.Action.SECOND_FACTOR, kind(device), ok=True)
+
+
+def enrolled(request: HttpRequest, what: str) -> None:
+    _event(request, record.Action.FACTOR_ENROL, what, ok=True)
+
+
+def completed_by_enrolment(request: HttpRequest) -> None:
+    """A first factor enrolled by an unverified session verifies it (django-otp-webauthn
+    marks the session itself): the login is complete, as in ``complete``."""
+    user: Any = request.user
+    request.session.cycle_key()
+    lockout.success(username=user.get_username())
+    _event(request, record.Action.SECOND_FACTOR, "webauthn_enrol", ok=True)
+
+
+def refused(request: HttpRequest, what: str) -> lockout.Lock | None:
+    """A wrong code or a refused key: recorded, counted toward the lockout."""
+    user: Any = request.user
+    _event(request, record.Action.SECOND_FACTOR, what, ok=False)
+    return lockout.failure(
+        username=user.get_username(), source_ip=Viewer.of(request).source_ip, user=user
+    )
+
+
+def verify_code(request: HttpRequest, code: str) -> Device | None:
+    """Check a TOTP or recovery code against the user's confirmed devices; complete the
+    login with the one that accepts it. A recovery code works once (django-otp deletes it)."""
+    user: Any = request.user
+    token = normalise(code)
+    candidates: list[Device] = [
+        *TOTPDevice.objects.devices_for_user(user, confirmed=True),
+        *StaticDevice.objects.devices_for_user(user, confirmed=True),
+    ]
+    for device in candidates:
+        allowed, _why = device.verify_is_allowed()
+        if allowed and device.verify_token(token):
+            complete(request, device)
+            return device
+    refused(request, "code")
+    return None
+
+
+def totp_pending(user: User) -> TOTPDevice:
+    """The TOTP device being enrolled (not yet confirmed by a code), made if needed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+    return device
+
+
+def totp_confirm(request: HttpRequest, device: TOTPDevice, code: str) -> bool:
+    """Enrolment's proof: the application shows the right code. The device then counts,
+    and the session is verified by it."""
+    if not device.verify_token(normalise(code)):
+        refused(request, "totp_enrol")
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    enrolled(request, "totp")
+    if not getattr(request.user, "is_verified", lambda: False)():
+        complete(request, device)
+    return True
+
+
+def recovery_codes_issue(request: HttpRequest) -> list[str]:
+    """New recovery codes for the user (the old ones stop working); shown once."""
+    user: Any = request.user
+    count = int(settings.USMP_RECOVERY_CODES)
+    with transaction.atomic():
+        StaticDevice.objects.filter(user=user).delete()
+        device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(count)]
+        StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+        enrolled(request, "recovery_codes")
+    return [f"{c[:4]}-{c[4:]}" for c in codes]
+
+
+def has_recovery_codes(user: User) -> bool:
+    return StaticToken.objects.filter(device__user=user).exists()
+
+
+def devices(user: User) -> list[dict[str, Any]]:
+    """The user's confirmed factors, for their security page (no secret in it)."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    rows: list[dict[str, Any]] = []
+    for model in (TOTPDevice, WebAuthnCredential):
+        for device in model.objects.filter(user=user, confirmed=True).order_by("id"):
+            rows.append({"kind": kind(device), "name": device.name})
+    remaining = StaticToken.objects.filter(device__user=user).count()
+    return rows + ([{"kind": "recovery_code", "name": str(remaining)}] if remaining else [])

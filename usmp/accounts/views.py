@@ -1,0 +1,248 @@
+"""The login steps (password, then a second factor or its enrolment), the user's own
+factors, and the coordinator's page of lockouts. Thin: the work is in ``factors`` and
+``lockout``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn import views as webauthn_views
+from django_otp_webauthn.exceptions import InvalidState, MalformedRequest, OTPWebAuthnApiError
+from django_otp_webauthn.models import WebAuthnCredential
+
+from usmp.access.rules import page
+from usmp.access.viewer import StaffRequest
+from usmp.core.net import client_ip
+
+from . import factors, lockout
+from .forms import CodeForm, EnrolCodeForm, LoginForm, locked_message
+from .middleware import second_factor_not_required
+
+
+def _next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+def _step(request: HttpRequest, name: str) -> HttpResponseRedirect:
+    return redirect(f"{reverse(name)}?{urlencode({'next': _next(request)})}")
+
+
+def _verified(request: HttpRequest) -> bool:
+    user: Any = request.user
+    return bool(user.is_authenticated and user.is_verified())
+
+
+@method_decorator(login_not_required, name="dispatch")
+class LoginView(auth_views.LoginView):
+    """The password step. A password alone completes nothing: it leads to the second
+    factor, or to its enrolment for an account that has none."""
+
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            if _verified(request):
+                return redirect(_next(request))
+            return _step(request, "second_factor" if factors.has_factor(request.user) else "enrol")  # type: ignore[arg-type]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    def get_success_url(self) -> str:
+        step = "second_factor" if factors.has_factor(self.request.user) else "enrol"  # type: ignore[arg-type]
+        return f"{reverse(step)}?{urlencode({'next': self.get_redirect_url() or reverse('home')})}"
+
+
+def _locked_out(request: HttpRequest, lock: lockout.Lock) -> HttpResponseRedirect:
+    """A lock during the second step ends the half-open session."""
+    logout(request)
+    messages.error(request, locked_message(lock))
+    return redirect("login")
+
+
+@second_factor_not_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request: StaffRequest) -> HttpResponse:
+    """The second step: a code (application or recovery) or a security key."""
+    if request.user.is_verified():  # type: ignore[attr-defined]
+        return redirect(_next(request))
+    if not factors.has_factor(request.user):
+        return _step(request, "enrol")
+    lock = lockout.locked(request.user.get_username(), client_ip(request))
+    if lock is not None:
+        return _locked_out(request, lock)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if factors.verify_code(request, form.cleaned_data["code"]) is not None:
+            return redirect(_next(request))
+        lock = lockout.locked(request.user.get_username(), client_ip(request))
+        if lock is not None:
+            return _locked_out(request, lock)
+        form.add_error("code", _("This code is not valid (or was already used)."))
+    has_key = WebAuthnCredential.objects.filter(user=request.user, confirmed=True).exists()
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {"form": form, "next": _next(request), "has_key": has_key},
+        status=400 if form.errors else 200,
+    )
+
+
+@second_factor_not_required
+@require_http_methods(["GET", "POST"])
+def enrol(request: StaffRequest) -> HttpResponse:
+    """First login: enrol an application (TOTP) or a security key. An account that already
+    has a factor must use it first (it then adds others from its security page)."""
+    verified = request.user.is_verified()  # type: ignore[attr-defined]
+    if factors.has_factor(request.user) and not verified:
+        return _step(request, "second_factor")
+    device = factors.totp_pending(request.user)
+    form = EnrolCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if factors.totp_confirm(request, device, form.cleaned_data["code"]):
+            return _step(request, "recovery_codes")
+        lock = lockout.locked(request.user.get_username(), client_ip(request))
+        if lock is not None:
+            return _locked_out(request, lock)
+        form.add_error("code", _("This code is not the one the application shows."))
+    url = device.config_url
+    return render(
+        request,
+        "accounts/enrol.html",
+        {
+            "form": form,
+            "next": _next(request),
+            "qr": segno.make(url, error="m").svg_data_uri(scale=4, dark="#000"),
+            "secret": _grouped(device.bin_key),
+            "first": not verified,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _grouped(key: bytes) -> str:
+    import base64
+
+    text = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+@require_http_methods(["GET", "POST"])
+def recovery_codes(request: StaffRequest) -> HttpResponse:
+    """Recovery codes, for the day the key or the phone is not there. Shown once; issuing
+    new ones voids the old ones."""
+    codes = factors.recovery_codes_issue(request) if request.method == "POST" else None
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {
+            "codes": codes,
+            "has_codes": factors.has_recovery_codes(request.user),
+            "next": _next(request),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def security(request: StaffRequest) -> HttpResponse:
+    """The user's own factors: add a security key, new recovery codes."""
+    return render(request, "accounts/security.html", {"devices": factors.devices(request.user)})
+
+
+@page("lockouts_manage")
+@require_http_methods(["GET", "POST"])
+def lockouts(request: StaffRequest) -> HttpResponse:
+    """The coordinator's page: accounts and addresses locked now, and their unlock."""
+    if request.method == "POST":
+        try:
+            lock_id = int(request.POST.get("lock", ""))
+        except ValueError:
+            lock_id = 0
+        if lockout.unlock(lock_id=lock_id, acting_user=request.user, source_ip=client_ip(request)):
+            messages.success(request, _("Lock lifted."))
+        else:
+            messages.error(request, _("This lock no longer exists (it may have expired)."))
+        return redirect("lockouts")
+    return render(request, "accounts/lockouts.html", {"locks": lockout.current()})
+
+
+# The WebAuthn ceremonies of django-otp-webauthn, reachable before the second factor, with
+# every verification recorded and counted like a code.
+
+
+@method_decorator(second_factor_not_required, name="dispatch")
+class RegistrationBegin(webauthn_views.BeginCredentialRegistrationView):  # type: ignore[misc]
+    pass
+
+
+@method_decorator(second_factor_not_required, name="dispatch")
+class RegistrationComplete(webauthn_views.CompleteCredentialRegistrationView):  # type: ignore[misc]
+    def post(self, *args: Any, **kwargs: Any) -> HttpResponse:
+        request = self.request
+        was_verified = request.user.is_verified()
+        response: HttpResponse = super().post(*args, **kwargs)
+        factors.enrolled(request, "webauthn")
+        if not was_verified:
+            factors.completed_by_enrolment(request)
+        return response
+
+
+@method_decorator(second_factor_not_required, name="dispatch")
+class AuthenticationBegin(webauthn_views.BeginCredentialAuthenticationView):  # type: ignore[misc]
+    def check_can_authenticate(self) -> None:
+        super().check_can_authenticate()
+        _refuse_if_locked(self.request)
+
+
+@method_decorator(second_factor_not_required, name="dispatch")
+class AuthenticationComplete(webauthn_views.CompleteCredentialAuthenticationView):  # type: ignore[misc]
+    def check_can_authenticate(self) -> None:
+        super().check_can_authenticate()
+        _refuse_if_locked(self.request)
+
+    def complete_auth(self, device: Any) -> None:
+        factors.complete(self.request, device)
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        # A key that was checked and refused counts like a wrong code; a request that never
+        # reached the check (no ceremony begun, unreadable body, locked) does not.
+        if isinstance(exc, OTPWebAuthnApiError) and not isinstance(
+            exc, Locked | InvalidState | MalformedRequest
+        ):
+            factors.refused(self.request, "webauthn")
+        return super().handle_exception(exc)  # type: ignore[no-any-return]
+
+
+class Locked(OTPWebAuthnApiError):  # type: ignore[misc]
+    status_code = 403
+    default_code = "locked"
+
+
+def _refuse_if_locked(request: HttpRequest) -> None:
+    lock = lockout.locked(request.user.get_username(), client_ip(request))  # type: ignore[union-attr]
+    if lock is not None:
+        raise Locked(detail=locked_message(lock))
+
+
+# The WebAuthn script's messages (its own translations), needed on the second step.
+javascript_catalog = second_factor_not_required(
+    JavaScriptCatalog.as_view(packages=["django_otp_webauthn"])
+)
