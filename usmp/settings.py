@@ -165,6 +165,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Second factor (django-otp): TOTP apps, recovery codes, WebAuthn security keys and passkeys.
 OTP_TOTP_ISSUER = env("USMP_TOTP_ISSUER", "Cloison") or "Cloison"
+# Guessing is refused by the lockout (usmp.accounts.lockout), with a message that says so;
+# django-otp's per-device throttle would silently refuse a right code typed a second after
+# a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # WebAuthn is a second factor here, never a passwordless login: the password step carries
 # the lockout and the account's state.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
