@@ -93,9 +93,8 @@ def failure(*, username: str, source_ip: str | None, user: User | None = None) -
 def success(*, username: str) -> None:
     """A complete login (password and second factor) clears the account's failures; the
     address keeps its count (other accounts may be guessed from it)."""
-    FailureCount.objects.filter(
-        scope=Scope.ACCOUNT, key=username.strip().casefold(), locked_until__isnull=True
-    ).delete()
+    key = username.strip().casefold()
+    FailureCount.objects.filter(scope=Scope.ACCOUNT, key=key, locked_until__isnull=True).delete()
 
 
 def current() -> list[FailureCount]:
@@ -116,5 +115,5 @@ def unlock(*, lock_id: int, acting_user: User, source_ip: str | None) -> bool:
             record.Target(record.Action.UNLOCK, object_type=row.scope, object_id=row.key),
             purpose=record.Purpose.WRITE,
         )
-        row.delete()
+        FailureCount.objects.filter(pk=row.pk).delete()
     return True
