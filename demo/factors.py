@@ -22,12 +22,9 @@ def key_text(device: TOTPDevice) -> str:
 def demo_second_factors() -> list[tuple[str, str]]:
     """Each demo account with its TOTP key (base32), the device made if missing."""
     rows = []
-    for user in User.objects.filter(username__in=[d.username for d in DEMO_USERS]).order_by(
-        "id"
-    ):
+    for user in User.objects.filter(username__in=[d.username for d in DEMO_USERS]).order_by("id"):
         device = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME, confirmed=True).first()
         if device is None:
             device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
         rows.append((user.username, key_text(device)))
     return rows
-

@@ -367,6 +367,8 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
         if demo.role:
             user.groups.add(Group.objects.get(name=demo.role))
         logins.append((demo, password))
+    # The demo physician also confirms the clinical roles others propose.
+    User.objects.get(username="medecin").groups.add(Group.objects.get(name=Role.MEDICAL_LEAD))
     rng = random.Random(seed)  # noqa: S311 - invented demo data, not security
     today = timezone.localdate()
     used: set[str] = set()

@@ -138,6 +138,15 @@ MATRIX: dict[str, Row] = {
     "security": Row("get", _everyone(200)),
     "recovery_codes": Row("get", _everyone(200)),
     "lockouts": Row("get", _coordinator()),
+    # Role changes: account managers (coordinator, IT administrator) see what they proposed;
+    # only the medical lead (tests/accounts/test_role_changes.py) decides.
+    "role_changes": Row("get", {**_everyone(403), "coordinator": 200, "superuser": 200}),
+    "role_change_decide": Row(
+        "post",
+        _everyone(403),
+        kwargs=lambda w: {"change_id": w.role_change.pk},
+        data={"decision": "confirm"},
+    ),
     # The WebAuthn ceremonies (django-otp-webauthn): registering a key needs a complete
     # login once a factor exists (403 for the password-only session, recorded); checking
     # a key is the second step itself. Without a ceremony begun, completing it is a 400.
@@ -503,8 +512,19 @@ def world(db):
         given_on=datetime.date(2026, 11, 1),
     )
     grant = open_break_glass(make_user("nurse"), patient, Compartment.PSYCHIATRIC)
+    from usmp.accounts.role_changes import role_change_propose
+    from usmp.accounts.roles import Role
+
+    role_change = role_change_propose(
+        user=make_user("nurse"), role=Role.PSYCHIATRIST, acting_user=make_user("superuser")
+    )
     return SimpleNamespace(
-        patient=patient, entry=entry, document=document, consent=consent, break_glass=grant
+        patient=patient,
+        entry=entry,
+        document=document,
+        consent=consent,
+        break_glass=grant,
+        role_change=role_change,
     )
 
 
@@ -608,7 +628,9 @@ def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tup
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona", [p for p in ALL_PERSONAS if p not in ("anonymous", PASSWORD_ONLY)])
+@pytest.mark.parametrize(
+    "persona", [p for p in ALL_PERSONAS if p not in ("anonymous", PASSWORD_ONLY)]
+)
 def test_the_menu_offers_exactly_what_opens(persona_client, persona):
     """The navigation reads the same page rules as the views: every link answers 200."""
     client = persona_client(persona)

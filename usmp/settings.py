@@ -183,6 +183,9 @@ USMP_WEBAUTHN_ORIGINS = env_list(
 ) or [f"https://{host}" for host in ALLOWED_HOSTS[:1] if host and host != "*"]
 OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
 OTP_WEBAUTHN_RP_ID = urlsplit(USMP_WEBAUTHN_ORIGINS[0]).hostname if USMP_WEBAUTHN_ORIGINS else ""
+# Opening a break-the-glass access needs a second factor passed within this many seconds:
+# older than that, the second step is asked again (step-up).
+USMP_STEP_UP_SECONDS = int(env("USMP_STEP_UP_SECONDS", "300") or "300")
 # How many recovery codes an enrolment issues (each works once).
 USMP_RECOVERY_CODES = 10
 

@@ -11,6 +11,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from usmp.accounts.factors import VERIFIED_AT
 from usmp.accounts.models import User
 
 
@@ -40,4 +41,5 @@ def mark_verified(client: Client, user: User) -> None:
     )
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[VERIFIED_AT] = time.time()
     session.save()

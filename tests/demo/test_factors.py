@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_every_demo_account_has_a_key_that_logs_in():
-    logins = dict((demo.username, secret) for demo, secret in load_demo(patients=5))
+    logins = {demo.username: secret for demo, secret in load_demo(patients=5)}
     keys = dict(demo_second_factors())
     assert sorted(keys) == sorted(d.username for d in DEMO_USERS)
     assert dict(demo_second_factors()) == keys  # stable: printed again on the next run

@@ -6,12 +6,15 @@ lockout (usmp.accounts.lockout) like wrong passwords."""
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Any
 
 import django_otp
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 from django_otp import user_has_device
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -25,12 +28,26 @@ from . import lockout
 if TYPE_CHECKING:
     from .models import User
 
+VERIFIED_AT = "usmp_second_factor_at"
 TOTP_NAME = "Application TOTP"
 RECOVERY_NAME = "Codes de secours"
 
 
 def has_factor(user: User) -> bool:
     return bool(user_has_device(user, confirmed=True))
+
+
+def fresh(request: HttpRequest) -> bool:
+    """Whether the session passed its second factor within USMP_STEP_UP_SECONDS (the
+    break-the-glass step-up asks for it again otherwise)."""
+    at = request.session.get(VERIFIED_AT)
+    return isinstance(at, int | float) and time.time() - at <= settings.USMP_STEP_UP_SECONDS
+
+
+def step_up(request: HttpRequest) -> HttpResponseRedirect:
+    """Send to the second step again, then back to this page."""
+    query = urlencode({"step_up": "1", "next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('second_factor')}?{query}")
 
 
 def kind(device: Device) -> str:
@@ -60,6 +77,7 @@ def complete(request: HttpRequest, device: Device) -> None:
     user: Any = request.user
     django_otp.login(request, device)
     request.session.cycle_key()
+    request.session[VERIFIED_AT] = time.time()
     lockout.success(username=user.get_username())
     _event(request, record.Action.SECOND_FACTOR, kind(device), ok=True)
 
@@ -73,6 +91,7 @@ def completed_by_enrolment(request: HttpRequest) -> None:
     marks the session itself): the login is complete, as in ``complete``."""
     user: Any = request.user
     request.session.cycle_key()
+    request.session[VERIFIED_AT] = time.time()
     lockout.success(username=user.get_username())
     _event(request, record.Action.SECOND_FACTOR, "webauthn_enrol", ok=True)
 

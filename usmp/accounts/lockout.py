@@ -75,9 +75,7 @@ def failure(*, username: str, source_ip: str | None, user: User | None = None) -
                 row.failures, row.window_start, row.locked_until = 0, now, None
             row.failures += 1
             if row.failures >= _limit(scope):
-                row.locked_until = now + datetime.timedelta(
-                    seconds=settings.USMP_LOCKOUT_SECONDS
-                )
+                row.locked_until = now + datetime.timedelta(seconds=settings.USMP_LOCKOUT_SECONDS)
                 made = Lock(scope, key, row.locked_until)
                 # A lockout is always its own event, never folded into the anonymous
                 # refusals of the minute (hence a "system" viewer when nobody is known).

@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,11 @@ class User(AbstractUser):
     Superusers (IT administrators) do NOT implicitly hold the permissions of the protected
     apps (clinical and identifying data): those come from role groups only.
     """
+
+    # Who made the account in the admin: never the one who confirms its clinical roles.
+    created_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -92,3 +98,43 @@ class FailureCount(models.Model):
 
     def __str__(self) -> str:
         return f"FailureCount {self.scope} {self.pk}"
+
+
+class RoleChange(models.Model):
+    """A clinical role (or the medical lead's) proposed for an account: it takes effect only
+    once a second person, the unit's medical lead, confirms it (usmp.accounts.role_changes)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REFUSED = "refused", _("Refused")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_changes")
+    role = models.CharField(max_length=32)
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("role change")
+        verbose_name_plural = _("role changes")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(status="pending"),
+                name="one_pending_role_change",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"RoleChange {self.pk} {self.role} {self.status}"
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label) if self.role in Role.values else self.role

@@ -10,3 +10,11 @@ register("accounts_manage", lambda u: u.is_staff and u.has_perm("accounts.view_u
 # Lifting a lockout before its time: the unit's coordinator (not the IT administrator, whom
 # a guesser would call first).
 register("lockouts_manage", lambda u: Role.COORDINATOR in u.roles)
+
+# Role changes: those who propose them (account managers) and the medical lead, who
+# confirms them, see the list; only the medical lead decides (role_changes refuses the rest).
+register(
+    "role_changes_view",
+    lambda u: Role.MEDICAL_LEAD in u.roles or (u.is_staff and u.has_perm("accounts.view_user")),
+)
+register("role_changes_decide", lambda u: Role.MEDICAL_LEAD in u.roles and not u.is_superuser)

@@ -44,5 +44,11 @@ urlpatterns = [
     path("security/", views.security, name="security"),
     path("security/recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("lockouts/", views.lockouts, name="lockouts"),
+    path("role-changes/", views.role_changes, name="role_changes"),
+    path(
+        "role-changes/<int:change_id>/decide/",
+        views.role_change_decide,
+        name="role_change_decide",
+    ),
     path("webauthn/", include(webauthn_patterns)),
 ]

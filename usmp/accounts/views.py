@@ -12,8 +12,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -31,6 +32,10 @@ from usmp.core.net import client_ip
 from . import factors, lockout
 from .forms import CodeForm, EnrolCodeForm, LoginForm, locked_message
 from .middleware import second_factor_not_required
+from .models import RoleChange
+from .role_changes import refusal_reason as role_change_refusal_reason
+from .role_changes import role_change_decide as role_change_decide_service
+from .role_changes import role_changes_recent
 
 
 def _next(request: HttpRequest) -> str:
@@ -81,8 +86,10 @@ def _locked_out(request: HttpRequest, lock: lockout.Lock) -> HttpResponseRedirec
 @second_factor_not_required
 @require_http_methods(["GET", "POST"])
 def second_factor(request: StaffRequest) -> HttpResponse:
-    """The second step: a code (application or recovery) or a security key."""
-    if request.user.is_verified():  # type: ignore[attr-defined]
+    """The second step: a code (application or recovery) or a security key. Asked again of
+    a verified session before an emergency access (``step_up``)."""
+    step_up = bool(request.GET.get("step_up") or request.POST.get("step_up"))
+    if request.user.is_verified() and not step_up:  # type: ignore[attr-defined]
         return redirect(_next(request))
     if not factors.has_factor(request.user):
         return _step(request, "enrol")
@@ -101,7 +108,7 @@ def second_factor(request: StaffRequest) -> HttpResponse:
     return render(
         request,
         "accounts/second_factor.html",
-        {"form": form, "next": _next(request), "has_key": has_key},
+        {"form": form, "next": _next(request), "has_key": has_key, "step_up": step_up},
         status=400 if form.errors else 200,
     )
 
@@ -182,6 +189,43 @@ def lockouts(request: StaffRequest) -> HttpResponse:
             messages.error(request, _("This lock no longer exists (it may have expired)."))
         return redirect("lockouts")
     return render(request, "accounts/lockouts.html", {"locks": lockout.current()})
+
+
+@page("role_changes_view")
+@require_http_methods(["GET"])
+def role_changes(request: StaffRequest) -> HttpResponse:
+    """Proposed role changes (to confirm or refuse, for the medical lead) and the latest
+    decisions."""
+    rows = [
+        {"change": c, "refusal": role_change_refusal_reason(c, request.user)}
+        for c in role_changes_recent()
+    ]
+    return render(request, "accounts/role_changes.html", {"rows": rows})
+
+
+@page("role_changes_decide")
+@require_http_methods(["POST"])
+def role_change_decide(request: StaffRequest, change_id: int) -> HttpResponse:
+    change = get_object_or_404(RoleChange, pk=change_id)
+    decision = request.POST.get("decision")
+    if decision not in {"confirm", "refuse"}:
+        messages.error(request, _("Choose to confirm or to refuse."))
+        return redirect("role_changes")
+    try:
+        role_change_decide_service(
+            change=change,
+            acting_user=request.user,
+            confirm=decision == "confirm",
+            comment=request.POST.get("comment", ""),
+            source_ip=client_ip(request),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("role_changes")
+    messages.success(
+        request, _("Role confirmed.") if decision == "confirm" else _("Role change refused.")
+    )
+    return redirect("role_changes")
 
 
 # The WebAuthn ceremonies of django-otp-webauthn, reachable before the second factor, with

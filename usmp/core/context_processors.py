@@ -32,6 +32,7 @@ NAVIGATION = [
     NavItem(_("Access report"), "oversight:patient_report_lookup", "audit_review"),
     NavItem(_("Prison bridge"), "bridge:clients", "bridge_manage"),
     NavItem(_("Lockouts"), "lockouts", "lockouts_manage"),
+    NavItem(_("Role changes"), "role_changes", "role_changes_view"),
     NavItem(_("Account security"), "security"),
 ]
 
