@@ -162,6 +162,12 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # CNIL, délibération 2022-100: 80 bits of entropy, as the password alone guards an
+    # account until its second factor is enrolled (usmp.accounts.passwords).
+    {
+        "NAME": "usmp.accounts.passwords.CnilEntropyValidator",
+        "OPTIONS": {"min_bits": 80},
+    },
 ]
 # Second factor (django-otp): TOTP apps, recovery codes, WebAuthn security keys and passkeys.
 OTP_TOTP_ISSUER = env("USMP_TOTP_ISSUER", "Cloison") or "Cloison"
@@ -195,6 +201,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Sessions: 30 minutes of inactivity, renewed on each request, gone with the browser.
 SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS", "1800") or "1800")
+# ... and 12 hours after the login at most, however active (usmp.accounts.middleware).
+USMP_SESSION_MAX_SECONDS = int(env("USMP_SESSION_MAX_SECONDS", "43200") or "43200")
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -112,7 +112,7 @@ def test_no_code_path_deletes_a_clinical_row():
             # Counters, not records: refusals counted per minute, forgotten once folded.
             counter = "RefusalCounter.objects" in line or "FailureCount.objects" in line
             # Recovery codes are replaced, not kept (second factors are not records).
-            counter = counter or "StaticDevice.objects" in line
+            counter = counter or "StaticToken.objects" in line
             if orm_write and not dict_update and not counter and "def delete" not in line:
                 offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
     assert offenders == []

@@ -6,12 +6,14 @@ lockout (usmp.accounts.lockout) like wrong passwords."""
 
 from __future__ import annotations
 
+import secrets
 import time
-from urllib.parse import urlencode
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import django_otp
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -83,7 +85,17 @@ def complete(request: HttpRequest, device: Device) -> None:
 
 
 def enrolled(request: HttpRequest, what: str) -> None:
+    """A factor added or replaced: recorded, and the account's other sessions end (a
+    session opened by whoever had the old factors must not outlive the change)."""
     _event(request, record.Action.FACTOR_ENROL, what, ok=True)
+    factors_changed(request)
+
+
+def factors_changed(request: HttpRequest) -> None:
+    user: Any = request.user
+    user.security_stamp = secrets.token_hex(16)
+    user.save(update_fields=["security_stamp"])
+    update_session_auth_hash(request, user)
 
 
 def completed_by_enrolment(request: HttpRequest) -> None:
@@ -150,8 +162,11 @@ def recovery_codes_issue(request: HttpRequest) -> list[str]:
     user: Any = request.user
     count = int(settings.USMP_RECOVERY_CODES)
     with transaction.atomic():
-        StaticDevice.objects.filter(user=user).delete()
-        device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+        # The device stays (it may be what verified this session); its codes are replaced.
+        device, _created = StaticDevice.objects.get_or_create(
+            user=user, name=RECOVERY_NAME, defaults={"confirmed": True}
+        )
+        StaticToken.objects.filter(device=device).delete()
         codes = [StaticToken.random_token() for _ in range(count)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
         enrolled(request, "recovery_codes")

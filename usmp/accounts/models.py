@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -24,9 +25,19 @@ class User(AbstractUser):
         "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )
 
+    # Changed when the account's second factors change: every session made before ends
+    # (it is part of the session's auth hash, as the password is).
+    security_stamp = models.CharField(max_length=32, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        key_salt = "usmp.accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}|{self.security_stamp}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @cached_property
     def roles(self) -> frozenset[str]:

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         lines = ["Demo logins (invented unit, development only):"]
         for demo, password in logins:
             role = demo.role or "IT administrator (superuser)"
-            lines.append(f"  {demo.username:<15} {password:<14} {role}")
+            lines.append(f"  {demo.username:<15} {password:<17} {role}")
         text = "\n".join(lines) + "\n" + _factors_text()
         if path is not None:
             self._write(path, text)
