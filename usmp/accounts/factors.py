@@ -174,7 +174,7 @@ def recovery_codes_issue(request: HttpRequest) -> list[str]:
 
 
 def has_recovery_codes(user: User) -> bool:
-    return StaticToken.objects.filter(device__user=user).exists()
+    return bool(StaticToken.objects.filter(device__user=user).exists())
 
 
 def devices(user: User) -> list[dict[str, Any]]:

@@ -42,7 +42,9 @@ def _limit(scope: str) -> int:
 
 
 def _keys(username: str, source_ip: str | None) -> list[tuple[str, str]]:
-    keys = [(Scope.ACCOUNT, username.strip().casefold()[:150])] if username.strip() else []
+    keys: list[tuple[str, str]] = []
+    if username.strip():
+        keys.append((Scope.ACCOUNT, username.strip().casefold()[:150]))
     if source_ip:
         keys.append((Scope.ADDRESS, source_ip))
     return keys

@@ -13,7 +13,7 @@ from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -64,15 +64,17 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        user: Any = request.user
+        if user.is_authenticated:
             if _verified(request):
                 return redirect(_next(request))
-            return _step(request, "second_factor" if factors.has_factor(request.user) else "enrol")  # type: ignore[arg-type]
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[no-any-return]
+            return _step(request, "second_factor" if factors.has_factor(user) else "enrol")
+        return super().dispatch(request, *args, **kwargs)
 
     def get_success_url(self) -> str:
-        step = "second_factor" if factors.has_factor(self.request.user) else "enrol"  # type: ignore[arg-type]
+        user: Any = self.request.user
+        step = "second_factor" if factors.has_factor(user) else "enrol"
         return f"{reverse(step)}?{urlencode({'next': self.get_redirect_url() or reverse('home')})}"
 
 
