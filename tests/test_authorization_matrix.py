@@ -138,6 +138,8 @@ MATRIX: dict[str, Row] = {
     "security": Row("get", _everyone(200)),
     "recovery_codes": Row("get", _everyone(200)),
     "lockouts": Row("get", _coordinator()),
+    # An unknown username: the coordinator is told so (302 back), nothing removed.
+    "factors_reset": Row("post", _coordinator(302), data={"username": "nobody-here"}),
     # Role changes: account managers (coordinator, IT administrator) see what they proposed;
     # only the medical lead (tests/accounts/test_role_changes.py) decides.
     "role_changes": Row("get", {**_everyone(403), "coordinator": 200, "superuser": 200}),

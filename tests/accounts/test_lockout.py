@@ -136,3 +136,28 @@ def test_a_complete_login_clears_the_account_failures():
     _password(client, nurse.username, PASSWORD)
     assert client.post(reverse("second_factor"), {"code": totp_code(device)}).status_code == 302
     assert not FailureCount.objects.filter(scope="account", key=nurse.username).exists()
+
+
+def test_the_coordinator_resets_lost_factors_and_the_next_login_enrols_again():
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    nurse = make_user("nurse")
+    enrol_totp(nurse)
+    session = Client()
+    session.force_login(nurse)
+    coordinator_user = make_user("coordinator")
+    coordinator = Client()
+    coordinator.force_login(coordinator_user)
+    response = coordinator.post(reverse("factors_reset"), {"username": nurse.username})
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=nurse).exists()
+    # The nurse's session ended; the next login goes to enrolment.
+    assert session.get(reverse("home"))["Location"].startswith(reverse("login"))
+    fresh = Client()
+    _password(fresh, nurse.username, PASSWORD)
+    assert fresh.get(reverse("home"))["Location"].startswith(reverse("enrol"))
+    event = AccessEvent.objects.get(action=A.FACTOR_RESET)
+    assert (event.actor_id, event.object_id) == (coordinator_user.pk, str(nurse.pk))
+    own = coordinator.post(reverse("factors_reset"), {"username": coordinator_user.username})
+    assert own.status_code == 302
+    assert AccessEvent.objects.filter(action=A.FACTOR_RESET).count() == 1

@@ -14,9 +14,11 @@ from urllib.parse import urlencode
 import django_otp
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django_otp import user_has_device
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -187,3 +189,24 @@ def devices(user: User) -> list[dict[str, Any]]:
             rows.append({"kind": kind(device), "name": device.name})
     remaining = StaticToken.objects.filter(device__user=user).count()
     return rows + ([{"kind": "recovery_code", "name": str(remaining)}] if remaining else [])
+
+
+def factors_reset(*, user: User, acting_user: User, source_ip: str | None) -> int:
+    """A lost key or phone: the coordinator removes the account's factors, so that its next
+    login enrols new ones; its sessions end. Returns how many factors were removed."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    if user.pk == acting_user.pk:
+        raise ValidationError(_("Nobody resets their own second factors."), code="own")
+    with transaction.atomic():
+        removed = 0
+        for model in (TOTPDevice, StaticDevice, WebAuthnCredential):
+            removed += model.objects.filter(user=user).delete()[0]
+        user.security_stamp = secrets.token_hex(16)
+        user.save(update_fields=["security_stamp"])
+        record.allowed(
+            Viewer(user=acting_user, source_ip=source_ip),
+            record.Target(record.Action.FACTOR_RESET, object_type="user", object_id=str(user.pk)),
+            purpose=record.Purpose.WRITE,
+        )
+    return removed

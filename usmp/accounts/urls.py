@@ -44,6 +44,7 @@ urlpatterns = [
     path("security/", views.security, name="security"),
     path("security/recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("lockouts/", views.lockouts, name="lockouts"),
+    path("lockouts/factors-reset/", views.factors_reset, name="factors_reset"),
     path("role-changes/", views.role_changes, name="role_changes"),
     path(
         "role-changes/<int:change_id>/decide/",

@@ -32,7 +32,7 @@ from usmp.core.net import client_ip
 from . import factors, lockout
 from .forms import CodeForm, EnrolCodeForm, LoginForm, locked_message
 from .middleware import second_factor_not_required
-from .models import RoleChange
+from .models import RoleChange, User
 from .role_changes import refusal_reason as role_change_refusal_reason
 from .role_changes import role_change_decide as role_change_decide_service
 from .role_changes import role_changes_recent
@@ -191,6 +191,29 @@ def lockouts(request: StaffRequest) -> HttpResponse:
             messages.error(request, _("This lock no longer exists (it may have expired)."))
         return redirect("lockouts")
     return render(request, "accounts/lockouts.html", {"locks": lockout.current()})
+
+
+@page("lockouts_manage")
+@require_http_methods(["POST"])
+def factors_reset(request: StaffRequest) -> HttpResponse:
+    """The coordinator removes the second factors of an account whose key or phone is lost:
+    its next login enrols new ones."""
+    username = request.POST.get("username", "").strip()
+    user = User.objects.filter(username=username, is_active=True).first() if username else None
+    if user is None:
+        messages.error(request, _("No active account has this username."))
+        return redirect("lockouts")
+    try:
+        factors.factors_reset(user=user, acting_user=request.user, source_ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("lockouts")
+    messages.success(
+        request,
+        _("Second factors of %(username)s removed: the next login enrols new ones.")
+        % {"username": username},
+    )
+    return redirect("lockouts")
 
 
 @page("role_changes_view")
