@@ -9,7 +9,7 @@ import base64
 import pytest
 from django_otp.oath import TOTP
 
-from tests.e2e.conftest import password_step
+from tests.e2e.conftest import ARTIFACTS, password_step
 from tests.factories import PASSWORD, make_user
 from usmp.audit.models import AccessEvent
 
@@ -49,6 +49,8 @@ def test_totp_enrolment_at_first_login_then_login_with_a_code(page, live_server)
     page.wait_for_url("**/accounts/login/enrol/**")
     assert page.get_by_role("link", name="Agenda").count() == 0
     secret = page.locator(".totp-secret").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "enrolment.png"), full_page=True)
     page.get_by_label("Code affiché par l'application").fill("000000")
     page.get_by_role("button", name="Enregistrer l'application").click()
     page.get_by_text("Ce code n'est pas celui que montre l'application.").wait_for()
@@ -57,6 +59,7 @@ def test_totp_enrolment_at_first_login_then_login_with_a_code(page, live_server)
     page.wait_for_url("**/accounts/security/recovery-codes/**")
     page.get_by_role("button", name="Générer mes codes de secours").click()
     assert page.locator(".recovery-codes li").count() == 10
+    page.screenshot(path=str(ARTIFACTS / "recovery-codes.png"), full_page=True)
     page.get_by_role("link", name="Je les ai notés, continuer").click()
     # On to the page first asked for.
     page.wait_for_url(f"{live_server.url}/agenda/")
