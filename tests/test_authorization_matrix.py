@@ -165,6 +165,10 @@ MATRIX: dict[str, Row] = {
         "post", {**_everyone(400), PASSWORD_ONLY: 400}
     ),
     "otp_webauthn:js-i18n-catalog": Row("get", {**_everyone(200), PASSWORD_ONLY: 200}),
+    # Pro Santé Connect is off unless configured (tests/accounts/test_pro_sante_connect.py
+    # runs it against a provider process): 404 for everyone.
+    "psc_login": Row("get", _everyone(404, anonymous=404)),
+    "psc_callback": Row("get", _everyone(404, anonymous=404)),
     "logout": Row(
         "post",
         {**_everyone(302), PASSWORD_ONLY: 302},
@@ -453,6 +457,8 @@ NO_PAGE_RULE = {
     "enrol",
     "security",
     "recovery_codes",
+    "psc_login",
+    "psc_callback",
 }
 WEBAUTHN_NAMESPACE = "otp_webauthn:"
 TOKEN_NAMESPACE = "bridge:v1:"

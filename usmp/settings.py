@@ -148,6 +148,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "usmp.accounts.psc.Backend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -192,6 +193,20 @@ OTP_WEBAUTHN_RP_ID = urlsplit(USMP_WEBAUTHN_ORIGINS[0]).hostname if USMP_WEBAUTH
 # Opening a break-the-glass access needs a second factor passed within this many seconds:
 # older than that, the second step is asked again (step-up).
 USMP_STEP_UP_SECONDS = int(env("USMP_STEP_UP_SECONDS", "300") or "300")
+# Pro Santé Connect (usmp.accounts.psc), off unless USMP_PSC_ISSUER is set: the issuer
+# (its /.well-known/openid-configuration gives the endpoints), the client registered with
+# the ANS, its secret (USMP_PSC_CLIENT_SECRET or _FILE), the claim holding the RPPS number.
+USMP_PSC_ISSUER = env("USMP_PSC_ISSUER", "") or ""
+USMP_PSC_CLIENT_ID = env("USMP_PSC_CLIENT_ID", "") or ""
+USMP_PSC_RPPS_CLAIM = env("USMP_PSC_RPPS_CLAIM", "SubjectNameID") or "SubjectNameID"
+OIDC_RP_CLIENT_ID = USMP_PSC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env_secret("USMP_PSC_CLIENT_SECRET") or ""
+OIDC_RP_SCOPES = env("USMP_PSC_SCOPES", "openid scope_all") or "openid scope_all"
+OIDC_RP_SIGN_ALGO = env("USMP_PSC_SIGN_ALGO", "RS256") or "RS256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "psc_callback"
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 5
 # How many recovery codes an enrolment issues (each works once).
 USMP_RECOVERY_CODES = 10
 

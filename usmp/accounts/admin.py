@@ -48,13 +48,16 @@ class UserAdmin(BaseUserAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        if request.user.is_superuser or obj is None:
+        if obj is None:
             return fieldsets
+        if request.user.is_superuser:
+            return (*fieldsets, (_("Pro Santé Connect"), {"fields": ("rpps",)}))
         # A coordinator assigns roles (groups) but cannot grant superuser or raw permissions.
         return (
             (None, {"fields": ("username", "password")}),
             (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
             (_("Roles"), {"fields": ("is_active", "groups")}),
+            (_("Pro Santé Connect"), {"fields": ("rpps",)}),
             (_("Important dates"), {"fields": ("last_login", "date_joined")}),
         )
 
@@ -89,6 +92,10 @@ class UserAdmin(BaseUserAdmin):
         readonly = ["last_login", "date_joined"]
         if not request.user.is_superuser:
             readonly += ["is_staff", "is_superuser"]
+        else:
+            # Linking an RPPS number opens the account to that CPS card: the coordinator's
+            # to do, never the IT administrator's (who could link their own card).
+            readonly += ["rpps"]
         if obj is not None and obj.pk == request.user.pk:
             # Nobody grants roles to themselves; another coordinator or admin must.
             readonly += ["groups", "is_active"]

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django_otp import user_has_device
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -35,10 +34,21 @@ if TYPE_CHECKING:
 VERIFIED_AT = "usmp_second_factor_at"
 TOTP_NAME = "Application TOTP"
 RECOVERY_NAME = "Codes de secours"
+# Marks a session verified by Pro Santé Connect (a device without codes: django-otp needs
+# one to call a session verified).
+PSC_NAME = "Pro Santé Connect"
 
 
 def has_factor(user: User) -> bool:
-    return bool(user_has_device(user, confirmed=True))
+    """Whether the account has a factor it can use at the second step (a key, an
+    application, a recovery code left; Pro Santé Connect's session marker is none)."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return bool(
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+        or StaticToken.objects.filter(device__user=user).exists()
+    )
 
 
 def fresh(request: HttpRequest) -> bool:
@@ -57,6 +67,8 @@ def step_up(request: HttpRequest) -> HttpResponseRedirect:
 def kind(device: Device) -> str:
     if isinstance(device, TOTPDevice):
         return "totp"
+    if isinstance(device, StaticDevice) and device.name == PSC_NAME:
+        return "pro_sante_connect"
     if isinstance(device, StaticDevice):
         return "recovery_code"
     return "webauthn"
@@ -84,6 +96,26 @@ def complete(request: HttpRequest, device: Device) -> None:
     request.session[VERIFIED_AT] = time.time()
     lockout.success(username=user.get_username())
     _event(request, record.Action.SECOND_FACTOR, kind(device), ok=True)
+
+
+def complete_by_pro_sante_connect(request: HttpRequest) -> None:
+    """The CPS card or e-CPS was the strong authentication: the session is verified."""
+    user: Any = request.user
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name=PSC_NAME, defaults={"confirmed": True}
+    )
+    complete(request, device)
+
+
+def psc_refused(request: HttpRequest, reason: str) -> None:
+    """A Pro Santé Connect login that did not happen: a failed login, with its reason."""
+    record.denied(
+        Viewer.of(request),
+        record.Target(
+            record.Action.LOGIN_FAILED, object_type="pro_sante_connect", object_id=reason
+        ),
+        purpose="",
+    )
 
 
 def enrolled(request: HttpRequest, what: str) -> None:

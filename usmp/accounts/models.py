@@ -25,6 +25,11 @@ class User(AbstractUser):
         "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )
 
+    # The health professional's RPPS number as Pro Santé Connect gives it (SubjectNameID):
+    # linked by whoever manages accounts, it lets the professional log in with the CPS card.
+    rpps = models.CharField(
+        _("RPPS number"), max_length=16, unique=True, null=True, blank=True, default=None
+    )
     # Changed when the account's second factors change: every session made before ends
     # (it is part of the session's auth hash, as the password is).
     security_stamp = models.CharField(max_length=32, blank=True, editable=False)

@@ -52,4 +52,6 @@ urlpatterns = [
         name="role_change_decide",
     ),
     path("webauthn/", include(webauthn_patterns)),
+    path("psc/login/", views.ProSanteConnectLogin.as_view(), name="psc_login"),
+    path("psc/callback/", views.ProSanteConnectCallback.as_view(), name="psc_callback"),
 ]

@@ -8,28 +8,33 @@ from typing import Any
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import JavaScriptCatalog
 from django_otp_webauthn import views as webauthn_views
 from django_otp_webauthn.exceptions import InvalidState, MalformedRequest, OTPWebAuthnApiError
 from django_otp_webauthn.models import WebAuthnCredential
+from mozilla_django_oidc import views as oidc_views
 
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest
 from usmp.core.net import client_ip
 
-from . import factors, lockout
+from . import factors, lockout, psc
 from .forms import CodeForm, EnrolCodeForm, LoginForm, locked_message
 from .middleware import second_factor_not_required
 from .models import RoleChange, User
@@ -63,6 +68,9 @@ class LoginView(auth_views.LoginView):
 
     template_name = "accounts/login.html"
     authentication_form = LoginForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "psc_enabled": psc.enabled()}
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user: Any = request.user
@@ -315,3 +323,61 @@ def _refuse_if_locked(request: HttpRequest) -> None:
 javascript_catalog = second_factor_not_required(
     JavaScriptCatalog.as_view(packages=["django_otp_webauthn"])
 )
+
+
+# Pro Santé Connect (usmp.accounts.psc): off unless configured (404 then).
+
+PSC_REFUSALS = {
+    "unavailable": gettext_lazy("Pro Santé Connect does not answer: log in with your password."),
+    "unknown_rpps": gettext_lazy(
+        "Your RPPS number is linked to no Cloison account: ask the unit's coordinator."
+    ),
+    "expired": gettext_lazy("Pro Santé Connect's answer has expired: log in again."),
+    "audience": gettext_lazy("Pro Santé Connect's answer was not meant for Cloison."),
+}
+PSC_REFUSED = gettext_lazy("Pro Santé Connect did not log you in.")
+
+
+def _psc_refused(request: HttpRequest, reason: str) -> HttpResponseRedirect:
+    factors.psc_refused(request, reason)
+    messages.error(request, str(PSC_REFUSALS.get(reason, PSC_REFUSED)))
+    return redirect("login")
+
+
+@method_decorator([login_not_required, second_factor_not_required], name="dispatch")
+class ProSanteConnectLogin(oidc_views.OIDCAuthenticationRequestView):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        View.__init__(self, *args, **kwargs)  # the endpoints are read in get()
+
+    get_settings = staticmethod(psc.setting)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not psc.enabled():
+            raise Http404
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = psc.setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except psc.Unavailable:
+            return _psc_refused(request, "unavailable")
+        self.OIDC_RP_CLIENT_ID = settings.USMP_PSC_CLIENT_ID
+        return super().get(request)  # type: ignore[no-any-return]
+
+
+@method_decorator([login_not_required, second_factor_not_required], name="dispatch")
+class ProSanteConnectCallback(oidc_views.OIDCAuthenticationCallbackView):  # type: ignore[misc]
+    get_settings = staticmethod(psc.setting)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not psc.enabled():
+            raise Http404
+        try:
+            return super().get(request)  # type: ignore[no-any-return]
+        except SuspiciousOperation:  # a state that this browser never asked for
+            return _psc_refused(request, "state")
+
+    def login_failure(self) -> HttpResponse:
+        return _psc_refused(self.request, getattr(self.request, "psc_refusal", "") or "refused")
+
+    def login_success(self) -> HttpResponse:
+        auth_login(self.request, self.user, backend="usmp.accounts.psc.Backend")
+        factors.complete_by_pro_sante_connect(self.request)
+        return redirect(self.request.session.get("oidc_login_next") or reverse("home"))
