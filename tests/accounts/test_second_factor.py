@@ -108,3 +108,17 @@ def test_a_password_only_coordinator_reaches_no_admin_page():
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("second_factor"))
+
+
+def test_recovery_codes_are_not_kept_in_clear():
+    nurse = make_user("nurse")
+    client = Client()
+    client.force_login(nurse)
+    codes = client.post(reverse("recovery_codes")).context["codes"]
+    stored = set(StaticToken.objects.filter(device__user=nurse).values_list("token", flat=True))
+    assert len(stored) == 10
+    assert not stored & {c.replace("-", "") for c in codes}
+    other = Client()
+    _password(other, nurse)
+    assert other.post(reverse("second_factor"), {"code": codes[0]}).status_code == 302
+    assert StaticToken.objects.filter(device__user=nurse).count() == 9
