@@ -21,6 +21,8 @@ from appointments.services.custody import patient_admit, patient_edit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
+from usmp.accounts.factors import fresh as second_factor_fresh
+from usmp.accounts.factors import step_up as second_factor_step_up
 from usmp.core.errors import form_refusal, service_call
 
 from . import permissions, services
@@ -423,6 +425,9 @@ def break_glass(request: StaffRequest, patient_id: uuid.UUID, compartment: str) 
     )
     if opened.already:
         return redirect("dossiers:dossier_detail", patient_id=patient_id, compartment=compartment)
+    if not second_factor_fresh(request):
+        # Step-up: the second factor again (a password is not enough), then back here.
+        return second_factor_step_up(request)
     form = BreakGlassForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         grant = service_call(

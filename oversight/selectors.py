@@ -151,7 +151,11 @@ def _access_query(f: TrailFilter, cursor: Any) -> Any:
     if f.outcome:
         qs = qs.filter(outcome=f.outcome)
     if f.flagged_only:
-        qs = qs.filter(Q(break_glass=True) | Q(outcome=AccessEvent.Outcome.DENIED))
+        qs = qs.filter(
+            Q(break_glass=True)
+            | Q(outcome=AccessEvent.Outcome.DENIED)
+            | Q(action=AccessEvent.Action.ROLE_CHANGE)
+        )
     return qs.order_by("-at", "-id")
 
 
@@ -261,6 +265,9 @@ FLAG_AFTER_HOURS = "after_hours"
 FLAG_BURST = "burst"
 FLAG_BREAK_GLASS = "break_glass"
 FLAG_DENIED = "denied"
+# Role changes that need two people (proposed, confirmed, refused) and lockouts.
+FLAG_ROLE_CHANGE = "role_change"
+FLAG_LOCKOUT = "lockout"
 
 
 def with_flags(rows: list[TrailRow]) -> list[TrailRow]:
@@ -282,6 +289,10 @@ def with_flags(rows: list[TrailRow]) -> list[TrailRow]:
             flags.append(FLAG_BREAK_GLASS)
         if row.outcome == AccessEvent.Outcome.DENIED:
             flags.append(FLAG_DENIED)
+        if row.source == "access" and row.action == AccessEvent.Action.ROLE_CHANGE:
+            flags.append(FLAG_ROLE_CHANGE)
+        if row.source == "access" and row.action == AccessEvent.Action.LOCKOUT:
+            flags.append(FLAG_LOCKOUT)
         is_read = row.source == "access" and row.id in read_ids
         if is_read and (row.patient_id, row.id) not in related:
             flags.append(FLAG_NO_CARE_RELATION)

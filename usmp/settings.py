@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "usmp.accounts",
     "usmp.crypto",
     "usmp.core",
@@ -92,10 +97,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Every refused request leaves an access event (usmp.access.middleware); the login
     # redirect of anonymous requests included.
     "usmp.access.middleware.AccessMiddleware",
     "usmp.access.middleware.LoginRequired",
+    # A password alone reaches nothing: every page but the login steps needs the second
+    # factor (usmp.accounts.middleware), and the refusal is recorded like any other.
+    "usmp.accounts.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -140,6 +150,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "usmp.accounts.psc.Backend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -154,13 +165,61 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # CNIL, délibération 2022-100: 80 bits of entropy, as the password alone guards an
+    # account until its second factor is enrolled (usmp.accounts.passwords).
+    {
+        "NAME": "usmp.accounts.passwords.CnilEntropyValidator",
+        "OPTIONS": {"min_bits": 80},
+    },
 ]
+# Second factor (django-otp): TOTP apps, recovery codes, WebAuthn security keys and passkeys.
+OTP_TOTP_ISSUER = env("USMP_TOTP_ISSUER", "Cloison") or "Cloison"
+# Guessing is refused by the lockout (usmp.accounts.lockout), with a message that says so;
+# django-otp's per-device throttle would silently refuse a right code typed a second after
+# a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# WebAuthn is a second factor here, never a passwordless login: the password step carries
+# the lockout and the account's state.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Cloison"
+OTP_WEBAUTHN_HELPER_CLASS = "usmp.accounts.webauthn.Helper"
+# The origins the browser reaches Cloison at (e.g. https://cloison.hopital.example); the
+# WebAuthn relying party is the first one's host name. Keys registered for one host name do
+# not work under another. Development: http://localhost:8000 (an IP address cannot be one).
+USMP_WEBAUTHN_ORIGINS = env_list(
+    "USMP_WEBAUTHN_ORIGINS", "http://localhost:8000" if DEBUG else ""
+) or [f"https://{host}" for host in ALLOWED_HOSTS[:1] if host and host != "*"]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_RP_ID = urlsplit(USMP_WEBAUTHN_ORIGINS[0]).hostname if USMP_WEBAUTHN_ORIGINS else ""
+# Opening a break-the-glass access needs a second factor passed within this many seconds:
+# older than that, the second step is asked again (step-up).
+USMP_STEP_UP_SECONDS = int(env("USMP_STEP_UP_SECONDS", "300") or "300")
+# Pro Santé Connect (usmp.accounts.psc), off unless USMP_PSC_ISSUER is set: the issuer
+# (its /.well-known/openid-configuration gives the endpoints), the client registered with
+# the ANS, its secret (USMP_PSC_CLIENT_SECRET or _FILE), the claim holding the RPPS number.
+USMP_PSC_ISSUER = env("USMP_PSC_ISSUER", "") or ""
+USMP_PSC_CLIENT_ID = env("USMP_PSC_CLIENT_ID", "") or ""
+USMP_PSC_RPPS_CLAIM = env("USMP_PSC_RPPS_CLAIM", "SubjectNameID") or "SubjectNameID"
+OIDC_RP_CLIENT_ID = USMP_PSC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env_secret("USMP_PSC_CLIENT_SECRET") or ""
+OIDC_RP_SCOPES = env("USMP_PSC_SCOPES", "openid scope_all") or "openid scope_all"
+OIDC_RP_SIGN_ALGO = env("USMP_PSC_SIGN_ALGO", "RS256") or "RS256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "psc_callback"
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 5
+# How many recovery codes an enrolment issues (each works once).
+USMP_RECOVERY_CODES = 10
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions: 30 minutes of inactivity, renewed on each request, gone with the browser.
 SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS", "1800") or "1800")
+# ... and 12 hours after the login at most, however active (usmp.accounts.middleware).
+USMP_SESSION_MAX_SECONDS = int(env("USMP_SESSION_MAX_SECONDS", "43200") or "43200")
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -278,3 +337,12 @@ LOGGING = {
         "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+
+# Refusal of guessing (usmp.accounts.lockout): this many failed passwords or second-factor
+# codes within the window lock the account (or the source address: a unit's network may put
+# several workstations behind one address, hence a higher limit) for USMP_LOCKOUT_SECONDS,
+# or until a coordinator lifts the lock.
+USMP_LOCKOUT_ACCOUNT_FAILURES = int(env("USMP_LOCKOUT_ACCOUNT_FAILURES", "5") or "5")
+USMP_LOCKOUT_ADDRESS_FAILURES = int(env("USMP_LOCKOUT_ADDRESS_FAILURES", "20") or "20")
+USMP_LOCKOUT_WINDOW_SECONDS = int(env("USMP_LOCKOUT_WINDOW_SECONDS", "900") or "900")
+USMP_LOCKOUT_SECONDS = int(env("USMP_LOCKOUT_SECONDS", "900") or "900")

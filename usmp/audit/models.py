@@ -41,6 +41,14 @@ class AccessEvent(models.Model):
         BREAK_GLASS_LIST = "break_glass_list", _("Emergency accesses read")
         BRIDGE_CLIENT_VIEW = "bridge_client_view", _("Bridge client read")
         PAGE_OPEN = "page_open", _("Page opened")
+        # Strong authentication (issue 15): the second step of a login, its enrolment, the
+        # refusal of guessing, and the role changes that need two people.
+        SECOND_FACTOR = "second_factor", _("Second factor")
+        FACTOR_ENROL = "factor_enrol", _("Second factor enrolled")
+        FACTOR_RESET = "factor_reset", _("Second factors reset")
+        LOCKOUT = "lockout", _("Lockout after repeated failures")
+        UNLOCK = "unlock", _("Lockout lifted")
+        ROLE_CHANGE = "role_change", _("Role change (proposed, confirmed, refused)")
 
     class Purpose(models.TextChoices):
         """Why the object was read: what the page or the command does with it."""
