@@ -135,6 +135,12 @@ class DocumentView:
     def pk(self) -> uuid.UUID:
         return self.id
 
+    @property
+    def type_label(self) -> str:
+        from ..documents import type_label
+
+        return type_label(self.content_type)
+
 
 @dataclass(frozen=True)
 class DocumentContent:
