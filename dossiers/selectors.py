@@ -263,3 +263,8 @@ def grant_candidates(compartment: str) -> list[Any]:
         for u in User.objects.filter(is_active=True, is_superuser=False).order_by("last_name")
         if is_clinician(u) and not is_team_member(u, compartment)
     ]
+
+
+def break_glass_to_review_count() -> int:
+    """Emergency accesses that no coordinator has reviewed yet (a count: no patient)."""
+    return BreakGlassAccess.objects.filter(reviewed_at__isnull=True).count()

@@ -17,6 +17,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.access.objects import access_patient_overview
 from appointments.services.custody import patient_admit, patient_edit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
@@ -137,6 +138,7 @@ def patient_detail(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse
         "dossiers/patient_detail.html",
         {
             "patient": patient,
+            "agenda": access_patient_overview(viewer=viewer, patient_id=patient.id),
             "dossier_links": reachable,
             "break_glass_compartments": patient_access.break_glass_offers(
                 viewer=viewer, reachable=reachable

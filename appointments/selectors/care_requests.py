@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Case, IntegerField, Value, When
 
@@ -57,4 +58,13 @@ def patient_care_requests(*, patient: Patient) -> list[CareRequest]:
         CareRequest.objects.filter(patient=patient)
         .select_related("specialty", "data_key")
         .order_by("-received_on")[:50]
+    )
+
+
+def patient_waiting_requests(*, patient_id: Any) -> list[CareRequest]:
+    """The patient's care requests still waiting to be booked, oldest first."""
+    return list(
+        CareRequest.objects.filter(patient_id=patient_id, status=CareRequest.Status.WAITING)
+        .select_related("patient__identity_key", "specialty", "data_key")
+        .order_by("received_on")[:50]
     )
