@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "usmp.core.context_processors.navigation",
+                "dossiers.context_processors.emergency_banner",
             ],
         },
     },

@@ -91,3 +91,21 @@ def test_an_unknown_address_is_the_products_page_in_french(page, live_server):
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/agenda/nowhere/")
     page.screenshot(path=str(ARTIFACTS / "error-404.png"), full_page=True)
+
+
+def test_the_emergency_banner_follows_the_clinician_everywhere(page, live_server):
+    from dossiers.models import Compartment
+    from tests.dossiers.conftest import open_break_glass
+
+    nurse = make_user("nurse")
+    patient = make_patient(last_name="Bandeau")
+    open_break_glass(nurse, patient, Compartment.PSYCHIATRIC)
+    login(page, live_server, nurse.username, PASSWORD)
+    for path in ("/", "/agenda/", "/patients/"):
+        page.goto(f"{live_server.url}{path}")
+        banner = page.get_by_role("alert").filter(has_text="Accès d'urgence ouvert")
+        assert banner.is_visible(), path
+        assert "BANDEAU" not in banner.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "emergency-banner.png"), full_page=True)
+    banner.get_by_role("link").click()
+    page.wait_for_url(f"{live_server.url}/patients/{patient.pk}/dossiers/psychiatric/")
