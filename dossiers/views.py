@@ -79,14 +79,14 @@ def patient_search(request: StaffRequest) -> HttpResponse:
             "dossiers/_search_results.html" if request.htmx else "dossiers/patient_search.html"
         )
         return render(request, template, {"form": form, "results": None}, status=400)
-    lookup = PatientLookup.from_dict(request.session.get(SEARCH_SESSION_KEY))
+    kept = PatientLookup.from_dict(request.session.get(SEARCH_SESSION_KEY))
     results = None
-    if lookup is not None:
-        results = patient_access.access_patient_search(viewer=viewer, lookup=lookup)
+    if kept is not None:
+        results = patient_access.access_patient_search(viewer=viewer, lookup=kept)
     return render(
         request,
         "dossiers/patient_search.html",
-        {"form": form, "results": results, "lookup": lookup},
+        {"form": form, "results": results, "lookup": kept},
     )
 
 

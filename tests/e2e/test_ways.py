@@ -56,7 +56,7 @@ def test_from_my_day_through_the_appointment_to_the_dossier_in_two_clicks(
     doctor, first = _doctors_day()
     login(page, live_server, doctor.username, PASSWORD)
     my_day = page.get_by_role("region", name=re.compile("Ma journée"))
-    my_day.locator("tbody tr").first.get_by_role("link", name="09:00–09:30").click()  # 1
+    my_day.locator("tbody tr").first.get_by_role("link", name="09:00\u201309:30").click()  # 1
     page.wait_for_url(re.compile(r"/agenda/[0-9a-f-]+/$"))
     page.screenshot(path=str(ARTIFACTS / "appointment-ways.png"), full_page=True)
     page.locator("main").get_by_role("link", name=re.compile("Dossier somatique")).click()  # 2
