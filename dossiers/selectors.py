@@ -19,6 +19,7 @@ from .models import (
     Document,
     Dossier,
     Entry,
+    EntryKind,
     Patient,
     prison_number_index,
 )
@@ -199,6 +200,20 @@ def dossier_timeline(
     if author_id:
         qs = qs.filter(author_id=author_id)
     return qs
+
+
+SUMMARY_LIMITS = {EntryKind.ALLERGY: 20, EntryKind.TREATMENT: 3}
+
+
+def dossier_summary(dossier: Dossier) -> dict[str, tuple[list[Entry], int]]:
+    """For the top of the dossier: per kind of SUMMARY_LIMITS, the latest current entries
+    (newest clinical time first, at most the kind's limit) and how many there are. Two
+    queries per kind, whatever the dossier's length."""
+    found = {}
+    for kind, limit in SUMMARY_LIMITS.items():
+        current = dossier_timeline(dossier, kind=kind)
+        found[str(kind)] = (with_dossier_key(current[:limit], dossier), current.count())
+    return found
 
 
 def with_dossier_key(entries: Iterable[Entry], dossier: Dossier) -> list[Entry]:

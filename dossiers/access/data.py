@@ -248,6 +248,11 @@ class DossierView:
     documents: tuple[DocumentView, ...] = ()
     consents: tuple[ConsentView, ...] = ()
     authors: tuple[PersonRef, ...] = ()
+    # The summary at the top: allergies and the latest treatment summaries, newest first.
+    allergies: tuple[EntryView, ...] = ()
+    allergies_count: int = 0
+    treatments: tuple[EntryView, ...] = ()
+    treatments_count: int = 0
     _access: DossierAccess | None = field(default=None, repr=False, compare=False)
 
     @property

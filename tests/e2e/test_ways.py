@@ -109,3 +109,21 @@ def test_the_emergency_banner_follows_the_clinician_everywhere(page, live_server
     page.screenshot(path=str(ARTIFACTS / "emergency-banner.png"), full_page=True)
     banner.get_by_role("link").click()
     page.wait_for_url(f"{live_server.url}/patients/{patient.pk}/dossiers/psychiatric/")
+
+
+def test_the_dossier_opens_on_its_summary(page, live_server):
+    from dossiers.models import Compartment
+    from tests.dossiers.conftest import write_entry
+
+    physician = make_user("physician")
+    patient = make_patient(last_name="Resume")
+    write_entry(physician, patient, Compartment.SOMATIC, "Pénicilline : urticaire", "allergy")
+    write_entry(physician, patient, Compartment.SOMATIC, "Metformine 500 mg x2", "treatment")
+    write_entry(physician, patient, Compartment.SOMATIC, "Consultation de suivi.", "consultation")
+    login(page, live_server, physician.username, PASSWORD)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/dossiers/somatic/")
+    summary = page.get_by_role("region", name="Résumé")
+    assert "Pénicilline : urticaire" in summary.inner_text()
+    assert "Metformine 500 mg x2" in summary.inner_text()
+    assert "Consultation de suivi" not in summary.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "dossier-summary.png"), full_page=True)
