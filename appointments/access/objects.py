@@ -236,6 +236,24 @@ def access_care_request(
         )
 
 
+def access_likely_duplicate_requests(
+    *, viewer: Viewer, patient_id: uuid.UUID, specialty_id: int
+) -> tuple[CareRequestView, ...]:
+    """The patient's requests for the same specialty of the last two weeks, shown before a
+    new one is saved (one agenda event for the patient, a check); texts through the wall."""
+    user = user_of(viewer)
+    target = Target(Action.AGENDA_VIEW, patient_id=patient_id, object_type="care_request")
+    require(viewer, permissions.can_add_care_requests(user), target, purpose=Purpose.CHECK)
+    with transaction.atomic():
+        found = care_requests.recent_care_requests(patient_id=patient_id, specialty_id=specialty_id)
+        if not found:
+            return ()
+        record.allowed(viewer, target, purpose=Purpose.CHECK)
+        convert = Converter(wall_for(user, [patient_id]))
+        today = clock.today()
+        return tuple(convert.care_request(r, today=today) for r in found)
+
+
 def access_care_request_queue(*, viewer: Viewer) -> tuple[CareRequestView, ...]:
     """Waiting requests, most urgent then oldest first; texts where the wall lets them
     through."""
