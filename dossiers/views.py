@@ -233,7 +233,8 @@ def _render_dossier(
     document_form: DocumentForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    filters = EntryFilterForm(request.GET or None)
+    # Its own ids: the note form on the same page has a "kind" field too.
+    filters = EntryFilterForm(request.GET or None, auto_id="filter-%s")
     kind, author_id, page_number = "", None, 1
     if filters.is_bound and filters.is_valid():
         kind = filters.cleaned_data["kind"] or ""
