@@ -184,7 +184,10 @@ def day_print(request: StaffRequest) -> HttpResponse:
         {
             "date_errors": form.date_errors(),
             "day": the_day,
-            "appointments": lists.access_day_list(viewer=Viewer.of(request), day=the_day),
+            "practitioners": lists.by_practitioner(
+                lists.access_day_list(viewer=Viewer.of(request), day=the_day)
+            ),
+            "printed_at": timezone.localtime(),
         },
     )
 

@@ -188,16 +188,20 @@ def _my_day(user: Any, day: datetime.date) -> tuple[AppointmentView, ...]:
     return tuple(views[r.id] for r in rows)
 
 
+def by_practitioner(views: Any) -> tuple[PractitionerDay, ...]:
+    """VIEWS (in time order) grouped by practitioner, alphabetically, the hospital's
+    external consultations (no practitioner) last."""
+    groups: dict[str, list[AppointmentView]] = {}
+    for view in views:
+        groups.setdefault(view.practitioner_name, []).append(view)
+    names = sorted(groups, key=lambda n: (n == "", n.casefold()))
+    return tuple(PractitionerDay(n, tuple(groups[n])) for n in names)
+
+
 def _unit_day(day: datetime.date) -> tuple[PractitionerDay, ...]:
     rows, refs = agenda.day_list(day=day)
     views = _with_lateness(_converter().rows(rows, refs))
-    by_practitioner: dict[str, list[AppointmentView]] = {}
-    for r in rows:
-        view = views[r.id]
-        by_practitioner.setdefault(view.practitioner_name, []).append(view)
-    # Alphabetical, the hospital's external consultations (no practitioner) last.
-    names = sorted(by_practitioner, key=lambda n: (n == "", n.casefold()))
-    return tuple(PractitionerDay(n, tuple(by_practitioner[n])) for n in names)
+    return by_practitioner(views[r.id] for r in rows)
 
 
 def access_home(*, viewer: Viewer) -> HomePanels:
