@@ -20,6 +20,8 @@ from appointments.models import Appointment, CareRequest
 from dossiers.models import BreakGlassAccess, Compartment
 from usmp.audit.models import AccessEvent
 
+from . import wording
+
 PAGE_SIZE = 50
 CARE_RELATION_DAYS = 30
 WRITE = "write"  # pseudo-action for the write history in the filters
@@ -183,9 +185,6 @@ def _write_query(f: TrailFilter, cursor: Any) -> Any:
     return qs.order_by("-timestamp", "-id")
 
 
-WRITE_ACTIONS = {0: "created", 1: "updated", 2: "deleted", 3: "accessed"}
-
-
 def _row_from_access(e: AccessEvent) -> TrailRow:
     return TrailRow(
         source="access",
@@ -210,14 +209,19 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
 
 def _row_from_write(w: LogEntry) -> TrailRow:
     data = w.additional_data or {}
-    fields = ", ".join(sorted((w.changes_dict or {}).keys()))
+    actor = Actor.of(w.actor)
+    fields = wording.changed_fields(
+        content_type=w.content_type, names=(w.changes_dict or {}).keys()
+    )
     return TrailRow(
         source="write",
         id=w.pk,
         at=w.timestamp,
-        actor=Actor.of(w.actor),
+        actor=actor,
         action=WRITE,
-        action_label=f"{w.content_type.model} {WRITE_ACTIONS.get(w.action, w.action)}",
+        action_label=wording.write_sentence(
+            who=actor.name if actor else "", action=w.action, content_type=w.content_type
+        ),
         outcome=AccessEvent.Outcome.ALLOWED,
         patient_id=str(data.get("patient_id", "")),
         compartment=str(data.get("compartment", "")),

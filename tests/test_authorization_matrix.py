@@ -179,11 +179,12 @@ MATRIX: dict[str, Row] = {
     "dossiers:patient_create": Row("get", _patient_desk(200, 403)),
     "dossiers:patient_validate": Row("post", _patient_desk(200, 403), data={"prison_number": "12"}),
     # A patient's presence is confidential: 404, not 403, for those without access.
+    # The patient's page shows their next appointments, waiting requests and visits too.
     "dossiers:patient_detail": Row(
         "get",
         _patient_desk(200, 404),
         kwargs=_patient,
-        reads=(A.PATIENT_VIEW,),
+        reads=(A.PATIENT_VIEW, A.AGENDA_VIEW),
         refusal=A.PATIENT_VIEW,
     ),
     "dossiers:patient_update": Row(

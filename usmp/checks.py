@@ -16,7 +16,7 @@ SECRETS_TAG = "usmp_secrets"
 @register(SECRETS_TAG, Tags.security, deploy=False)
 def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     errors: list[Any] = []
-    production = not settings.DEBUG
+    production = not settings.DEVELOPMENT
     if production and settings.SECRET_KEY == settings.INSECURE_SECRET_KEY_PLACEHOLDER:
         errors.append(
             Error(

@@ -49,14 +49,18 @@ def env_secret(name: str) -> str | None:
     return None
 
 
+# Development mode (`make run`): local secrets allowed, plain HTTP, the demo data. Django's
+# DEBUG (its debug pages, the query log) only when asked for with DEBUG=1, which implies it;
+# otherwise `make run` answers with the product's own error pages, as production does.
 DEBUG = env_bool("DEBUG", False)
+DEVELOPMENT = DEBUG or env_bool("USMP_DEVELOPMENT", False)
 
 # A placeholder keeps Django importable so that `manage.py check` can say what is missing;
 # usmp.checks turns it into an error in production.
 INSECURE_SECRET_KEY_PLACEHOLDER = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_secret("SECRET_KEY") or INSECURE_SECRET_KEY_PLACEHOLDER
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEVELOPMENT else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -93,12 +97,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed the second factor.
     "django_otp.middleware.OTPMiddleware",
+    # French whatever the browser says; another language only by the user's choice.
+    "usmp.core.middleware.LanguageMiddleware",
     # Every refused request leaves an access event (usmp.access.middleware); the login
     # redirect of anonymous requests included.
     "usmp.access.middleware.AccessMiddleware",
@@ -129,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "usmp.core.context_processors.navigation",
+                "dossiers.context_processors.emergency_banner",
             ],
         },
     },
@@ -224,16 +230,17 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "usmp.core.views.csrf_failure"
 
 # Transport security. TLS ends at the hospital's reverse proxy, which must set the header below.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000") or "0")
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000") or "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEVELOPMENT
+SECURE_HSTS_PRELOAD = not DEVELOPMENT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -261,7 +268,8 @@ CONTENT_SECURITY_POLICY = {
 }
 USMP_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
-# Internationalisation: French first, English available.
+# Internationalisation: French always, English only for those who choose it
+# (usmp.core.language; the browser's Accept-Language is ignored).
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -276,6 +284,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Development serves static files from the source tree (no collectstatic), with or without
+# Django's DEBUG.
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200

@@ -18,8 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--logins-file", help="Write the demo logins to this file (mode 600).")
 
     def handle(self, *args, patients: int, logins_file: str | None, **options):  # type: ignore[no-untyped-def]
-        if not settings.DEBUG:
-            raise CommandError("Demo data is for development only (DEBUG is off).")
+        if not settings.DEVELOPMENT:
+            raise CommandError(
+                "Demo data is for development only (USMP_DEVELOPMENT and DEBUG are off)."
+            )
         if not 0 <= patients <= 100_000:
             raise CommandError("--patients must be between 0 and 100000.")
         path = Path(logins_file) if logins_file else None
