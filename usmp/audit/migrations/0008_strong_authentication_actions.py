@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0005_sequencer_purpose_refusals'),
+        ('audit', '0007_merkle_tree'),
     ]
 
     operations = [
