@@ -22,6 +22,7 @@ from .models import (
     CareRequest,
     Kind,
     MovementPoint,
+    MoveReason,
     OpeningHours,
     Priority,
     Reason,
@@ -240,6 +241,11 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     )
     room = forms.ModelChoiceField(
         label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
+    )
+    reason = forms.ChoiceField(
+        label=_("Why is it moved?"),
+        choices=[("", "—"), *MoveReason.choices],
+        help_text=_("Kept in the history of the appointment."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

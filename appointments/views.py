@@ -578,6 +578,7 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
                     end=data["end"],
                     practitioner=data["practitioner"],
                     room=data["room"],
+                    reason=data["reason"],
                 )
             except BookingConflict as exc:
                 add_service_error(form, exc)

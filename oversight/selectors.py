@@ -196,10 +196,8 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
         outcome=e.outcome,
         patient_id=str(e.patient_id or ""),
         compartment=e.compartment,
-        detail=" ".join(
-            x
-            for x in (e.object_type, e.object_id, f"client {e.client_id}" if e.client_id else "")
-            if x
+        detail=wording.access_detail(
+            object_type=e.object_type, object_id=e.object_id, client_id=e.client_id
         ),
         break_glass=e.break_glass,
         source_ip=e.source_ip,
@@ -211,7 +209,7 @@ def _row_from_write(w: LogEntry) -> TrailRow:
     data = w.additional_data or {}
     actor = Actor.of(w.actor)
     fields = wording.changed_fields(
-        content_type=w.content_type, names=(w.changes_dict or {}).keys()
+        content_type=w.content_type, names=(w.changes_dict or {}).keys(), data=data
     )
     return TrailRow(
         source="write",

@@ -9,6 +9,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from appointments.models import MoveReason
+
 # What was written, with its article (French needs the gender).
 THINGS: dict[str, Any] = {
     "accounts.user": gettext_lazy("a staff account"),
@@ -130,7 +132,61 @@ def write_sentence(*, who: str, action: int, content_type: Any) -> str:
     return str(verb) % {"who": who or _("The system"), "thing": thing(content_type)}
 
 
-def changed_fields(*, content_type: Any, names: Any) -> str:
-    """The changed fields' labels, sorted, for the trail's detail column."""
+def changed_fields(*, content_type: Any, names: Any, data: Any = None) -> str:
+    """The changed fields' labels, sorted, for the trail's detail column; the reason of a
+    move when the write history kept one."""
     labels = sorted({field_label(content_type, n) for n in names}, key=str.casefold)
-    return _("fields: %(fields)s") % {"fields": ", ".join(labels)} if labels else ""
+    detail = _("fields: %(fields)s") % {"fields": ", ".join(labels)} if labels else ""
+    reason = (data or {}).get("move_reason", "")
+    if reason in MoveReason.values:
+        because = _("reason: %(reason)s") % {"reason": MoveReason(reason).label}
+        detail = f"{detail} · {because}" if detail else because
+    return detail
+
+
+# What an access event names (its object type), as people call it.
+OBJECTS: dict[str, Any] = {
+    "agenda": gettext_lazy("agenda form"),
+    "agenda_day": gettext_lazy("the day's agenda"),
+    "agenda_day_print": gettext_lazy("printed day list"),
+    "agenda_week": gettext_lazy("a practitioner's week"),
+    "anonymous": gettext_lazy("unidentified requests"),
+    "appointment": gettext_lazy("appointment"),
+    "booking": gettext_lazy("booking"),
+    "break_glass": gettext_lazy("emergency access"),
+    "break_glass_form": gettext_lazy("emergency access form"),
+    "bridge_client": gettext_lazy("bridge client"),
+    "bridge_clients": gettext_lazy("bridge clients"),
+    "bridge_token": gettext_lazy("bridge token"),
+    "care_request": gettext_lazy("care request"),
+    "care_request_queue": gettext_lazy("care request queue"),
+    "chain": gettext_lazy("audit chain"),
+    "consent": gettext_lazy("consent or opposition"),
+    "custody_event": gettext_lazy("custody event"),
+    "document": gettext_lazy("document"),
+    "dossier": gettext_lazy("dossier"),
+    "entry": gettext_lazy("note"),
+    "filters": gettext_lazy("filters"),
+    "home": gettext_lazy("home page"),
+    "movement_outcome": gettext_lazy("movement outcome"),
+    "movements": gettext_lazy("movements"),
+    "prison_number_format": gettext_lazy("prison number format check"),
+    "rate_limit": gettext_lazy("rate limit"),
+    "series": gettext_lazy("series of appointments"),
+    "sharing": gettext_lazy("dossier sharing"),
+    "unavailability": gettext_lazy("unavailability window"),
+    "url": gettext_lazy("page"),
+    "username": gettext_lazy("user name"),
+    "visit_task": gettext_lazy("mandatory visit"),
+    "visit_tasks": gettext_lazy("mandatory visits"),
+}
+
+
+def access_detail(*, object_type: str, object_id: str, client_id: int | None) -> str:
+    """An access event's object as people read it: its kind by name, then its reference
+    (a day, an id, a page's name in the application)."""
+    kind = str(OBJECTS.get(object_type, object_type))
+    parts = [kind, object_id] if object_id else [kind] if object_type else []
+    if client_id:
+        parts.append(_("bridge client %(id)s") % {"id": client_id})
+    return " ".join(parts)

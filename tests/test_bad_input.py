@@ -300,6 +300,7 @@ def _move_data(world: World) -> dict[str, Any]:
         "end_time": "15:30",
         "practitioner": appointment.practitioner_id,
         "room": appointment.room_id,
+        "reason": "unit_organisation",
     }
 
 

@@ -12,6 +12,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from dossiers.permissions import is_clinician
+from dossiers.selectors import break_glass_to_review_count
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
@@ -209,9 +211,6 @@ def access_home(*, viewer: Viewer) -> HomePanels:
     appointments to reschedule, mandatory visits, the request queue's counts and the
     emergency accesses to review, as the viewer's roles allow. One list event when
     patients are listed."""
-    from dossiers.permissions import is_clinician
-    from dossiers.selectors import break_glass_to_review_count
-
     user = user_of(viewer)
     today = clock.today()
     with transaction.atomic():

@@ -140,3 +140,32 @@ def test_a_clicked_free_slot_fills_the_move_form(client):
     # Nothing moves until the form is sent.
     appointment.refresh_from_db()
     assert appointment.start == booked_at
+
+
+def test_a_move_asks_its_reason_and_the_history_keeps_it(client):
+    from auditlog.models import LogEntry
+
+    doctor = f.practitioner("physician")
+    appointment = f.book(practitioner_user=doctor)
+    client.force_login(make_user("secretary"))
+    url = reverse("appointments:appointment_move", kwargs={"appointment_id": appointment.pk})
+    later = appointment.start.astimezone(f.PARIS) + datetime.timedelta(hours=1)
+    data = {
+        "date": later.date().isoformat(),
+        "start_time": later.strftime("%H:%M"),
+        "end_time": (later + datetime.timedelta(minutes=30)).strftime("%H:%M"),
+        "practitioner": doctor.pk,
+        "room": appointment.room_id,
+    }
+    refused = client.post(url, data)
+    assert refused.status_code == 400
+    assert "Ce champ est obligatoire" in refused.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.start.astimezone(f.PARIS) != later
+
+    for bad in ("because", "practitioner_absent'--"):
+        assert client.post(url, {**data, "reason": bad}).status_code == 400
+    moved = client.post(url, {**data, "reason": "patient_unavailable"})
+    assert moved.status_code == 302
+    entry = LogEntry.objects.filter(object_pk=str(appointment.pk)).latest("id")
+    assert entry.additional_data == {"move_reason": "patient_unavailable"}

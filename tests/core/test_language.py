@@ -97,3 +97,17 @@ def test_the_choice_never_sends_elsewhere(persona_client):
         reverse("set_language"), {"language": "en", "next": "https://elsewhere.example/"}
     )
     assert response["Location"] == reverse("home")
+
+
+@pytest.mark.django_db
+def test_an_english_request_leaves_french_behind_it():
+    """What runs after a request in the same thread (a command, a job, another test)
+    speaks French again."""
+    from django.utils import translation
+
+    nurse = make_user("nurse")
+    client = Client()
+    client.login(username=nurse.username, password=PASSWORD)
+    choose(client, "en")
+    assert "Find a patient" in client.get(reverse("home")).content.decode()
+    assert translation.get_language() == "fr"

@@ -66,6 +66,10 @@ def test_moving_an_appointment_by_clicking_a_free_slot(page, live_server):
     slot.click()
     page.wait_for_url(re.compile(r"/move/\?date="))
     expect(page.get_by_role("status")).to_contain_text("Le créneau choisi est dans le formulaire")
+    page.get_by_role("button", name="Déplacer").click()
+    # A reason is asked before anything moves.
+    expect(page.locator("#reason-feedback")).to_contain_text("Ce champ est obligatoire")
+    page.get_by_label("Pourquoi le déplacer ?").select_option(label="Praticien absent ou en retard")
     page.screenshot(path=str(ARTIFACTS / "move-from-slot.png"), full_page=True)
     page.get_by_role("button", name="Déplacer").click()
     # (The browser keeps the slot link's #move-form fragment through the redirect.)

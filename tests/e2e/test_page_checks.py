@@ -22,12 +22,16 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from tests import test_authorization_matrix as matrix
 from tests.appointments import factories as agenda
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PERSONAS, make_user
-from tests.test_authorization_matrix import MATRIX, TOKEN_URLS, world  # noqa: F401
+from tests.test_authorization_matrix import MATRIX, TOKEN_URLS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The matrix's data that could leak, as a fixture of this module too.
+world = matrix.world
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -105,15 +109,32 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def _french_phrases() -> set[str]:
+    """Translations of the catalogue of three words or more: on an English page, French
+    text that a template wrote without the catalogue."""
+    phrases = set()
+    for entry in polib.pofile(str(LOCALE)):
+        translated = entry.msgstr and entry.msgstr != entry.msgid
+        if translated and "%(" not in entry.msgstr and len(re.findall(r"\w+", entry.msgstr)) >= 3:
+            phrases.add(entry.msgstr)
+    return phrases
+
+
+def _text_of(html: str) -> str:
+    reader = _Text()
+    reader.feed(html)
+    return " ".join(" ".join(reader.parts).split())
+
+
 def _english_phrases() -> set[str]:
     """Msgids of the catalogue translated to something else, of three words or more (shorter
     ones, like "Patient" or "Date", are French too)."""
     phrases = set()
     for entry in polib.pofile(str(LOCALE)):
         msgid = entry.msgid
-        if entry.msgstr and entry.msgstr != msgid and "%(" not in msgid:
-            if len(re.findall(r"[A-Za-z]+", msgid)) >= 3:
-                phrases.add(msgid)
+        translated = entry.msgstr and entry.msgstr != msgid
+        if translated and "%(" not in msgid and len(re.findall(r"[A-Za-z]+", msgid)) >= 3:
+            phrases.add(msgid)
     return phrases
 
 
@@ -141,8 +162,9 @@ def test_every_page_is_accessible_valid_and_french(
     page = context.new_page()
     problems: list[str] = []
     files = []
+    listed = pages(persona, world)
     try:
-        for name, url in pages(persona, world):
+        for name, url in listed:
             response = page.goto(f"{live_server.url}{url}")
             assert response is not None and response.status == 200, (name, url)
             page.add_script_tag(content=axe)
@@ -158,14 +180,20 @@ def test_every_page_is_accessible_valid_and_french(
             path = tmp_path / f"{name.replace(':', '--')}.html"
             path.write_text(html, encoding="utf-8")
             files.append(path)
-            reader = _Text()
-            reader.feed(html)
-            text = " ".join(" ".join(reader.parts).split())
+            text = _text_of(html)
             for phrase in english:
                 if phrase in text:
                     problems.append(f"{name}: English left in French: {phrase!r}")
     finally:
         context.close()
+    # The same pages for a user who chose English: no French left outside the catalogue.
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    french = _french_phrases()
+    for name, url in listed:
+        text = _text_of(client.get(url).content.decode())
+        for phrase in french:
+            if phrase in text:
+                problems.append(f"{name}: French left in English: {phrase!r}")
     checked = subprocess.run(
         ["java", "-jar", str(vnu), "--errors-only", "--format", "json", *map(str, files)],
         capture_output=True,

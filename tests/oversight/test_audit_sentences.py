@@ -27,6 +27,7 @@ def test_a_moved_appointment_reads_as_a_french_sentence(client):
         end=appointment.end + datetime.timedelta(hours=1),
         practitioner=doctor,
         room=appointment.room,
+        reason="practitioner_absent",
     )
     client.force_login(make_user("coordinator"))
     response = client.get(reverse("oversight:audit_log"), {"action": "write"})
@@ -39,7 +40,7 @@ def test_a_moved_appointment_reads_as_a_french_sentence(client):
         for r in response.context["page"].rows
         if r.action_label.endswith("modifié un rendez-vous")
     )
-    assert moved.detail == "champs : début, fin"
+    assert moved.detail == "champs : début, fin · motif : Praticien absent ou en retard"
     for raw in ("appointment created", "appointment updated", "start, end"):
         assert raw not in body
 
@@ -52,3 +53,47 @@ def test_every_audited_model_has_words():
 
     registered = {f"{m._meta.app_label}.{m._meta.model_name}" for m in auditlog.get_models()}
     assert registered <= set(THINGS), registered - set(THINGS)
+
+
+def test_every_object_an_access_event_names_has_words():
+    """The object types written by the access functions, found in their source, each have
+    a label in the trail."""
+    import pathlib
+    import re
+
+    from oversight.wording import OBJECTS
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    used = set()
+    for path in [*root.glob("*/access/*.py"), *root.glob("*/access.py")]:
+        source = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'object_type="([a-z_]+)"', source))
+        used |= set(re.findall(r'list_target\(\s*"([a-z_]+)"', source))
+        used |= set(re.findall(r'_object_target\(\s*Action\.\w+,\s*"([a-z_]+)"', source))
+    assert used, "object types found"
+    assert used <= set(OBJECTS), used - set(OBJECTS)
+
+
+def test_an_access_event_detail_reads_as_words(client):
+    from tests.factories import make_patient
+    from usmp.audit.writer import write_event
+
+    patient = make_patient()
+    write_event(
+        actor=make_user("nurse"),
+        action="list_view",
+        object_type="agenda_day",
+        object_id="2026-12-02",
+        patient_id=None,
+    )
+    write_event(
+        actor=make_user("nurse"),
+        action="dossier_view",
+        object_type="dossier",
+        patient_id=patient.pk,
+    )
+    client.force_login(make_user("coordinator"))
+    rows = client.get(reverse("oversight:audit_log")).context["page"].rows
+    details = {r.detail for r in rows}
+    assert "agenda du jour 2026-12-02" in details
+    assert "dossier" in details

@@ -26,10 +26,12 @@ class LanguageMiddleware:
         language = chosen_language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
-        # Left active, as Django's LocaleMiddleware does: a streamed response (a CSV export)
-        # is still being written after this returns.
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        # Back to French for whatever runs next in this thread (a command, a job), except
+        # under a streamed response (a CSV export), still being written after this returns.
+        if not response.streaming:
+            translation.deactivate()
         return response
 
 

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -63,7 +62,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
         target = reverse("home")
     response = HttpResponseRedirect(target)
     remember_choice(request, response, language)
-    translation.activate(language)
     return response
 
 
