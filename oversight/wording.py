@@ -37,6 +37,7 @@ THINGS: dict[str, Any] = {
     "appointments.unavailability": gettext_lazy("an unavailability window"),
     "appointments.movementoutcome": gettext_lazy("a movement outcome"),
     "bridge.bridgeclient": gettext_lazy("a bridge client"),
+    "bridge.bridgedevice": gettext_lazy("a guards' workstation"),
     "bridge.movementwave": gettext_lazy("a movement wave"),
 }
 
@@ -157,6 +158,7 @@ OBJECTS: dict[str, Any] = {
     "break_glass_form": gettext_lazy("emergency access form"),
     "bridge_client": gettext_lazy("bridge client"),
     "bridge_clients": gettext_lazy("bridge clients"),
+    "bridge_device": gettext_lazy("guards' workstation"),
     "bridge_token": gettext_lazy("bridge token"),
     "care_request": gettext_lazy("care request"),
     "care_request_queue": gettext_lazy("care request queue"),

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 NAVIGATION = 'aria-label="Navigation principale"'
@@ -61,7 +61,7 @@ def test_make_run_sets_development_mode_not_debug():
 
 def logged_in(persona: str = "nurse") -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en", raise_request_exception=False)
-    client.login(username=make_user(persona).username, password=PASSWORD)
+    client.force_login(make_user(persona))
     return client
 
 
@@ -139,7 +139,7 @@ def test_server_error_page_falls_back_to_a_bare_page(monkeypatch):
 @pytest.mark.django_db
 def test_form_without_its_token_is_the_product_page():
     client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
-    client.login(username=make_user("nurse").username, password=PASSWORD)
+    client.force_login(make_user("nurse"))
     response = client.post(reverse("dossiers:patient_search"), {"prison_number": "1234"})
     assert response.status_code == 403
     assert "Formulaire expiré" in response.content.decode()

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from usmp.core.models import LanguagePreference
 
 ENGLISH_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
@@ -37,14 +37,14 @@ def test_an_english_browser_gets_french_pages(persona_client):
 def test_a_user_who_chooses_english_keeps_it_in_another_browser():
     nurse = make_user("nurse")
     first = Client()
-    first.login(username=nurse.username, password=PASSWORD)
+    first.force_login(nurse)
     choose(first, "en")
     assert "Find a patient" in first.get(reverse("home")).content.decode()
     assert LanguagePreference.objects.get(user=nurse).language == "en"
 
     # Another workstation, a French browser, no cookie: the choice follows the person.
     second = Client(HTTP_ACCEPT_LANGUAGE="fr-FR")
-    second.login(username=nurse.username, password=PASSWORD)
+    second.force_login(nurse)
     page = second.get(reverse("home"))
     assert page["Content-Language"] == "en"
     assert '<html lang="en">' in page.content.decode()
@@ -61,11 +61,11 @@ def test_a_colleagues_stored_choice_wins_over_the_browsers_last_one():
     english, french = make_user("nurse"), make_user("physician")
     LanguagePreference.objects.create(user=french, language="fr")
     browser = Client()
-    browser.login(username=english.username, password=PASSWORD)
+    browser.force_login(english)
     choose(browser, "en")
     browser.post(reverse("logout"))
     assert browser.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
-    browser.login(username=french.username, password=PASSWORD)
+    browser.force_login(french)
     assert browser.get(reverse("home"))["Content-Language"] == "fr"
 
 
@@ -107,7 +107,7 @@ def test_an_english_request_leaves_french_behind_it():
 
     nurse = make_user("nurse")
     client = Client()
-    client.login(username=nurse.username, password=PASSWORD)
+    client.force_login(nurse)
     choose(client, "en")
     assert "Find a patient" in client.get(reverse("home")).content.decode()
     assert translation.get_language() == "fr"
