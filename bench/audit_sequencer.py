@@ -6,7 +6,9 @@ beside it, and sends requests from 16 keep-alive connections, side by side in on
 
 - a bare Django JSON view (same middleware, no database): the baseline;
 - the same view writing one access event (``writer.write_event`` in its transaction: the
-  INSERT; the sequencer links it afterwards, off the request).
+  INSERT; the sequencer links it afterwards, off the request);
+- the same view running one query in a transaction (what any request that reads the
+  database pays already: the event's own cost is the difference).
 
 It prints median and p99 latency, throughput and server CPU per request (gunicorn workers and
 PostgreSQL backends, from /proc), the ratios to the bare view, the added cost of the event,
@@ -30,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench-bare-json"
 EVENT_PATH = "/bench-one-event"
+QUERY_PATH = "/bench-one-query"
 PORT = 8766
 
 # -- gunicorn configuration (this file passed as -c) -------------------------------------------
@@ -61,6 +64,14 @@ def post_worker_init(worker: Any) -> None:
         return JsonResponse({"ok": True, "items": list(range(20))})
 
     @login_not_required
+    def one_query(request: Any) -> JsonResponse:
+        from django.db import connection
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"ok": True, "items": list(range(20))})
+
+    @login_not_required
     def one_event(request: Any) -> JsonResponse:
         with transaction.atomic():
             writer.write_event(
@@ -77,6 +88,7 @@ def post_worker_init(worker: Any) -> None:
     module.urlpatterns = [  # type: ignore[attr-defined]
         path(BARE_PATH.lstrip("/"), bare),
         path(EVENT_PATH.lstrip("/"), one_event),
+        path(QUERY_PATH.lstrip("/"), one_query),
         *usmp.urls.urlpatterns,
     ]
     for name in ("handler400", "handler403", "handler404", "handler500"):
@@ -105,6 +117,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backlog", type=int, default=50_000)
+    parser.add_argument("--no-verify", action="store_true", help="skip audit_verify")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "usmp.settings")
@@ -148,6 +161,7 @@ def main() -> None:
         for label, path in (
             ("bare Django JSON view", BARE_PATH),
             ("+ one access event", EVENT_PATH),
+            ("+ a transaction, SELECT 1", QUERY_PATH),
         ):
             bridge._load(path, {}, 1.0, args.connections)  # warm-up
             before = bridge._server_cpu(server.pid)
@@ -185,11 +199,12 @@ def main() -> None:
             f"CPU {cpu:5.2f} ms (+ sequencer {seq_cpu:4.2f} ms)  x{median / base[1]:4.2f} median  "
             f"x{p99 / base[2]:4.2f} p99  x{cpu / base[4]:4.2f} CPU"
         )
-    event = results[1]
+    event, query = results[1], results[2]
     print(
         f"added by one access event: {event[1] - base[1]:+.2f} ms median, "
-        f"{event[4] - base[4]:+.2f} ms server CPU, {event[5]:.2f} ms sequencer CPU; "
-        f"rows left unsequenced 1 s after the load: {pending}"
+        f"{event[4] - base[4]:+.2f} ms server CPU, {event[5]:.2f} ms sequencer CPU "
+        f"(a transaction with one query alone: {query[1] - base[1]:+.2f} ms median, "
+        f"{query[4] - base[4]:+.2f} ms CPU); rows left unsequenced 1 s after the load: {pending}"
     )
 
     # -- the sequencer alone over a backlog --------------------------------------------------
@@ -208,6 +223,8 @@ def main() -> None:
         f"sequencer: {linked:,} leaves in {elapsed:.2f} s = {linked / elapsed:,.0f} leaves/s "
         f"(batches of {chain.BATCH}, chain link, leaf hash, tree nodes, signed checkpoint)"
     )
+    if args.no_verify:
+        return
     t0 = time.perf_counter()
     report = chain.verify()
     elapsed = time.perf_counter() - t0
