@@ -38,8 +38,16 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 LOCALE = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 SERIOUS = {"serious", "critical"}
-# Answers that are not pages (a CSV, a document's bytes).
-NOT_HTML = {"oversight:audit_export", "dossiers:document_download", "healthz"}
+# Answers that are not pages (a CSV, a document's bytes, a script).
+NOT_HTML = {
+    "oversight:audit_export",
+    "dossiers:document_download",
+    "healthz",
+    "otp_webauthn:js-i18n-catalog",
+}
+# The guards' pages are French whatever the reader chose (bridge/views.py): not scanned for
+# French left on English pages.
+ALWAYS_FRENCH = {"bridge:movements_print", "bridge:movements_print_enrol"}
 DAY = agenda.next_weekday(3)
 
 
@@ -190,6 +198,8 @@ def test_every_page_is_accessible_valid_and_french(
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     french = _french_phrases()
     for name, url in listed:
+        if name in ALWAYS_FRENCH:
+            continue
         text = _text_of(client.get(url).content.decode())
         for phrase in french:
             if phrase in text:
