@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import PrisonNumberField
+from dossiers.forms import PrisonNumberField, described_by
 from dossiers.selectors import patient_id_by_prison_number
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
@@ -22,6 +22,7 @@ from .models import (
     CareRequest,
     Kind,
     MovementPoint,
+    MoveReason,
     OpeningHours,
     Priority,
     Reason,
@@ -74,12 +75,12 @@ class InlineValidationMixin:
                 continue
             field.widget.attrs.update(
                 {
-                    "hx-post": f"{url}?form={self.validate_form_name}&field={name}",
-                    "hx-trigger": "change, keyup changed delay:700ms",
-                    "hx-target": f"#{name}-feedback",
-                    "hx-swap": "innerHTML",
-                    "hx-sync": "closest form:abort",
-                    "aria-describedby": f"{name}-feedback {name}-help",
+                    "data-hx-post": f"{url}?form={self.validate_form_name}&field={name}",
+                    "data-hx-trigger": "change, keyup changed delay:700ms",
+                    "data-hx-target": f"#{name}-feedback",
+                    "data-hx-swap": "innerHTML",
+                    "data-hx-sync": "closest form:abort",
+                    "aria-describedby": described_by(name, field),
                 }
             )
 
@@ -240,6 +241,11 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     )
     room = forms.ModelChoiceField(
         label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
+    )
+    reason = forms.ChoiceField(
+        label=_("Why is it moved?"),
+        choices=[("", "—"), *MoveReason.choices],
+        help_text=_("Kept in the history of the appointment."),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

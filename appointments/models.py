@@ -326,6 +326,19 @@ class Reason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class MoveReason(models.TextChoices):
+    """Why an appointment was moved: kept in the write history of the move (no column, no
+    free text: a reason for moving is not clinical)."""
+
+    PRACTITIONER_ABSENT = "practitioner_absent", _("Practitioner absent or delayed")
+    PATIENT_UNAVAILABLE = "patient_unavailable", _("Patient not available then (court, visit...)")
+    PRISON_REQUEST = "prison_request", _("Asked by the prison administration")
+    PATIENT_REQUEST = "patient_request", _("Asked by the patient")
+    UNIT_ORGANISATION = "unit_organisation", _("The unit's organisation")
+    URGENT_CARE = "urgent_care", _("Brought forward for care")
+    OTHER = "other", _("Other")
+
+
 class Side(models.TextChoices):
     HEALTH = "health", _("Health unit")
     PATIENT = "patient", _("Patient")
@@ -466,6 +479,11 @@ class Appointment(EncryptedModel):
 
     def __str__(self) -> str:
         return f"Appointment {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        """What the write history keeps beside the diff: the reason of a move."""
+        reason = getattr(self, "move_reason", "")
+        return {"move_reason": reason} if reason else {}
 
     @property
     def is_active(self) -> bool:

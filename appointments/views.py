@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dossiers.access import patients as patient_access
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
@@ -184,7 +185,10 @@ def day_print(request: StaffRequest) -> HttpResponse:
         {
             "date_errors": form.date_errors(),
             "day": the_day,
-            "appointments": lists.access_day_list(viewer=Viewer.of(request), day=the_day),
+            "practitioners": lists.by_practitioner(
+                lists.access_day_list(viewer=Viewer.of(request), day=the_day)
+            ),
+            "printed_at": timezone.localtime(),
         },
     )
 
@@ -420,7 +424,8 @@ VALIDATED_FORMS: dict[str, Any] = {
 @page("agenda_check")
 @require_POST
 def validate(request: StaffRequest) -> HttpResponse:
-    """Inline validation of one field while the user types (htmx). Reads nothing."""
+    """Inline validation of one field while the user types (htmx). Reads nothing, except
+    the patient whose prison number was typed (name and birth date, to confirm it)."""
     name = request.GET.get("form") or request.POST.get("form", "")
     if name not in VALIDATED_FORMS:
         return HttpResponse(_("Unknown form."), status=400)
@@ -429,11 +434,15 @@ def validate(request: StaffRequest) -> HttpResponse:
         raise PermissionDenied  # recorded by the access middleware
     form = form_class(request.POST)
     form.is_valid()
-    return render(
-        request,
-        "appointments/_feedback.html",
-        {"errors": form.field_errors(request.GET.get("field") or request.POST.get("field", ""))},
-    )
+    field = request.GET.get("field") or request.POST.get("field", "")
+    errors = form.field_errors(field)
+    confirm = None
+    if field == "prison_number" and not errors and getattr(form, "patient_id", None):
+        # Whose number was typed: the name and birth date, read (and recorded) as a check.
+        confirm = patient_access.access_patient(
+            viewer=Viewer.of(request), patient_id=form.patient_id, purpose=Purpose.CHECK
+        )
+    return render(request, "appointments/_feedback.html", {"errors": errors, "confirm": confirm})
 
 
 # -- One appointment --------------------------------------------------------------------------------
@@ -480,6 +489,7 @@ def _appointment_form_page(
     slots: list[Any] | None = None,
     series: Any = None,
     leak_warning: str | None = None,
+    chosen: bool = False,
 ) -> HttpResponse:
     if request.method == "POST":
         # Shown again after a refusal: the appointment is read for the page.
@@ -498,9 +508,29 @@ def _appointment_form_page(
             "series": series,
             "leak_warning": leak_warning,
             "leak_confirm": LEAK_CONFIRM,
+            "chosen": chosen,
         },
         status=status,
     )
+
+
+MOVE_SLOT_KEYS = ("date", "start_time", "end_time", "practitioner", "room")
+
+
+def _move_slot_links(slots: list[Slot], path: str) -> list[Any]:
+    """Each free slot with the address of the move form filled with it."""
+    rows = []
+    for slot in slots:
+        start, end = clock.local(slot.start), clock.local(slot.end)
+        query = {
+            "date": start.date().isoformat(),
+            "start_time": start.strftime("%H:%M"),
+            "end_time": end.strftime("%H:%M"),
+            "practitioner": str(slot.practitioner_id),
+            "room": str(slot.room_id),
+        }
+        rows.append({"slot": slot, "url": f"{path}?{urlencode(query)}#move-form"})
+    return rows
 
 
 @page("agenda_change")
@@ -508,16 +538,18 @@ def _appointment_form_page(
 def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _open_for_change(request, appointment_id)
     start, end = appointment.start, appointment.end
-    form = agenda_forms.MoveForm(
-        request.POST or None,
-        initial={
-            "date": start.date(),
-            "start_time": start.time(),
-            "end_time": end.time(),
-            "practitioner": appointment.practitioner_id,
-            "room": appointment.instance().room_id,
-        },
-    )
+    initial: dict[str, Any] = {
+        "date": start.date(),
+        "start_time": start.time(),
+        "end_time": end.time(),
+        "practitioner": appointment.practitioner_id,
+        "room": appointment.instance().room_id,
+    }
+    # A free slot clicked below: the form filled with it, still to be confirmed.
+    chosen = {key: request.GET[key] for key in MOVE_SLOT_KEYS if request.GET.get(key)}
+    if request.method == "GET" and set(chosen) == set(MOVE_SLOT_KEYS):
+        initial.update(chosen)
+    form = agenda_forms.MoveForm(request.POST or None, initial=initial)
     status = 200
     leak_warning = None
     if request.method == "POST":
@@ -546,6 +578,7 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
                     end=data["end"],
                     practitioner=data["practitioner"],
                     room=data["room"],
+                    reason=data["reason"],
                 )
             except BookingConflict as exc:
                 add_service_error(form, exc)
@@ -570,8 +603,9 @@ def appointment_move(request: StaffRequest, appointment_id: uuid.UUID) -> HttpRe
         title=_("Move the appointment"),
         submit=_("Move"),
         status=status,
-        slots=found,
+        slots=_move_slot_links(found, request.path),
         leak_warning=leak_warning,
+        chosen=bool(chosen) and request.method == "GET",
     )
 
 
@@ -681,11 +715,28 @@ def request_create(request: StaffRequest) -> HttpResponse:
     form = agenda_forms.CareRequestForm(
         request.POST or None, initial={"received_on": clock.today()}
     )
+    duplicates: tuple[Any, ...] = ()
+    confirm = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         assert form.patient_id is not None  # noqa: S101 - set by clean_prison_number
+        viewer = Viewer.of(request)
+        if request.POST.get("confirm_duplicate") != "1":
+            # A slip filed twice: the requests of the last two weeks, before saving.
+            duplicates = objects.access_likely_duplicate_requests(
+                viewer=viewer, patient_id=form.patient_id, specialty_id=data["specialty"].pk
+            )
+        if duplicates:
+            confirm = patient_access.access_patient(
+                viewer=viewer, patient_id=form.patient_id, purpose=Purpose.CHECK
+            )
+            return render(
+                request,
+                "appointments/request_form.html",
+                {"form": form, "duplicates": duplicates, "confirm": confirm},
+            )
         patient = objects.access_agenda_patient(
-            viewer=Viewer.of(request), patient_id=form.patient_id, purpose=Purpose.WRITE
+            viewer=viewer, patient_id=form.patient_id, purpose=Purpose.WRITE
         ).instance()
         try:
             care_request = care_request_create(

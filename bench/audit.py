@@ -2,8 +2,8 @@
 by patient; audit_verify throughput.
 
 Run with `make bench BENCH_ARGS="bench/audit.py --events 5000000"`. Events and their chain
-links are written with COPY (bench database only), with real HMAC links so that the chain
-verifies; a second run reuses them.
+links are written with COPY (bench database only), with real HMAC links and Merkle leaves
+and nodes so that the chain and the tree verify; a second run reuses them.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from django.db import connection, reset_queries, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from usmp.audit import chain  # noqa: E402
-from usmp.audit.models import AccessEvent, ChainLink  # noqa: E402
+from usmp.audit import chain, merkle, tree  # noqa: E402
+from usmp.audit.models import AccessEvent, ChainLink, SequencerState  # noqa: E402
 
 COLUMNS = chain.ACCESS_FIELDS
 
@@ -48,6 +48,7 @@ def fill(target: int, patients: list[uuid.UUID], actors: list[int]) -> None:
     with transaction.atomic():
         chain.lock()
         seq, prev = chain.head()
+        tree_offset, _size, frontier = tree.state()
         next_id = (
             AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         ) + 1
@@ -56,7 +57,7 @@ def fill(target: int, patients: list[uuid.UUID], actors: list[int]) -> None:
         batch = 200_000
         for offset in range(0, target - have, batch):
             n = min(batch, target - have - offset)
-            events, links = [], []
+            events, links, nodes = [], [], []
             # Times increase with ids, as they do in production.
             base = start_time + datetime.timedelta(seconds=span * (have + offset) / target)
             step = span / target
@@ -77,22 +78,39 @@ def fill(target: int, patients: list[uuid.UUID], actors: list[int]) -> None:
                     "source_ip": None,
                 }
                 seq += 1
-                row_hash = chain.link_hash(prev, "access", values)
+                content = chain.canonical("access", values)
+                row_hash = chain.link_hash(prev, "access", values, content=content)
+                leaf = merkle.leaf_hash(content)
+                for level, index, value in frontier.append(leaf):
+                    if level and level % tree.STRIDE == 0:
+                        nodes.append((level, index, value))
                 events.append([values[c] for c in COLUMNS])
-                links.append((seq, "access", next_id, prev, row_hash))
+                links.append((seq, "access", next_id, prev, row_hash, leaf))
                 prev = row_hash
                 next_id += 1
             with raw.copy(f"COPY audit_accessevent ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in events:
                     copy.write_row(row)
             with raw.copy(
-                "COPY audit_chainlink (seq, source, source_id, prev_hash, row_hash) FROM STDIN"
+                "COPY audit_chainlink (seq, source, source_id, prev_hash, row_hash, leaf_hash) "
+                "FROM STDIN"
             ) as copy:
                 for row in links:
+                    copy.write_row(row)
+            with raw.copy("COPY audit_treenode (level, index, hash) FROM STDIN") as copy:
+                for row in nodes:
                     copy.write_row(row)
             print(f"  {have + offset + n}/{target} ({time.perf_counter() - t0:.0f} s)")
         raw.execute(
             "SELECT setval(pg_get_serial_sequence('audit_accessevent', 'id'), %s)", [next_id]
+        )
+        SequencerState.objects.update_or_create(
+            pk=1,
+            defaults={
+                "tree_offset": tree_offset,
+                "tree_size": frontier.size,
+                "frontier": frontier.packed(),
+            },
         )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE audit_accessevent; ANALYZE audit_chainlink;")

@@ -70,6 +70,11 @@ def post_worker_init(worker: Any) -> None:
     from bridge import access, auth
     from bridge.models import Scope
 
+    # The load exceeds the highest limit a client may have (10,000 a minute): every request
+    # is still counted in the one statement, but none is refused, so that each case measures
+    # its own path rather than 429s.
+    auth.check_rate = lambda caller, now=None: None
+
     @login_not_required
     def bare(request: Any) -> JsonResponse:
         return JsonResponse({"ok": True, "items": list(range(20))})

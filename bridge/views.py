@@ -101,7 +101,9 @@ def movements_print(request: HttpRequest) -> HttpResponse:
     except auth.BridgeAuthError as exc:
         return _print_refused(request, exc.status, PRINT_REFUSALS[exc.status])
     with transaction.atomic():
-        feed = feeds.current_feed()
+        # From now on: a movement whose window is over is of no use to the guards.
+        full = feeds.current_feed()
+        feed = feeds.changed_since(full, full.generated_at)
         with translation.override(settings.LANGUAGE_CODE):
             body = feeds.as_html(feed, unit_name=settings.USMP_UNIT_NAME or "")
         access.pulled(request)

@@ -354,7 +354,7 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
     """Create the demo users and patients; return each user with a fresh random password."""
     logins: list[tuple[DemoUser, str]] = []
     for demo in DEMO_USERS:
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)  # 16 characters: the CNIL's 80 bits
         user = User.objects.create_user(
             username=demo.username,
             password=password,
@@ -367,6 +367,8 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
         if demo.role:
             user.groups.add(Group.objects.get(name=demo.role))
         logins.append((demo, password))
+    # The demo physician also confirms the clinical roles others propose.
+    User.objects.get(username="medecin").groups.add(Group.objects.get(name=Role.MEDICAL_LEAD))
     rng = random.Random(seed)  # noqa: S311 - invented demo data, not security
     today = timezone.localdate()
     used: set[str] = set()

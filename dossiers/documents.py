@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 MAX_DOCUMENT_MB = 10
 MAX_DOCUMENT_BYTES = MAX_DOCUMENT_MB * 1024 * 1024
@@ -24,6 +25,18 @@ class DocumentType:
 PDF = DocumentType("application/pdf", "pdf")
 PNG = DocumentType("image/png", "png")
 JPEG = DocumentType("image/jpeg", "jpg")
+
+
+# What people read instead of a MIME type.
+TYPE_LABELS = {
+    PDF.mime: gettext_lazy("PDF document"),
+    PNG.mime: gettext_lazy("PNG image"),
+    JPEG.mime: gettext_lazy("JPEG image"),
+}
+
+
+def type_label(mime: str) -> str:
+    return str(TYPE_LABELS.get(mime, _("Other file")))
 
 
 def sniff(content: bytes) -> DocumentType | None:

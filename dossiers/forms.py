@@ -37,6 +37,13 @@ from .models import (
 )
 from .selectors import prison_number_taken
 
+
+def described_by(name: str, field: forms.Field) -> str:
+    """The ids that describe a field in includes/field.html: its live feedback, and its
+    help when it has one (an id that exists nowhere is an error for screen readers)."""
+    return f"{name}-feedback id_{name}_helptext" if field.help_text else f"{name}-feedback"
+
+
 if TYPE_CHECKING:
     from usmp.accounts.models import User
 
@@ -105,12 +112,12 @@ class PatientForm(forms.Form):
         for name, field in self.fields.items():
             field.widget.attrs.update(
                 {
-                    "hx-post": str(self.validate_url),
-                    "hx-trigger": "change, keyup changed delay:700ms",
-                    "hx-target": f"#{name}-feedback",
-                    "hx-swap": "innerHTML",
-                    "hx-sync": "closest form:abort",
-                    "aria-describedby": f"{name}-feedback {name}-help",
+                    "data-hx-post": str(self.validate_url),
+                    "data-hx-trigger": "change, keyup changed delay:700ms",
+                    "data-hx-target": f"#{name}-feedback",
+                    "data-hx-swap": "innerHTML",
+                    "data-hx-sync": "closest form:abort",
+                    "aria-describedby": described_by(name, field),
                 }
             )
 
@@ -248,11 +255,11 @@ class EntryForm(forms.Form):
             for name, field in self.fields.items():
                 field.widget.attrs.update(
                     {
-                        "hx-post": validate_url,
-                        "hx-trigger": "change, keyup changed delay:700ms",
-                        "hx-target": f"#{name}-feedback",
-                        "hx-swap": "innerHTML",
-                        "aria-describedby": f"{name}-feedback {name}-help",
+                        "data-hx-post": validate_url,
+                        "data-hx-trigger": "change, keyup changed delay:700ms",
+                        "data-hx-target": f"#{name}-feedback",
+                        "data-hx-swap": "innerHTML",
+                        "aria-describedby": described_by(name, field),
                     }
                 )
 

@@ -19,11 +19,49 @@ from .models import (
     Document,
     Dossier,
     Entry,
+    EntryKind,
     Patient,
     prison_number_index,
 )
 
 SEARCH_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class PatientLookup:
+    """A search as the blind indexes it looks up: what a search keeps between requests
+    (in the session, so that Back shows the results again), never the terms typed."""
+
+    prison_number: str = ""
+    full_name: str = ""
+    last_name: str = ""
+    last_birth: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.prison_number or self.full_name or self.last_name)
+
+    @property
+    def index(self) -> str:
+        """The index looked up first (what the access log records)."""
+        return self.prison_number or self.full_name or self.last_name
+
+    @property
+    def by_prison_number(self) -> bool:
+        return bool(self.prison_number)
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PatientLookup | None:
+        """A lookup kept in a session, or None if it is not one (a stale or altered value)."""
+        if not isinstance(data, dict) or not set(data) <= set(cls.__dataclass_fields__):
+            return None
+        if not all(isinstance(v, str) and len(v) <= 128 for v in data.values()):
+            return None
+        lookup = cls(**data)
+        return None if lookup.is_empty else lookup
 
 
 @dataclass(frozen=True)
@@ -37,41 +75,53 @@ class PatientQuery:
     def is_empty(self) -> bool:
         return not (self.prison_number or self.last_name)
 
+    def lookup(self) -> PatientLookup:
+        if self.prison_number:
+            return PatientLookup(
+                prison_number=prison_number_index(normalise_prison_number(self.prison_number))
+            )
+        if not self.last_name:
+            return PatientLookup()
+        last_birth = (
+            blind_index("patient.last_birth", self.last_name, self.birth_date.isoformat())
+            if self.birth_date
+            else ""
+        )
+        if self.first_name:
+            return PatientLookup(
+                full_name=blind_index("patient.full_name", self.last_name, self.first_name),
+                last_birth=last_birth,
+            )
+        return PatientLookup(
+            last_name=blind_index("patient.last_name", self.last_name), last_birth=last_birth
+        )
+
 
 def search_index(query: PatientQuery) -> str:
     """The blind index a search looks up first (what the access log records: not the term)."""
-    if query.prison_number:
-        return prison_number_index(normalise_prison_number(query.prison_number))
-    if query.last_name and query.first_name:
-        return blind_index("patient.full_name", query.last_name, query.first_name)
-    if query.last_name:
-        return blind_index("patient.last_name", query.last_name)
-    return ""
+    return query.lookup().index
 
 
 def patient_search(query: PatientQuery) -> list[Patient]:
     """Exact matches on prison number, or on last name (+ first name, + birth date),
     sorted by name. At most SEARCH_LIMIT rows."""
-    qs = Patient.objects.select_related("identity_key")
-    if query.prison_number:
-        qs = qs.filter(
-            prison_number_bidx=prison_number_index(normalise_prison_number(query.prison_number))
-        )
-    elif query.last_name:
-        if query.first_name:
-            qs = qs.filter(
-                full_name_bidx=blind_index("patient.full_name", query.last_name, query.first_name)
-            )
-        else:
-            qs = qs.filter(last_name_bidx=blind_index("patient.last_name", query.last_name))
-        if query.birth_date:
-            qs = qs.filter(
-                last_birth_bidx=blind_index(
-                    "patient.last_birth", query.last_name, query.birth_date.isoformat()
-                )
-            )
-    else:
+    return patient_lookup(query.lookup())
+
+
+def patient_lookup(lookup: PatientLookup) -> list[Patient]:
+    """The patients a lookup finds through the blind indexes, sorted by name (decrypted)."""
+    if lookup.is_empty:
         return []
+    qs = Patient.objects.select_related("identity_key")
+    if lookup.prison_number:
+        qs = qs.filter(prison_number_bidx=lookup.prison_number)
+    else:
+        if lookup.full_name:
+            qs = qs.filter(full_name_bidx=lookup.full_name)
+        else:
+            qs = qs.filter(last_name_bidx=lookup.last_name)
+        if lookup.last_birth:
+            qs = qs.filter(last_birth_bidx=lookup.last_birth)
     patients = list(qs[:SEARCH_LIMIT])
     patients.sort(key=lambda p: (p.last_name.casefold(), p.first_name.casefold()))
     return patients
@@ -150,6 +200,20 @@ def dossier_timeline(
     if author_id:
         qs = qs.filter(author_id=author_id)
     return qs
+
+
+SUMMARY_LIMITS = {EntryKind.ALLERGY: 20, EntryKind.TREATMENT: 3}
+
+
+def dossier_summary(dossier: Dossier) -> dict[str, tuple[list[Entry], int]]:
+    """For the top of the dossier: per kind of SUMMARY_LIMITS, the latest current entries
+    (newest clinical time first, at most the kind's limit) and how many there are. Two
+    queries per kind, whatever the dossier's length."""
+    found = {}
+    for kind, limit in SUMMARY_LIMITS.items():
+        current = dossier_timeline(dossier, kind=kind)
+        found[str(kind)] = (with_dossier_key(current[:limit], dossier), current.count())
+    return found
 
 
 def with_dossier_key(entries: Iterable[Entry], dossier: Dossier) -> list[Entry]:
@@ -263,3 +327,8 @@ def grant_candidates(compartment: str) -> list[Any]:
         for u in User.objects.filter(is_active=True, is_superuser=False).order_by("last_name")
         if is_clinician(u) and not is_team_member(u, compartment)
     ]
+
+
+def break_glass_to_review_count() -> int:
+    """Emergency accesses that no coordinator has reviewed yet (a count: no patient)."""
+    return BreakGlassAccess.objects.filter(reviewed_at__isnull=True).count()

@@ -17,10 +17,13 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from appointments.access.objects import access_patient_overview
 from appointments.services.custody import patient_admit, patient_edit
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
+from usmp.accounts.factors import fresh as second_factor_fresh
+from usmp.accounts.factors import step_up as second_factor_step_up
 from usmp.core.errors import form_refusal, service_call
 
 from . import permissions, services
@@ -42,22 +45,51 @@ from .forms import (
     WithdrawForm,
 )
 from .models import Compartment
-from .selectors import PatientQuery
+from .selectors import PatientLookup, PatientQuery
+
+SEARCH_SESSION_KEY = "patient_search"
 
 
 @page("patients_search")
 @require_http_methods(["GET", "POST"])
 def patient_search(request: StaffRequest) -> HttpResponse:
-    """Search form (GET) and results (POST): search terms are identities, so they never go
-    into a URL, where proxy logs, browser history and the login redirect would keep them."""
+    """Search form and results. Search terms are identities, so they never go into a URL
+    (proxy logs, browser history, the login redirect): the form is a POST, answered by a
+    redirect (post/redirect/get) to the results, which the session keeps as blind indexes
+    (never the terms), so that Back and reload show them again without resubmitting."""
     form = PatientSearchForm(request.POST or None)
+    viewer = Viewer.of(request)
+    if request.method == "POST":
+        if request.POST.get("clear"):
+            request.session.pop(SEARCH_SESSION_KEY, None)
+            return redirect("dossiers:patient_search")
+        if form.is_valid():
+            lookup = PatientQuery(**form.cleaned_data).lookup()
+            if lookup.is_empty:
+                request.session.pop(SEARCH_SESSION_KEY, None)
+            else:
+                request.session[SEARCH_SESSION_KEY] = lookup.as_dict()
+            if not request.htmx:
+                return redirect("dossiers:patient_search", permanent=False)
+            results = (
+                None
+                if lookup.is_empty
+                else patient_access.access_patient_search(viewer=viewer, lookup=lookup)
+            )
+            return render(request, "dossiers/_search_results.html", {"results": results})
+        template = (
+            "dossiers/_search_results.html" if request.htmx else "dossiers/patient_search.html"
+        )
+        return render(request, template, {"form": form, "results": None}, status=400)
+    kept = PatientLookup.from_dict(request.session.get(SEARCH_SESSION_KEY))
     results = None
-    if form.is_bound and form.is_valid():
-        query = PatientQuery(**form.cleaned_data)
-        if not query.is_empty:
-            results = patient_access.access_patient_search(viewer=Viewer.of(request), query=query)
-    template = "dossiers/_search_results.html" if request.htmx else "dossiers/patient_search.html"
-    return render(request, template, {"form": form, "results": results})
+    if kept is not None:
+        results = patient_access.access_patient_search(viewer=viewer, lookup=kept)
+    return render(
+        request,
+        "dossiers/patient_search.html",
+        {"form": form, "results": results, "lookup": kept},
+    )
 
 
 def _duplicates(request: StaffRequest, data: dict[str, Any], exclude_id: Any = None) -> Any:
@@ -137,6 +169,7 @@ def patient_detail(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse
         "dossiers/patient_detail.html",
         {
             "patient": patient,
+            "agenda": access_patient_overview(viewer=viewer, patient_id=patient.id),
             "dossier_links": reachable,
             "break_glass_compartments": patient_access.break_glass_offers(
                 viewer=viewer, reachable=reachable
@@ -202,7 +235,8 @@ def _render_dossier(
     document_form: DocumentForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    filters = EntryFilterForm(request.GET or None)
+    # Its own ids: the note form on the same page has a "kind" field too.
+    filters = EntryFilterForm(request.GET or None, auto_id="filter-%s")
     kind, author_id, page_number = "", None, 1
     if filters.is_bound and filters.is_valid():
         kind = filters.cleaned_data["kind"] or ""
@@ -423,6 +457,9 @@ def break_glass(request: StaffRequest, patient_id: uuid.UUID, compartment: str) 
     )
     if opened.already:
         return redirect("dossiers:dossier_detail", patient_id=patient_id, compartment=compartment)
+    if not second_factor_fresh(request):
+        # Step-up: the second factor again (a password is not enough), then back here.
+        return second_factor_step_up(request)
     form = BreakGlassForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         grant = service_call(

@@ -16,8 +16,8 @@ from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 from usmp.accounts.roles import Role
-from usmp.audit import writer
-from usmp.audit.models import AccessEvent
+from usmp.audit import chain, proofs, writer
+from usmp.audit.models import AccessEvent, ChainLink
 
 from . import selectors
 
@@ -76,6 +76,14 @@ class ReportLine:
     compartment_label: str
     denied: bool
     reason: str
+    # What the tree holds of the event (usmp.audit.proofs): checked offline by audit_prove.
+    action: str = ""
+    outcome: str = ""
+    compartment: str = ""
+    break_glass: bool = False
+    leaf: str = ""
+    leaf_index: int | None = None
+    proof: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,40 @@ class PatientReport:
     prison_number: str
     lines: tuple[ReportLine, ...]
     generated_at: datetime.datetime
+    patient_id: uuid.UUID | None = None
+    checkpoint: str = ""  # the signed checkpoint (C2SP note) every line is proved against
+    tree_size: int = 0
+
+    def document(self) -> dict[str, object]:
+        """The report as a file for the patient (no prison number): checked offline with
+        ``manage.py audit_prove FILE --public-key KEY``."""
+        return {
+            "format": proofs.REPORT_FORMAT,
+            "patient_id": str(self.patient_id),
+            "generated_at": self.generated_at.isoformat(),
+            "checkpoint": self.checkpoint,
+            "statement": (
+                f"Every access to this patient's records among the first {self.tree_size} "
+                "events of the health unit's audit log, the log of the signed checkpoint "
+                "above, is listed here, each with the proof that the log holds it."
+            ),
+            "lines": [
+                {
+                    "at": line.at.isoformat(),
+                    "who": line.who,
+                    "roles": line.roles,
+                    "action": line.action,
+                    "outcome": line.outcome,
+                    "compartment": line.compartment,
+                    "break_glass": line.break_glass,
+                    "reason": line.reason,
+                    "leaf_index": line.leaf_index,
+                    "leaf": line.leaf,
+                    "proof": list(line.proof),
+                }
+                for line in self.lines
+            ],
+        }
 
 
 # Reads of the audit itself are not accesses to the patient's records.
@@ -92,21 +134,34 @@ REPORT_LIMIT = 2000
 
 def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientReport:
     """Every access to one patient's identity and dossiers, for their right of access, with
-    the reasons given for emergency accesses."""
+    the reasons given for emergency accesses; each line with its inclusion proof in the
+    audit tree, against a checkpoint signed for this report (complete up to it)."""
     target = Target(Action.ACCESS_REPORT, patient_id=patient_id)
     _require_reviewer(viewer, target, Purpose.PRINT)
     patient = Patient.objects.select_related("identity_key").filter(pk=patient_id).first()
     if patient is None:
         record.refuse(viewer, target, purpose=Purpose.PRINT)
+    # Outside the transaction below: it links what is committed and signs the tree.
+    point = chain.checkpoint()
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.PRINT)
-        events = list(
+        candidates = list(
             AccessEvent.objects.filter(patient_id=patient_id)
             .exclude(action__in=_AUDIT_ACTIONS)
             .select_related("actor")
             .prefetch_related("actor__groups")
             .order_by("-at")[:REPORT_LIMIT]
         )
+        ids = [e.pk for e in candidates]
+        in_tree = dict(
+            ChainLink.objects.filter(
+                source=ChainLink.Source.ACCESS, source_id__in=ids, seq__lte=point.seq
+            ).values_list("source_id", "seq")
+        )
+        # Never sequenced (inserted behind the sequencer's back): listed, and unprovable.
+        outside = chain.unlinked_behind(ChainLink.Source.ACCESS, set(ids) - set(in_tree))
+        events = [e for e in candidates if e.pk in in_tree or e.pk in outside]
+        proved = proofs.prove_events(list(in_tree), point)
         reasons: dict[tuple[int | None, str], str] = {
             (g.user_id, g.dossier.compartment): g.reason
             for g in BreakGlassAccess.objects.filter(dossier__patient_id=patient_id).select_related(
@@ -136,8 +191,20 @@ def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientRe
                     ),
                     denied=e.outcome == AccessEvent.Outcome.DENIED,
                     reason=reasons.get((e.actor_id, e.compartment), "") if e.break_glass else "",
+                    action=e.action,
+                    outcome=e.outcome,
+                    compartment=e.compartment,
+                    break_glass=e.break_glass,
+                    leaf=proved[e.pk].leaf if e.pk in proved else "",
+                    leaf_index=proved[e.pk].index if e.pk in proved else None,
+                    proof=proved[e.pk].proof if e.pk in proved else (),
                 )
             )
         return PatientReport(
-            prison_number=patient.prison_number, lines=tuple(lines), generated_at=timezone.now()
+            prison_number=patient.prison_number,
+            lines=tuple(lines),
+            generated_at=timezone.now(),
+            patient_id=patient_id,
+            checkpoint=point.note,
+            tree_size=point.tree_size or 0,
         )

@@ -20,6 +20,8 @@ from appointments.models import Appointment, CareRequest
 from dossiers.models import BreakGlassAccess, Compartment
 from usmp.audit.models import AccessEvent
 
+from . import wording
+
 PAGE_SIZE = 50
 CARE_RELATION_DAYS = 30
 WRITE = "write"  # pseudo-action for the write history in the filters
@@ -151,7 +153,11 @@ def _access_query(f: TrailFilter, cursor: Any) -> Any:
     if f.outcome:
         qs = qs.filter(outcome=f.outcome)
     if f.flagged_only:
-        qs = qs.filter(Q(break_glass=True) | Q(outcome=AccessEvent.Outcome.DENIED))
+        qs = qs.filter(
+            Q(break_glass=True)
+            | Q(outcome=AccessEvent.Outcome.DENIED)
+            | Q(action=AccessEvent.Action.ROLE_CHANGE)
+        )
     return qs.order_by("-at", "-id")
 
 
@@ -179,9 +185,6 @@ def _write_query(f: TrailFilter, cursor: Any) -> Any:
     return qs.order_by("-timestamp", "-id")
 
 
-WRITE_ACTIONS = {0: "created", 1: "updated", 2: "deleted", 3: "accessed"}
-
-
 def _row_from_access(e: AccessEvent) -> TrailRow:
     return TrailRow(
         source="access",
@@ -193,10 +196,8 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
         outcome=e.outcome,
         patient_id=str(e.patient_id or ""),
         compartment=e.compartment,
-        detail=" ".join(
-            x
-            for x in (e.object_type, e.object_id, f"client {e.client_id}" if e.client_id else "")
-            if x
+        detail=wording.access_detail(
+            object_type=e.object_type, object_id=e.object_id, client_id=e.client_id
         ),
         break_glass=e.break_glass,
         source_ip=e.source_ip,
@@ -206,14 +207,19 @@ def _row_from_access(e: AccessEvent) -> TrailRow:
 
 def _row_from_write(w: LogEntry) -> TrailRow:
     data = w.additional_data or {}
-    fields = ", ".join(sorted((w.changes_dict or {}).keys()))
+    actor = Actor.of(w.actor)
+    fields = wording.changed_fields(
+        content_type=w.content_type, names=(w.changes_dict or {}).keys(), data=data
+    )
     return TrailRow(
         source="write",
         id=w.pk,
         at=w.timestamp,
-        actor=Actor.of(w.actor),
+        actor=actor,
         action=WRITE,
-        action_label=f"{w.content_type.model} {WRITE_ACTIONS.get(w.action, w.action)}",
+        action_label=wording.write_sentence(
+            who=actor.name if actor else "", action=w.action, content_type=w.content_type
+        ),
         outcome=AccessEvent.Outcome.ALLOWED,
         patient_id=str(data.get("patient_id", "")),
         compartment=str(data.get("compartment", "")),
@@ -261,6 +267,9 @@ FLAG_AFTER_HOURS = "after_hours"
 FLAG_BURST = "burst"
 FLAG_BREAK_GLASS = "break_glass"
 FLAG_DENIED = "denied"
+# Role changes that need two people (proposed, confirmed, refused) and lockouts.
+FLAG_ROLE_CHANGE = "role_change"
+FLAG_LOCKOUT = "lockout"
 
 
 def with_flags(rows: list[TrailRow]) -> list[TrailRow]:
@@ -282,6 +291,10 @@ def with_flags(rows: list[TrailRow]) -> list[TrailRow]:
             flags.append(FLAG_BREAK_GLASS)
         if row.outcome == AccessEvent.Outcome.DENIED:
             flags.append(FLAG_DENIED)
+        if row.source == "access" and row.action == AccessEvent.Action.ROLE_CHANGE:
+            flags.append(FLAG_ROLE_CHANGE)
+        if row.source == "access" and row.action == AccessEvent.Action.LOCKOUT:
+            flags.append(FLAG_LOCKOUT)
         is_read = row.source == "access" and row.id in read_ids
         if is_read and (row.patient_id, row.id) not in related:
             flags.append(FLAG_NO_CARE_RELATION)

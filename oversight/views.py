@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -120,8 +120,16 @@ def patient_report_lookup(request: StaffRequest) -> HttpResponse:
 @page("audit_review")
 @require_GET
 def patient_report(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
-    """Every access to one patient's dossiers and identity, for their right of access."""
+    """Every access to one patient's dossiers and identity, for their right of access;
+    ``?format=json`` gives the same report as a file with its proofs (audit_prove)."""
     report = access.access_patient_report(viewer=Viewer.of(request), patient_id=patient_id)
+    if request.GET.get("format") == "json":
+        response = JsonResponse(report.document(), json_dumps_params={"indent": 1})
+        response["Content-Disposition"] = (
+            f'attachment; filename="cloison-access-report-{patient_id}.json"'
+        )
+        response["Cache-Control"] = "no-store, private"
+        return response
     return render(request, "oversight/patient_report.html", {"report": report})
 
 

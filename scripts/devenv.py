@@ -11,6 +11,7 @@ import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -95,15 +96,48 @@ def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True)
 
 
+def port_from(env: dict[str, str]) -> int | None:
+    """The port `make run PORT=...` asks for (8000 by default), or None after saying why."""
+    raw = env.get("PORT", "") or "8000"
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        say(f"PORT must be a number from 1 to 65535, not {raw!r}.")
+        return None
+    return int(raw)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def checked_port(env: dict[str, str]) -> int | None:
+    """The port to serve on, checked before anything starts: None after saying why not."""
+    port = port_from(env)
+    if port is not None and not port_is_free(port):
+        say(
+            f"port {port} is already in use on 127.0.0.1 (another Cloison or another "
+            f"program). Stop it, or choose another port: make run PORT={port + 1}"
+        )
+        return None
+    return port
+
+
 def run(env: dict[str, str]) -> int:
-    env.setdefault("DEBUG", "1")
+    # Development mode; Django's debug pages only with DEBUG=1 (usmp/settings.py).
+    env.setdefault("USMP_DEVELOPMENT", "1")
+    port = int(env["PORT"])
     development_secrets(env)
     logins = VAR / "demo-logins.txt"
     manage(env, "migrate", "--noinput", "--verbosity", "0")
     manage(env, "load_demo", "--logins-file", str(logins))
     print()
     print("=" * 72)
-    print("Cloison is running at http://127.0.0.1:8000  (Ctrl-C to stop)")
+    base = f"http://127.0.0.1:{port}"
+    print(f"Cloison is running at {base}  (Ctrl-C to stop)")
     if logins.exists():
         text = logins.read_text(encoding="utf-8")
         print(text, end="")
@@ -112,19 +146,22 @@ def run(env: dict[str, str]) -> int:
             print("Movements for the prison (bridge), e.g.:")
             print(
                 f"  curl -H 'Authorization: Bearer {bridge_token.group()}' "
-                "http://127.0.0.1:8000/bridge/v1/movements"
+                f"{base}/bridge/v1/movements"
             )
             print(
-                "  printable list: open http://127.0.0.1:8000/bridge/print/enrol/ and paste "
-                "that token once (the browser is then enrolled), or enrol it from the "
-                "coordinator's bridge page"
+                f"  printable list: open {base}/bridge/print/enrol/ and paste that token once "
+                "(the browser is then enrolled), or enrol it from the coordinator's bridge page"
             )
     print("=" * 72, flush=True)
     # Its own session, so that stopping it reaches the autoreloader and its child together.
     server = subprocess.Popen(
-        [PYTHON, str(ROOT / "manage.py"), "runserver", "127.0.0.1:8000"],
+        [PYTHON, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{port}"],
         env=env,
         start_new_session=True,
+    )
+    # The audit sequencer links committed audit rows into the chain (usmp.audit.sequencer).
+    sequencer = subprocess.Popen(
+        [PYTHON, str(ROOT / "manage.py"), "audit_sequencer"], env=env, start_new_session=True
     )
     try:
         return server.wait()
@@ -132,6 +169,7 @@ def run(env: dict[str, str]) -> int:
         return 0
     finally:
         stop_process_group(server)
+        stop_process_group(sequencer)
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
@@ -163,6 +201,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     rest = [a for a in args.rest if a != "--"]
+    if args.command == "run":
+        port = checked_port(env)
+        if port is None:
+            return 2
+        env["PORT"] = str(port)
     if env.get("DATABASE_URL"):
         say("using DATABASE_URL")
         return dispatch(args.command, env, rest)
@@ -180,7 +223,9 @@ def dispatch(command: str, env: dict[str, str], rest: list[str]) -> int:
         return run(env)
     if command == "test":
         return test(env, rest)
-    env.setdefault("DEBUG", "1")
+    env.setdefault("USMP_DEVELOPMENT", "1")
+    if command == "bench":
+        env.setdefault("DEBUG", "1")
     development_secrets(env)
     if command == "manage":
         return subprocess.run([PYTHON, str(ROOT / "manage.py"), *rest], env=env).returncode

@@ -18,13 +18,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.appointments import factories as agenda
 from tests.bridge import factories as bridge_rows
-from tests.conftest import ALL_PERSONAS
+from tests.conftest import ALL_PERSONAS, PASSWORD_ONLY
 from tests.factories import make_patient
 from usmp.access import rules
 from usmp.audit.models import AccessEvent
 
 A = AccessEvent.Action
 LOGIN = "login"  # expected outcome: redirect to the login page
+SECOND = "second"  # expected outcome: redirect to the second step of the login
 ALLOWED = (200, 302, 400)
 Reads = tuple[str, ...]
 
@@ -54,7 +55,18 @@ class Row:
 
 
 def _everyone(status: int | str, anonymous: int | str = LOGIN) -> dict[str, int | str]:
-    return {p: (anonymous if p == "anonymous" else status) for p in ALL_PERSONAS}
+    return {
+        p: (anonymous if p == "anonymous" else status) for p in ALL_PERSONAS if p != PASSWORD_ONLY
+    }
+
+
+def expected_for(row: Row, persona: str) -> int | str:
+    """A password alone reaches nothing: unless its row says otherwise, the password-only
+    session gets what an anonymous request gets, the second step instead of the login."""
+    if persona == PASSWORD_ONLY and PASSWORD_ONLY not in row.expected:
+        anonymous = row.expected["anonymous"]
+        return SECOND if anonymous == LOGIN else anonymous
+    return row.expected[persona]
 
 
 def _patient_desk(allowed: int, denied: int) -> dict[str, int | str]:
@@ -117,10 +129,49 @@ CLINICIANS_READ = ("nurse", "physician", "psychiatrist")
 MATRIX: dict[str, Row] = {
     "home": Row("get", _everyone(200)),
     "healthz": Row("get", _everyone(200, anonymous=200)),
-    "login": Row("get", _everyone(302, anonymous=200)),
+    # The password step sends a session that has it to the second step.
+    "login": Row("get", {**_everyone(302, anonymous=200), PASSWORD_ONLY: 302}),
+    # The second step: a complete login goes on to its page; only the password-only
+    # session sees the form (enrolment sends it there too, as it has a factor).
+    "second_factor": Row("get", {**_everyone(302), PASSWORD_ONLY: 200}),
+    "enrol": Row("get", {**_everyone(200), PASSWORD_ONLY: 302}),
+    "security": Row("get", _everyone(200)),
+    "recovery_codes": Row("get", _everyone(200)),
+    "lockouts": Row("get", _coordinator()),
+    # An unknown username: the coordinator is told so (302 back), nothing removed.
+    "factors_reset": Row("post", _coordinator(302), data={"username": "nobody-here"}),
+    # Role changes: account managers (coordinator, IT administrator) see what they proposed;
+    # only the medical lead (tests/accounts/test_role_changes.py) decides.
+    "role_changes": Row("get", {**_everyone(403), "coordinator": 200, "superuser": 200}),
+    "role_change_decide": Row(
+        "post",
+        _everyone(403),
+        kwargs=lambda w: {"change_id": w.role_change.pk},
+        data={"decision": "confirm"},
+    ),
+    # The WebAuthn ceremonies (django-otp-webauthn): registering a key needs a complete
+    # login once a factor exists (403 for the password-only session, recorded); checking
+    # a key is the second step itself. Without a ceremony begun, completing it is a 400.
+    "otp_webauthn:credential-registration-begin": Row(
+        "post", {**_everyone(200), PASSWORD_ONLY: 403}
+    ),
+    "otp_webauthn:credential-registration-complete": Row(
+        "post", {**_everyone(400), PASSWORD_ONLY: 403}
+    ),
+    "otp_webauthn:credential-authentication-begin": Row(
+        "post", {**_everyone(200), PASSWORD_ONLY: 200}
+    ),
+    "otp_webauthn:credential-authentication-complete": Row(
+        "post", {**_everyone(400), PASSWORD_ONLY: 400}
+    ),
+    "otp_webauthn:js-i18n-catalog": Row("get", {**_everyone(200), PASSWORD_ONLY: 200}),
+    # Pro Santé Connect is off unless configured (tests/accounts/test_pro_sante_connect.py
+    # runs it against a provider process): 404 for everyone.
+    "psc_login": Row("get", _everyone(404, anonymous=404)),
+    "psc_callback": Row("get", _everyone(404, anonymous=404)),
     "logout": Row(
         "post",
-        _everyone(302),
+        {**_everyone(302), PASSWORD_ONLY: 302},
         reads={p: (A.LOGOUT,) for p in ALL_PERSONAS if p != "anonymous"},
     ),
     "set_language": Row("post", _everyone(302, anonymous=302), data={"language": "en"}),
@@ -128,11 +179,12 @@ MATRIX: dict[str, Row] = {
     "dossiers:patient_create": Row("get", _patient_desk(200, 403)),
     "dossiers:patient_validate": Row("post", _patient_desk(200, 403), data={"prison_number": "12"}),
     # A patient's presence is confidential: 404, not 403, for those without access.
+    # The patient's page shows their next appointments, waiting requests and visits too.
     "dossiers:patient_detail": Row(
         "get",
         _patient_desk(200, 404),
         kwargs=_patient,
-        reads=(A.PATIENT_VIEW,),
+        reads=(A.PATIENT_VIEW, A.AGENDA_VIEW),
         refusal=A.PATIENT_VIEW,
     ),
     "dossiers:patient_update": Row(
@@ -420,7 +472,15 @@ NO_PAGE_RULE = {
     "set_language",
     "bridge:movements_print",
     "bridge:movements_print_enrol",
+    # The login steps and one's own factors: every account, by design.
+    "second_factor",
+    "enrol",
+    "security",
+    "recovery_codes",
+    "psc_login",
+    "psc_callback",
 }
+WEBAUTHN_NAMESPACE = "otp_webauthn:"
 TOKEN_NAMESPACE = "bridge:v1:"
 TOKEN_URLS = {n for n in MATRIX if n.startswith(TOKEN_NAMESPACE)} | {"bridge:movements_print"}
 
@@ -480,16 +540,27 @@ def world(db):
         given_on=datetime.date(2026, 11, 1),
     )
     grant = open_break_glass(make_user("nurse"), patient, Compartment.PSYCHIATRIC)
+    from usmp.accounts.role_changes import role_change_propose
+    from usmp.accounts.roles import Role
+
+    role_change = role_change_propose(
+        user=make_user("nurse"), role=Role.PSYCHIATRIST, acting_user=make_user("superuser")
+    )
     return SimpleNamespace(
-        patient=patient, entry=entry, document=document, consent=consent, break_glass=grant
+        patient=patient,
+        entry=entry,
+        document=document,
+        consent=consent,
+        break_glass=grant,
+        role_change=role_change,
     )
 
 
 def expected_events(row: Row, persona: str) -> list[tuple[str, str]]:
-    expected = row.expected[persona]
+    expected = expected_for(row, persona)
     if expected in ALLOWED:
         return [(action, "allowed") for action in row.reads_for(persona)]
-    if expected == LOGIN:
+    if expected in (LOGIN, SECOND):
         return [(A.PAGE_OPEN, "denied")]
     return [(row.refusal_for(persona), "denied")]
 
@@ -508,10 +579,13 @@ def test_authorization_matrix(persona_client, world, persona, url_name):
     last_before = AccessEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     response = getattr(client, row.method)(url, data=row.data)
     raw = b"".join(response.streaming_content) if response.streaming else response.content
-    expected = row.expected[persona]
+    expected = expected_for(row, persona)
     if expected == LOGIN:
         assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
+        assert response["Location"].startswith(reverse("login") + "?")
+    elif expected == SECOND:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("second_factor") + "?")
     else:
         assert response.status_code == expected
     events = list(AccessEvent.objects.filter(id__gt=last_before).order_by("id"))
@@ -535,7 +609,7 @@ def test_authorization_matrix(persona_client, world, persona, url_name):
     # The psychiatric note never shows through any of these URLs (they are all somatic or
     # identity pages), and nothing shows to those who are refused.
     assert "PSY-SENTINEL" not in body
-    refused = expected in (403, 404, LOGIN)
+    refused = expected in (403, 404, LOGIN, SECOND)
     if refused or url_name not in SHOWS_SENTINEL:
         assert "SENTINELLE" not in body.upper()
         assert "SOMATIC-SENTINEL" not in body
@@ -549,7 +623,7 @@ def test_nonexistent_patient_is_404_for_everyone_logged_in(persona_client, perso
     client = persona_client(persona)
     missing = uuid.uuid4()
     response = client.get(reverse("dossiers:patient_detail", kwargs={"patient_id": missing}))
-    assert response.status_code == (302 if persona == "anonymous" else 404)
+    assert response.status_code == (302 if persona in ("anonymous", PASSWORD_ONLY) else 404)
     refusal = AccessEvent.objects.latest("id")
     assert (refusal.outcome, refusal.patient_id) == (
         "denied",
@@ -562,7 +636,7 @@ def test_every_view_declares_its_page_rule():
     registered; the exceptions are open by design or authenticated by token."""
     views = dict(_patterns())
     for name in sorted(MATRIX):
-        if name in NO_PAGE_RULE or name.startswith(TOKEN_NAMESPACE):
+        if name in NO_PAGE_RULE or name.startswith((TOKEN_NAMESPACE, WEBAUTHN_NAMESPACE)):
             continue
         rule = getattr(views[name], "access_rule", None)
         assert rule is not None, f"{name} has no page rule"
@@ -582,7 +656,9 @@ def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[tup
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("persona", [p for p in ALL_PERSONAS if p != "anonymous"])
+@pytest.mark.parametrize(
+    "persona", [p for p in ALL_PERSONAS if p not in ("anonymous", PASSWORD_ONLY)]
+)
 def test_the_menu_offers_exactly_what_opens(persona_client, persona):
     """The navigation reads the same page rules as the views: every link answers 200."""
     client = persona_client(persona)

@@ -300,6 +300,7 @@ def _move_data(world: World) -> dict[str, Any]:
         "end_time": "15:30",
         "practitioner": appointment.practitioner_id,
         "room": appointment.room_id,
+        "reason": "unit_organisation",
     }
 
 
@@ -435,15 +436,16 @@ INPUTS: list[Input] = [
         for field, kind, good in fields
         for typing in (False, True)
     ],
-    # A search shows its results (or why there are none) in the page: 200.
+    # A refused search says why in the page (400); an accepted one redirects to its
+    # results (post/redirect/get: Back never resubmits it).
     Input(
         "patient_search.prison_number",
         PRISON_NUMBER,
         (f"{D}PatientSearchForm.prison_number",),
         _form("secretary", "dossiers:patient_search", "prison_number", _nothing),
         _number,
-        200,
-        200,
+        400,
+        302,
         required=False,
     ),
     Input(
@@ -452,8 +454,8 @@ INPUTS: list[Input] = [
         (f"{D}PatientSearchForm.birth_date",),
         _form("secretary", "dossiers:patient_search", "birth_date", _last_name),
         _value("1985-04-12"),
-        200,
-        200,
+        400,
+        302,
         required=False,
     ),
     Input(

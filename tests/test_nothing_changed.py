@@ -50,6 +50,7 @@ def move_data(appointment, **changes):
         "date": NEXT_WEEK.isoformat(),
         "start_time": start.astimezone(agenda.PARIS).strftime("%H:%M"),
         "end_time": end.astimezone(agenda.PARIS).strftime("%H:%M"),
+        "reason": "unit_organisation",
         "practitioner": appointment.practitioner_id,
         "room": appointment.room_id,
     }

@@ -16,7 +16,7 @@ SECRETS_TAG = "usmp_secrets"
 @register(SECRETS_TAG, Tags.security, deploy=False)
 def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     errors: list[Any] = []
-    production = not settings.DEBUG
+    production = not settings.DEVELOPMENT
     if production and settings.SECRET_KEY == settings.INSECURE_SECRET_KEY_PLACEHOLDER:
         errors.append(
             Error(
@@ -43,6 +43,24 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             parse_keyring(settings.USMP_KEYRING)
         except KeyringError as exc:
             errors.append(Error(str(exc), id="usmp.E003"))
+    origin = str(getattr(settings, "USMP_AUDIT_LOG_ORIGIN", ""))
+    if not origin or any(c.isspace() or c == "+" for c in origin):
+        errors.append(
+            Error(
+                f"USMP_AUDIT_LOG_ORIGIN {origin!r} cannot name the audit log's checkpoints.",
+                hint="A name without spaces or '+', unique to the unit, e.g. "
+                "cloison.chu-exemple.fr/audit (it is also the signing key's name).",
+                id="usmp.E004",
+            )
+        )
+    bound = getattr(settings, "USMP_AUDIT_SEQUENCE_BOUND", 2.0)
+    if not 0.5 <= bound <= 3600:
+        errors.append(
+            Error(
+                f"USMP_AUDIT_SEQUENCE_BOUND is {bound} s: between 0.5 and 3600 seconds.",
+                id="usmp.E005",
+            )
+        )
     return errors
 
 

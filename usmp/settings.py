@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -48,14 +49,18 @@ def env_secret(name: str) -> str | None:
     return None
 
 
+# Development mode (`make run`): local secrets allowed, plain HTTP, the demo data. Django's
+# DEBUG (its debug pages, the query log) only when asked for with DEBUG=1, which implies it;
+# otherwise `make run` answers with the product's own error pages, as production does.
 DEBUG = env_bool("DEBUG", False)
+DEVELOPMENT = DEBUG or env_bool("USMP_DEVELOPMENT", False)
 
 # A placeholder keeps Django importable so that `manage.py check` can say what is missing;
 # usmp.checks turns it into an error in production.
 INSECURE_SECRET_KEY_PLACEHOLDER = "insecure-development-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_secret("SECRET_KEY") or INSECURE_SECRET_KEY_PLACEHOLDER
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEVELOPMENT else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -70,6 +75,10 @@ INSTALLED_APPS = [
     "csp",
     "guardian",
     "auditlog",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "usmp.accounts",
     "usmp.crypto",
     "usmp.core",
@@ -88,14 +97,20 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
+    # French whatever the browser says; another language only by the user's choice.
+    "usmp.core.middleware.LanguageMiddleware",
     # Every refused request leaves an access event (usmp.access.middleware); the login
     # redirect of anonymous requests included.
     "usmp.access.middleware.AccessMiddleware",
     "usmp.access.middleware.LoginRequired",
+    # A password alone reaches nothing: every page but the login steps needs the second
+    # factor (usmp.accounts.middleware), and the refusal is recorded like any other.
+    "usmp.accounts.middleware.SecondFactorRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -119,6 +134,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "usmp.core.context_processors.navigation",
+                "dossiers.context_processors.emergency_banner",
             ],
         },
     },
@@ -140,6 +156,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
+    "usmp.accounts.psc.Backend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -154,27 +171,76 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # CNIL, délibération 2022-100: 80 bits of entropy, as the password alone guards an
+    # account until its second factor is enrolled (usmp.accounts.passwords).
+    {
+        "NAME": "usmp.accounts.passwords.CnilEntropyValidator",
+        "OPTIONS": {"min_bits": 80},
+    },
 ]
+# Second factor (django-otp): TOTP apps, recovery codes, WebAuthn security keys and passkeys.
+OTP_TOTP_ISSUER = env("USMP_TOTP_ISSUER", "Cloison") or "Cloison"
+# Guessing is refused by the lockout (usmp.accounts.lockout), with a message that says so;
+# django-otp's per-device throttle would silently refuse a right code typed a second after
+# a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# WebAuthn is a second factor here, never a passwordless login: the password step carries
+# the lockout and the account's state.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Cloison"
+OTP_WEBAUTHN_HELPER_CLASS = "usmp.accounts.webauthn.Helper"
+# The origins the browser reaches Cloison at (e.g. https://cloison.hopital.example); the
+# WebAuthn relying party is the first one's host name. Keys registered for one host name do
+# not work under another. Development: http://localhost:8000 (an IP address cannot be one).
+USMP_WEBAUTHN_ORIGINS = env_list(
+    "USMP_WEBAUTHN_ORIGINS", "http://localhost:8000" if DEBUG else ""
+) or [f"https://{host}" for host in ALLOWED_HOSTS[:1] if host and host != "*"]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_RP_ID = urlsplit(USMP_WEBAUTHN_ORIGINS[0]).hostname if USMP_WEBAUTHN_ORIGINS else ""
+# Opening a break-the-glass access needs a second factor passed within this many seconds:
+# older than that, the second step is asked again (step-up).
+USMP_STEP_UP_SECONDS = int(env("USMP_STEP_UP_SECONDS", "300") or "300")
+# Pro Santé Connect (usmp.accounts.psc), off unless USMP_PSC_ISSUER is set: the issuer
+# (its /.well-known/openid-configuration gives the endpoints), the client registered with
+# the ANS, its secret (USMP_PSC_CLIENT_SECRET or _FILE), the claim holding the RPPS number.
+USMP_PSC_ISSUER = env("USMP_PSC_ISSUER", "") or ""
+USMP_PSC_CLIENT_ID = env("USMP_PSC_CLIENT_ID", "") or ""
+USMP_PSC_RPPS_CLAIM = env("USMP_PSC_RPPS_CLAIM", "SubjectNameID") or "SubjectNameID"
+OIDC_RP_CLIENT_ID = USMP_PSC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env_secret("USMP_PSC_CLIENT_SECRET") or ""
+OIDC_RP_SCOPES = env("USMP_PSC_SCOPES", "openid scope_all") or "openid scope_all"
+OIDC_RP_SIGN_ALGO = env("USMP_PSC_SIGN_ALGO", "RS256") or "RS256"
+OIDC_AUTHENTICATION_CALLBACK_URL = "psc_callback"
+OIDC_CREATE_USER = False
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 5
+# How many recovery codes an enrolment issues (each works once).
+USMP_RECOVERY_CODES = 10
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Sessions: 30 minutes of inactivity, renewed on each request, gone with the browser.
 SESSION_COOKIE_AGE = int(env("SESSION_IDLE_SECONDS", "1800") or "1800")
+# ... and 12 hours after the login at most, however active (usmp.accounts.middleware).
+USMP_SESSION_MAX_SECONDS = int(env("USMP_SESSION_MAX_SECONDS", "43200") or "43200")
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
+CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEVELOPMENT)
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "usmp.core.views.csrf_failure"
 
 # Transport security. TLS ends at the hospital's reverse proxy, which must set the header below.
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEVELOPMENT)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000") or "0")
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEVELOPMENT else "31536000") or "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEVELOPMENT
+SECURE_HSTS_PRELOAD = not DEVELOPMENT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -202,7 +268,8 @@ CONTENT_SECURITY_POLICY = {
 }
 USMP_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
-# Internationalisation: French first, English available.
+# Internationalisation: French always, English only for those who choose it
+# (usmp.core.language; the browser's Accept-Language is ignored).
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -218,6 +285,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Development serves static files from the source tree (no collectstatic), with or without
+# Django's DEBUG.
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
@@ -232,6 +304,13 @@ USMP_PRISON_NUMBER_MAX_DIGITS = int(env("USMP_PRISON_NUMBER_MAX_DIGITS", "10") o
 # Access events are kept this long (the code de la santé publique asks for at least six
 # months; `manage.py audit_purge` refuses less than 183 days). Write history is never purged.
 USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1095")
+# A committed audit row is linked into the chain within this many seconds (usmp.audit.sequencer;
+# /healthz and audit_verify report rows waiting longer). Where no sequencer process runs, a
+# writer's background step-in makes the pass ("background"; "off" leaves it to a sequencer).
+USMP_AUDIT_SEQUENCE_BOUND = float(env("USMP_AUDIT_SEQUENCE_BOUND", "2") or "2")
+USMP_AUDIT_WRITER_STEP_IN = env("USMP_AUDIT_WRITER_STEP_IN", "background") or "background"
+# The audit log's name in its signed checkpoints (and its signing key's): unique to the unit.
+USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "cloison.invalid/audit") or ""
 # The audit page flags a user who opened more patients than this within an hour.
 USMP_AUDIT_BURST_THRESHOLD = int(env("USMP_AUDIT_BURST_THRESHOLD", "20") or "20")
 # Working hours for the audit page's "outside working hours" flag, local time.
@@ -271,3 +350,12 @@ LOGGING = {
         "django.security.DisallowedHost": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+
+# Refusal of guessing (usmp.accounts.lockout): this many failed passwords or second-factor
+# codes within the window lock the account (or the source address: a unit's network may put
+# several workstations behind one address, hence a higher limit) for USMP_LOCKOUT_SECONDS,
+# or until a coordinator lifts the lock.
+USMP_LOCKOUT_ACCOUNT_FAILURES = int(env("USMP_LOCKOUT_ACCOUNT_FAILURES", "5") or "5")
+USMP_LOCKOUT_ADDRESS_FAILURES = int(env("USMP_LOCKOUT_ADDRESS_FAILURES", "20") or "20")
+USMP_LOCKOUT_WINDOW_SECONDS = int(env("USMP_LOCKOUT_WINDOW_SECONDS", "900") or "900")
+USMP_LOCKOUT_SECONDS = int(env("USMP_LOCKOUT_SECONDS", "900") or "900")

@@ -33,3 +33,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests make the sequencer's passes themselves (or run a loop), so that counts are exact; the
+# writers' step-in is tested on its own (tests/core/test_audit_sequencer.py).
+USMP_AUDIT_WRITER_STEP_IN = "off"
+# WebAuthn's relying party for the test client; browser tests set their live server's origin.
+USMP_WEBAUTHN_ORIGINS = ["http://localhost"]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = USMP_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_RP_ID = "localhost"

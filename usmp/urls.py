@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
 
 from appointments import views as agenda_views
 from dossiers import urls as dossiers_urls
@@ -15,7 +13,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("usmp.accounts.urls")),
     # Anonymous users on the login page may switch language too.
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("patients/", include("dossiers.urls")),
     path("agenda/", include("appointments.urls")),
     path("bridge/", include("bridge.urls")),

@@ -152,6 +152,7 @@ class Converter:
             reason=a.reason,
             side=a.side,
             prison_unavailable=a.prison_unavailable,
+            clinical_readable=self.wall.reads(a.patient_id, specialty.compartment),
             url=f"{self.url_base}{a.id}/" if self.url_base else "",
         )
 

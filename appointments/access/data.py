@@ -115,6 +115,7 @@ class AppointmentView:
     series: SeriesView | None = None
     # On one appointment's page: the prison's window that keeps the patient from it.
     unavailable_window: UnavailabilityView | None = None
+    late: bool = False
     url: str = ""
     _instance: Appointment | None = field(default=None, repr=False, compare=False)
 
@@ -186,6 +187,22 @@ class AppointmentView:
         return self.status == Status.PLANNED
 
     @property
+    def is_late(self) -> bool:
+        """Still planned though its time had come when the page was read (the patient has
+        not been seen, or the outcome is not recorded yet); lists of the day set it."""
+        return self.late
+
+    @property
+    def opens_dossier(self) -> bool:
+        """Whether the viewer reaches the patient's dossier of this appointment's
+        compartment (the wall's answer: team, grant or open emergency access)."""
+        return self.clinical_readable
+
+    @property
+    def dossier_title(self) -> str:
+        return Compartment(self.compartment).dossier_title
+
+    @property
     def cannot_take_place(self) -> str:
         """Why a planned appointment cannot be held as booked: the patient has left, or the
         prison cannot bring them then ("" when it can)."""
@@ -226,6 +243,15 @@ class CareRequestView:
     @property
     def priority_label(self) -> str:
         return _label(Priority, self.priority)
+
+    @property
+    def opens_dossier(self) -> bool:
+        """Whether the viewer reaches the dossier of this request's compartment."""
+        return not self.text_hidden
+
+    @property
+    def dossier_title(self) -> str:
+        return Compartment(self.compartment).dossier_title
 
     @property
     def status_label(self) -> str:

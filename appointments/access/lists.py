@@ -5,22 +5,25 @@ never a patient."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
+from dossiers.permissions import is_clinician
+from dossiers.selectors import break_glass_to_review_count
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
-from .. import permissions
-from ..models import CareRequest, Priority
+from .. import clock, permissions
+from ..models import ACTIVE_STATUSES, CareRequest, Priority
 from ..selectors import agenda, reference, visit_tasks
 from .convert import Converter, person_name
 from .data import AppointmentView, Column, Grid, VisitTaskView
-from .wall import NOBODY
+from .wall import NOBODY, wall_for
 
 
 def user_of(viewer: Viewer) -> Any:
@@ -132,9 +135,29 @@ def access_week(*, viewer: Viewer, practitioner: Any, monday: datetime.date) -> 
 
 
 @dataclass(frozen=True)
+class PractitionerDay:
+    """One practitioner's consultations of the day, in time order."""
+
+    name: str
+    appointments: tuple[AppointmentView, ...]
+
+    @property
+    def late(self) -> int:
+        return sum(1 for a in self.appointments if a.is_late)
+
+
+@dataclass(frozen=True)
 class HomePanels:
     """The agenda's panels on the home page."""
 
+    day: datetime.date | None = None
+    # "Ma journée": the clinician's own consultations of the day, with links to the
+    # dossiers they reach.
+    show_my_day: bool = False
+    my_day: tuple[AppointmentView, ...] = ()
+    # The unit's day by practitioner, for those who book without consulting (secretaries).
+    show_unit_day: bool = False
+    unit_day: tuple[PractitionerDay, ...] = ()
     to_reschedule: tuple[AppointmentView, ...] = ()
     show_tasks: bool = False
     tasks: tuple[VisitTaskView, ...] = ()
@@ -142,14 +165,60 @@ class HomePanels:
     show_requests: bool = False
     waiting: int = 0
     urgent: int = 0
+    # The coordinator's: emergency accesses that await review.
+    show_review: bool = False
+    to_review: int = 0
+
+    @property
+    def late(self) -> int:
+        return sum(1 for a in self.my_day if a.is_late)
+
+
+def _with_lateness(views: dict[Any, AppointmentView]) -> dict[Any, AppointmentView]:
+    now = timezone.now()
+    return {
+        key: replace(view, late=view.start <= now) if view.is_planned else view
+        for key, view in views.items()
+    }
+
+
+def _my_day(user: Any, day: datetime.date) -> tuple[AppointmentView, ...]:
+    start, end = clock.day_bounds(day)
+    rows = agenda.appointment_rows(start, end, practitioner=user, status__in=ACTIVE_STATUSES)
+    convert = Converter(wall_for(user, {r.patient_id for r in rows}))
+    views = _with_lateness(convert.rows(rows, agenda.references(rows)))
+    return tuple(views[r.id] for r in rows)
+
+
+def by_practitioner(views: Any) -> tuple[PractitionerDay, ...]:
+    """VIEWS (in time order) grouped by practitioner, alphabetically, the hospital's
+    external consultations (no practitioner) last."""
+    groups: dict[str, list[AppointmentView]] = {}
+    for view in views:
+        groups.setdefault(view.practitioner_name, []).append(view)
+    names = sorted(groups, key=lambda n: (n == "", n.casefold()))
+    return tuple(PractitionerDay(n, tuple(groups[n])) for n in names)
+
+
+def _unit_day(day: datetime.date) -> tuple[PractitionerDay, ...]:
+    rows, refs = agenda.day_list(day=day)
+    views = _with_lateness(_converter().rows(rows, refs))
+    return by_practitioner(views[r.id] for r in rows)
 
 
 def access_home(*, viewer: Viewer) -> HomePanels:
-    """Appointments to reschedule, mandatory visits and the request queue's counts, as the
-    viewer's roles allow. One list event when patients are listed."""
+    """The viewer's day (a clinician's consultations, or the unit's by practitioner),
+    appointments to reschedule, mandatory visits, the request queue's counts and the
+    emergency accesses to review, as the viewer's roles allow. One list event when
+    patients are listed."""
     user = user_of(viewer)
+    today = clock.today()
     with transaction.atomic():
         convert = _converter()
+        show_my_day = permissions.can_view_agenda(user) and is_clinician(user)
+        my_day = _my_day(user, today) if show_my_day else ()
+        show_unit_day = permissions.can_book(user) and not show_my_day
+        unit_day = _unit_day(today) if show_unit_day else ()
         to_reschedule: tuple[AppointmentView, ...] = ()
         if permissions.can_change_appointments(user):
             to_reschedule = tuple(
@@ -162,15 +231,21 @@ def access_home(*, viewer: Viewer) -> HomePanels:
                 convert.visit_task(row.task, overdue=row.overdue)
                 for row in visit_tasks.visit_tasks_pending()
             )
-        if to_reschedule or tasks:
-            record.allowed(viewer, list_target("home"), purpose=Purpose.DISPLAY)
+        if my_day or unit_day or to_reschedule or tasks:
+            record.allowed(viewer, list_target("home", today.isoformat()), purpose=Purpose.DISPLAY)
         waiting = urgent = 0
         show_requests = permissions.can_view_care_requests(user)
         if show_requests:
             queue = CareRequest.objects.filter(status=CareRequest.Status.WAITING)
             waiting = queue.count()
             urgent = queue.filter(priority=Priority.URGENT).count()
+        show_review = bool(user.has_perm("dossiers.review_break_glass"))
         return HomePanels(
+            day=today,
+            show_my_day=show_my_day,
+            my_day=my_day,
+            show_unit_day=show_unit_day,
+            unit_day=unit_day,
             to_reschedule=to_reschedule,
             show_tasks=show_tasks,
             tasks=tasks,
@@ -178,4 +253,6 @@ def access_home(*, viewer: Viewer) -> HomePanels:
             show_requests=show_requests,
             waiting=waiting,
             urgent=urgent,
+            show_review=show_review,
+            to_review=break_glass_to_review_count() if show_review else 0,
         )

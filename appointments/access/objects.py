@@ -150,6 +150,53 @@ def access_patient_agenda(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientAg
         )
 
 
+@dataclass(frozen=True)
+class PatientOverview:
+    """What the patient's page shows of the agenda: the next appointments, the waiting care
+    requests and the mandatory visits (the last two for those whose roles see them)."""
+
+    upcoming: tuple[AppointmentView, ...]
+    more_upcoming: bool
+    care_requests: tuple[CareRequestView, ...] | None
+    tasks: tuple[VisitTaskView, ...] | None
+
+
+NEXT_APPOINTMENTS = 5
+
+
+def access_patient_overview(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientOverview | None:
+    """The agenda's part of the patient's page (one agenda event for the patient), or None,
+    with nothing read, for a viewer without the agenda. Dossier links follow the wall."""
+    user = user_of(viewer)
+    if not permissions.can_view_agenda(user):
+        return None
+    with transaction.atomic():
+        record.allowed(
+            viewer, Target(Action.AGENDA_VIEW, patient_id=patient_id), purpose=Purpose.DISPLAY
+        )
+        convert = Converter(wall_for(user, [patient_id]))
+        rows = agenda.patient_next_appointments(patient_id=patient_id, limit=NEXT_APPOINTMENTS + 1)
+        requests = None
+        if permissions.can_view_care_requests(user):
+            today = clock.today()
+            requests = tuple(
+                convert.care_request(r, today=today)
+                for r in care_requests.patient_waiting_requests(patient_id=patient_id)
+            )
+        tasks = None
+        if permissions.can_view_visit_tasks(user):
+            tasks = tuple(
+                convert.visit_task(row.task, overdue=row.overdue)
+                for row in visit_tasks.patient_open_visits(patient_id=patient_id)
+            )
+        return PatientOverview(
+            upcoming=tuple(convert.appointment(a) for a in rows[:NEXT_APPOINTMENTS]),
+            more_upcoming=len(rows) > NEXT_APPOINTMENTS,
+            care_requests=requests,
+            tasks=tasks,
+        )
+
+
 def access_care_request(
     *, viewer: Viewer, care_request_id: uuid.UUID, purpose: str, for_change: bool = False
 ) -> CareRequestView:
@@ -187,6 +234,24 @@ def access_care_request(
         return Converter(wall_for(user, [care_request.patient_id])).care_request(
             care_request, today=clock.today(), instance=for_change
         )
+
+
+def access_likely_duplicate_requests(
+    *, viewer: Viewer, patient_id: uuid.UUID, specialty_id: int
+) -> tuple[CareRequestView, ...]:
+    """The patient's requests for the same specialty of the last two weeks, shown before a
+    new one is saved (one agenda event for the patient, a check); texts through the wall."""
+    user = user_of(viewer)
+    target = Target(Action.AGENDA_VIEW, patient_id=patient_id, object_type="care_request")
+    require(viewer, permissions.can_add_care_requests(user), target, purpose=Purpose.CHECK)
+    with transaction.atomic():
+        found = care_requests.recent_care_requests(patient_id=patient_id, specialty_id=specialty_id)
+        if not found:
+            return ()
+        record.allowed(viewer, target, purpose=Purpose.CHECK)
+        convert = Converter(wall_for(user, [patient_id]))
+        today = clock.today()
+        return tuple(convert.care_request(r, today=today) for r in found)
 
 
 def access_care_request_queue(*, viewer: Viewer) -> tuple[CareRequestView, ...]:

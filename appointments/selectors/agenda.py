@@ -305,3 +305,13 @@ def patient_appointments(*, patient: Patient, past_limit: int = 50) -> PatientAp
         upcoming=list(qs.filter(start__gte=now).order_by("start")),
         past=list(qs.filter(start__lt=now).order_by("-start")[:past_limit]),
     )
+
+
+def patient_next_appointments(*, patient_id: uuid.UUID, limit: int) -> list[Appointment]:
+    """The patient's active appointments not over yet, in time order: at most LIMIT."""
+    return list(
+        _appointments()
+        .defer("motive", "outcome_comment")
+        .filter(patient_id=patient_id, end__gt=timezone.now(), status__in=ACTIVE_STATUSES)
+        .order_by("start")[:limit]
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import statistics
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Case, IntegerField, Value, When
 
@@ -57,4 +58,29 @@ def patient_care_requests(*, patient: Patient) -> list[CareRequest]:
         CareRequest.objects.filter(patient=patient)
         .select_related("specialty", "data_key")
         .order_by("-received_on")[:50]
+    )
+
+
+def patient_waiting_requests(*, patient_id: Any) -> list[CareRequest]:
+    """The patient's care requests still waiting to be booked, oldest first."""
+    return list(
+        CareRequest.objects.filter(patient_id=patient_id, status=CareRequest.Status.WAITING)
+        .select_related("patient__identity_key", "specialty", "data_key")
+        .order_by("received_on")[:50]
+    )
+
+
+LIKELY_DUPLICATE_DAYS = 14
+
+
+def recent_care_requests(*, patient_id: Any, specialty_id: Any) -> list[CareRequest]:
+    """The patient's requests for SPECIALTY received within LIKELY_DUPLICATE_DAYS (a slip
+    filed twice, or copied twice from the letter box), newest first."""
+    since = clock.today() - datetime.timedelta(days=LIKELY_DUPLICATE_DAYS)
+    return list(
+        CareRequest.objects.filter(
+            patient_id=patient_id, specialty_id=specialty_id, received_on__gte=since
+        )
+        .select_related("patient__identity_key", "specialty", "data_key")
+        .order_by("-received_on")[:10]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from dossiers.models import Patient
 
@@ -43,3 +44,16 @@ def visit_tasks_pending(*, horizon_days: int = 7) -> list[TaskRow]:
     ]
     rows.sort(key=lambda r: (not r.overdue, r.task.due_by))
     return rows
+
+
+def patient_open_visits(*, patient_id: Any) -> list[TaskRow]:
+    """The patient's mandatory visits still to book or to hold, soonest due first."""
+    today = clock.today()
+    tasks = (
+        VisitTask.objects.filter(
+            patient_id=patient_id, status__in=[VisitTask.Status.OPEN, VisitTask.Status.BOOKED]
+        )
+        .select_related("patient__identity_key", "appointment")
+        .order_by("due_by")
+    )
+    return [TaskRow(task=t, overdue=t.due_by < today) for t in tasks]

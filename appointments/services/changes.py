@@ -23,6 +23,7 @@ from ..models import (
     Appointment,
     CareRequest,
     MovementOutcome,
+    MoveReason,
     Reason,
     Room,
     Side,
@@ -46,11 +47,16 @@ def appointment_move(
     end: datetime.datetime,
     practitioner: User | Unchanged | None = UNCHANGED,
     room: Room | Unchanged | None = UNCHANGED,
+    reason: str = "",
 ) -> Appointment:
     """Move one planned appointment (one occurrence of a series leaves the others intact).
     PRACTITIONER and ROOM left out stay as they are; None is none, refused where the kind
-    needs one. A move to the same time, practitioner and place is refused as unchanged."""
+    needs one. A move to the same time, practitioner and place is refused as unchanged.
+    REASON (a ``MoveReason``) goes into the move's write history."""
+    if reason and reason not in MoveReason.values:
+        raise field_error("reason", _("Choose a reason from the list."), code="invalid_reason")
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment.move_reason = reason  # type: ignore[attr-defined]
     if appointment.status != Status.PLANNED:
         raise ValidationError(_("Only a planned appointment can be moved."), code="not_planned")
     if practitioner is UNCHANGED:

@@ -135,6 +135,12 @@ class DocumentView:
     def pk(self) -> uuid.UUID:
         return self.id
 
+    @property
+    def type_label(self) -> str:
+        from ..documents import type_label
+
+        return type_label(self.content_type)
+
 
 @dataclass(frozen=True)
 class DocumentContent:
@@ -242,6 +248,11 @@ class DossierView:
     documents: tuple[DocumentView, ...] = ()
     consents: tuple[ConsentView, ...] = ()
     authors: tuple[PersonRef, ...] = ()
+    # The summary at the top: allergies and the latest treatment summaries, newest first.
+    allergies: tuple[EntryView, ...] = ()
+    allergies_count: int = 0
+    treatments: tuple[EntryView, ...] = ()
+    treatments_count: int = 0
     _access: DossierAccess | None = field(default=None, repr=False, compare=False)
 
     @property

@@ -14,7 +14,7 @@ from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
 from .. import permissions, selectors
-from ..models import Compartment, Document, Dossier, Entry
+from ..models import Compartment, Document, Dossier, Entry, EntryKind
 from ..permissions import DossierAccess
 from .data import (
     ConsentView,
@@ -132,6 +132,9 @@ def access_dossier(
         pages = max(1, math.ceil(count / size))
         number = min(max(1, page), pages)
         entries = selectors.with_dossier_key(timeline[(number - 1) * size : number * size], dossier)
+        summary = selectors.dossier_summary(dossier)
+        allergies, allergies_count = summary[EntryKind.ALLERGY]
+        treatments, treatments_count = summary[EntryKind.TREATMENT]
         return _shell(
             viewer,
             access,
@@ -155,6 +158,10 @@ def access_dossier(
                 if c.is_current
             ),
             authors=tuple(PersonRef.of(u) for u in selectors.dossier_authors(dossier)),
+            allergies=tuple(_entry(e) for e in allergies),
+            allergies_count=allergies_count,
+            treatments=tuple(_entry(e) for e in treatments),
+            treatments_count=treatments_count,
         )
 
 

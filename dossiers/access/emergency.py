@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
@@ -105,3 +107,33 @@ def access_break_glass(*, viewer: Viewer, access_id: uuid.UUID) -> BreakGlassVie
     if grant is None:
         record.refuse(viewer, target, purpose=Purpose.WRITE)
     return _view(grant, for_change=True)
+
+
+@dataclass(frozen=True)
+class OpenEmergency:
+    """One of the viewer's own emergency accesses still open: which dossier and until when
+    (no identity, no reason: the banner of every page names neither)."""
+
+    patient_id: uuid.UUID
+    compartment: str
+    until: datetime.datetime
+
+    @property
+    def compartment_label(self) -> str:
+        return str(Compartment(self.compartment).label)
+
+
+def open_emergency_accesses(*, viewer: Viewer) -> tuple[OpenEmergency, ...]:
+    """The viewer's own open emergency accesses, for the banner on every page. Not an
+    access event: the viewer's own grants, read without any patient data (one query)."""
+    user = viewer.user
+    if user is None or not permissions.is_clinician(user):
+        return ()
+    now = timezone.now()
+    rows = (
+        BreakGlassAccess.objects.filter(user=user, started_at__lte=now, expires_at__gt=now)
+        .order_by("expires_at")
+        .values_list("dossier__patient_id", "dossier__compartment", "expires_at")
+    )
+    tz = timezone.get_current_timezone()
+    return tuple(OpenEmergency(p, c, until.astimezone(tz)) for p, c, until in rows)

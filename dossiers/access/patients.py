@@ -18,7 +18,7 @@ from .. import permissions, selectors
 from ..identifiers import validate_prison_number
 from ..keys import prison_numbers
 from ..models import Compartment, Patient
-from ..selectors import PatientQuery
+from ..selectors import PatientLookup
 from .data import DossierLink, PatientView
 
 
@@ -69,15 +69,16 @@ def break_glass_offers(
     return tuple(c for c in Compartment if c not in opened)
 
 
-def access_patient_search(*, viewer: Viewer, query: PatientQuery) -> tuple[PatientView, ...]:
+def access_patient_search(*, viewer: Viewer, lookup: PatientLookup) -> tuple[PatientView, ...]:
     """Exact matches on a prison number or a name, recorded with the blind index looked up
-    (never the term typed)."""
-    target = Target(Action.PATIENT_SEARCH, search_index=selectors.search_index(query))
+    (never the term typed); LOOKUP comes from the form (``PatientQuery.lookup()``) or from
+    the session when the results are shown again."""
+    target = Target(Action.PATIENT_SEARCH, search_index=lookup.index)
     if not permissions.can_view_patients(user_of(viewer)):
         record.refuse(viewer, target, purpose=Purpose.SEARCH, hide=False)
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.SEARCH)
-        return tuple(PatientView.of(p) for p in selectors.patient_search(query))
+        return tuple(PatientView.of(p) for p in selectors.patient_lookup(lookup))
 
 
 def access_likely_duplicates(

@@ -117,6 +117,7 @@ def test_moving_the_last_other_specialty_away_warns_about_the_point_left_behind(
         "end_time": "10:30",
         "practitioner": dentist.pk,
         "room": elsewhere.pk,
+        "reason": "unit_organisation",
     }
     nurse = persona_client("nurse")
     response = nurse.post(url, move)

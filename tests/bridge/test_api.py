@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 
 import icalendar
 import pytest
@@ -224,7 +225,28 @@ def test_print_page_lists_the_same_movements(client, token, sample):
     assert text.count("200001") == 2
     assert "csrf" not in text.lower()
     assert response["Referrer-Policy"] == "no-referrer"
-    assert "script" not in text
+    # One script, the print button's, from our own static files; nothing inline.
+    assert re.findall(r"<script[^>]*>", text) == ['<script src="/static/js/print.js" defer>']
+
+
+def test_the_guards_list_runs_from_now_on_and_marks_cancellations(client, token, sample):
+    enrol(client, token)
+    api = client.get("/bridge/v1/movements", **bearer(token)).json()["movements"]
+    text = client.get(PRINT_URL).content.decode()
+    rows = re.findall(r"<tr( class=\"movement-cancelled\")?>\s*<td>(\d+)</td>", text)
+    now = NOW
+    expected = [
+        (m["status"] == "cancelled", m["prison_number"])
+        for m in api
+        if datetime.datetime.fromisoformat(m["end"]) > now
+    ]
+    assert [(bool(cls), number) for cls, number in rows] == expected
+    assert any(cancelled for cancelled, _n in expected)  # the sample has one to mark
+    assert "ANNULÉ" in text
+    with time_machine.travel(NOW + datetime.timedelta(hours=30), tick=False):
+        later = client.get(PRINT_URL).content.decode()
+    assert "lun. 23/11" in text or "lun 23/11" in text
+    assert "23/11" not in later  # Monday's movements are over: gone from the list
 
 
 def test_print_page_takes_no_bearer_token(client, token, sample):

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime
 import io
-import threading
 
 import pytest
 import time_machine
 from auditlog.models import LogEntry
 from django.core.management import CommandError, call_command
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_patient, make_user
-from usmp.audit import chain, retention
-from usmp.audit.models import AccessEvent, ChainLink, Checkpoint
+from usmp.audit import chain, merkle, retention, tree
+from usmp.audit.models import AccessEvent, ChainLink, Checkpoint, SequencerState
 from usmp.audit.writer import write_event
 
 
@@ -161,9 +160,12 @@ def test_truncated_tail_is_detected_against_the_last_checkpoint():
 
 
 @pytest.mark.django_db
-def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head():
+def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head(tmp_path):
     record(3)
-    point = chain.checkpoint()
+    out = io.StringIO()
+    call_command("audit_checkpoint", stdout=out)
+    printed = out.getvalue()
+    point = Checkpoint.objects.latest("id")
     head = f"{point.seq}:{point.head_hash}"
     tamper("DELETE FROM audit_chainlink WHERE seq = %s", [point.seq])
     tamper(
@@ -177,9 +179,26 @@ def test_truncation_that_also_removed_checkpoints_is_caught_by_the_external_head
         cursor.execute(
             "ALTER TABLE audit_checkpoint ENABLE TRIGGER audit_checkpoint_no_update_delete"
         )
-    assert run_verify()[0]  # nothing left inside the database to compare with...
+    ok, output = run_verify()
+    assert not ok and "the sequencer's tree" in output  # its compact range remembers...
+    rewrite_tree_state()  # ...unless rewritten too: then nothing inside the database is left
+    assert run_verify()[0]
     ok, output = run_verify("--expect", head)  # ...but the printed head remembers
     assert not ok and "its tail was truncated" in output
+    note = tmp_path / "checkpoint.txt"
+    note.write_text(printed)
+    ok, output = run_verify("--expect-checkpoint", str(note))  # and the signed checkpoint
+    assert not ok and "the checkpoint given on the command line" in output
+    assert "its tail was truncated" in output
+
+
+def rewrite_tree_state():
+    """What someone who truncated the links would also do: make the sequencer's compact
+    range that of the links left."""
+    frontier = merkle.CompactRange()
+    for leaf in ChainLink.objects.order_by("seq").values_list("leaf_hash", flat=True):
+        frontier.append(bytes(leaf))
+    SequencerState.objects.filter(pk=1).update(tree_size=frontier.size, frontier=frontier.packed())
 
 
 FORGED_INSERT = (
@@ -224,39 +243,15 @@ def test_checkpoint_command_prints_the_head(db):
     out = io.StringIO()
     call_command("audit_checkpoint", stdout=out)
     seq, head = out.getvalue().split()[0].split(":")
-    assert Checkpoint.objects.get().seq == int(seq) == ChainLink.objects.count()
+    assert Checkpoint.objects.latest("id").seq == int(seq) == ChainLink.objects.count()
     assert len(head) == 64
     assert run_verify("--expect", f"{seq}:{head}")[0]
     assert not run_verify("--expect", "not-a-head")[0]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_eight_concurrent_writers_leave_a_valid_chain():
-    users = [make_user("nurse") for _ in range(8)]
-    errors = []
-    barrier = threading.Barrier(8)
-
-    def writer(user):
-        try:
-            barrier.wait()
-            for _ in range(10):
-                # Outside any transaction: each event commits, then the sequencer links it.
-                write_event(actor=user, action=AccessEvent.Action.DOSSIER_VIEW)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=writer, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert AccessEvent.objects.count() == 80
-    assert ChainLink.objects.filter(source="access").count() == 80
-    ok, output = run_verify()
-    assert ok, output
+    # The signed checkpoint follows: origin, tree size, root, time, a blank line, signature.
+    lines = out.getvalue().splitlines()[1:]
+    assert lines[:2] == [tree.origin(), seq]
+    assert lines[3].startswith("time ") and lines[4] == ""
+    assert lines[5].startswith(f"\u2014 {tree.origin()} ")
 
 
 @pytest.mark.django_db
@@ -301,11 +296,30 @@ def test_purge_keeps_the_chain_verifiable_and_records_itself():
         assert AccessEvent.objects.filter(pk__in=[e.pk for e in recent]).count() == 2
         assert LogEntry.objects.count() > 0  # the write history stays
         assert AccessEvent.objects.filter(action=AccessEvent.Action.AUDIT_PURGE).count() == 1
-        chain.sequence()
         ok, output = run_verify()
         assert ok, output
         record(1)
         assert run_verify()[0]
+        # The tree still proves a recent event against a new checkpoint.
+        point = chain.checkpoint()
+        link = ChainLink.objects.get(source="access", source_id=recent[0].pk)
+        stored = tree.StoredTree()
+        proof = merkle.inclusion_proof(link.seq - 1, point.tree_size, stored.subtree)
+        merkle.verify_inclusion(
+            link.seq - 1, point.tree_size, bytes(link.leaf_hash), proof, bytes(point.root_hash)
+        )
+
+
+@pytest.mark.django_db
+def test_a_purge_boundary_inserted_by_hand_is_named():
+    """Rows deleted behind a boundary row written by hand, with no purge behind it."""
+    events = record(4)
+    link = ChainLink.objects.get(source="access", source_id=events[2].pk)
+    tamper("DELETE FROM audit_accessevent WHERE id IN (%s, %s)", [events[0].pk, events[1].pk])
+    Checkpoint.objects.create(seq=link.seq, head_hash=link.row_hash, is_purge_boundary=True)
+    ok, output = run_verify()
+    assert not ok
+    assert f"the purge boundary at link {link.seq} has no purge event in the log" in output
 
 
 def test_purge_command_refuses_short_retention(db):

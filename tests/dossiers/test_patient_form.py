@@ -161,7 +161,7 @@ def test_inline_validation_warns_of_a_likely_duplicate(nurse_client):
         HTTP_HX_TRIGGER_NAME="birth_date",
     )
     body = response.content.decode()
-    assert 'id="duplicate-warning" hx-swap-oob="true"' in body
+    assert 'id="duplicate-warning" data-hx-swap-oob="true"' in body
     assert "111111" in body
 
 

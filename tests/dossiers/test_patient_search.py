@@ -71,8 +71,9 @@ def test_homonyms_are_all_listed_sorted_by_first_name():
 
 def test_search_page_finds_by_prison_number(persona_client, lefevre):
     response = persona_client("nurse").post(
-        reverse("dossiers:patient_search"), {"prison_number": "2026 123"}
+        reverse("dossiers:patient_search"), {"prison_number": "2026 123"}, follow=True
     )
+    assert response.redirect_chain == [(reverse("dossiers:patient_search"), 302)]
     assert response.status_code == 200
     assert "LEFÈVRE-LE GALL Jean-Noël" in response.content.decode()
 
@@ -81,7 +82,7 @@ def test_search_page_rejects_invalid_prison_number_clearly(persona_client, lefev
     response = persona_client("nurse").post(
         reverse("dossiers:patient_search"), {"prison_number": "12'; DROP TABLE"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "4 à 10 chiffres" in response.content.decode()
     assert "LEFÈVRE" not in response.content.decode()
 
@@ -93,7 +94,7 @@ def test_search_page_takes_no_separated_digits_for_a_prison_number(
     response = persona_client("nurse").post(
         reverse("dossiers:patient_search"), {"prison_number": prison_number}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "ressemble à une date" in response.content.decode()
     assert "LEFÈVRE" not in response.content.decode()
     assert patient_search(PatientQuery(prison_number=prison_number)) == []
@@ -111,8 +112,50 @@ def test_search_query_count_does_not_grow_with_results(persona_client):
     counts = {}
     for name, expected in (("seul", 1), ("nombreux", 30)):
         with CaptureQueriesContext(connection) as queries:
-            response = client.post(url, {"last_name": name})
+            response = client.post(url, {"last_name": name}, follow=True)
         assert response.content.decode().count(name.upper()) == expected
         counts[name] = len(queries)
     assert counts["seul"] == counts["nombreux"]
     assert counts["seul"] <= 20  # session, user, access event and its chain link, search
+
+
+def test_results_survive_reload_and_back_without_the_terms_anywhere(persona_client, lefevre):
+    """Post/redirect/get: the results come back on a plain GET (Back, reload) from the
+    blind index kept in the session; the terms are in neither the address nor the
+    session, and each showing is a search in the access log (the index, not the term)."""
+    from django.contrib.sessions.models import Session
+
+    from usmp.audit.models import AccessEvent
+
+    client = persona_client("nurse")
+    url = reverse("dossiers:patient_search")
+    posted = client.post(url, {"last_name": "Lefèvre-Le Gall", "first_name": "Jean-Noël"})
+    assert (posted.status_code, posted["Location"]) == (302, url)
+    for _ in range(2):  # reload, Back
+        shown = client.get(url)
+        assert "LEFÈVRE-LE GALL Jean-Noël" in shown.content.decode()
+        assert "Résultats de votre dernière recherche, par nom" in shown.content.decode()
+    stored = Session.objects.get(session_key=client.session.session_key).session_data
+    decoded = str(client.session.load())
+    for term in ("Lef", "LEF", "Jean", "2026123"):
+        assert term not in stored and term not in decoded
+    searches = AccessEvent.objects.filter(action="patient_search").order_by("id")
+    assert searches.count() == 2
+    assert len({e.search_index for e in searches}) == 1 and searches[0].search_index
+
+    cleared = client.post(url, {"clear": "1"})
+    assert cleared.status_code == 302
+    assert "LEFÈVRE" not in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "kept", [{"prison_number": 12}, {"surprise": "x"}, "not-a-dict", {"last_name": "x" * 500}]
+)
+def test_an_altered_kept_search_is_ignored(persona_client, lefevre, kept):
+    client = persona_client("nurse")
+    session = client.session
+    session["patient_search"] = kept
+    session.save()
+    response = client.get(reverse("dossiers:patient_search"))
+    assert response.status_code == 200
+    assert "LEFÈVRE" not in response.content.decode()

@@ -79,9 +79,31 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def login(page, live_server, username: str, password: str) -> None:
+@pytest.fixture(autouse=True)
+def _webauthn_origin(request, settings):
+    """WebAuthn binds keys to the origin the browser sees: the live server's."""
+    if "live_server" in request.fixturenames:
+        live_server = request.getfixturevalue("live_server")
+        settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+        settings.OTP_WEBAUTHN_RP_ID = "localhost"
+
+
+def password_step(page, live_server, username: str, password: str) -> None:
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Nom d'utilisateur").fill(username)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+
+
+def login(page, live_server, username: str, password: str) -> None:
+    """A complete login: the password, then the code of the account's TOTP application
+    (enrolled here if the account has none), as its user would type it."""
+    from tests.accounts.otp import enrol_totp, totp_code
+    from usmp.accounts.models import User
+
+    device = enrol_totp(User.objects.get(username=username))
+    password_step(page, live_server, username, password)
+    page.wait_for_url("**/accounts/login/second-factor/**")
+    page.get_by_label("Code").fill(totp_code(device))
+    page.get_by_role("button", name="Confirmer").click()
     page.wait_for_url(f"{live_server.url}/")

@@ -56,3 +56,27 @@ def test_inline_validation_shows_errors_while_typing(page, live_server):
     # expect() polls from Playwright's side: no string eval, which the CSP forbids.
     expect(feedback).to_have_text("")
     page.screenshot(path=str(ARTIFACTS / "patient-form.png"), full_page=True)
+
+
+def test_back_after_a_search_shows_the_results_again_without_resubmitting(page, live_server):
+    nurse = make_user("nurse")
+    make_patient(prison_number="4815170", last_name="Retour", first_name="Arrière")
+    login(page, live_server, nurse.username, PASSWORD)
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_label("Numéro d'écrou").fill("4815170")
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_url(f"{live_server.url}/patients/")  # redirected: no term in the address
+    assert "1 patient trouvé" in page.locator("#search-results").inner_text()
+    page.get_by_role("link", name="4815170").click()
+    page.get_by_role("heading", level=1, name="RETOUR Arrière").wait_for()
+
+    response = page.go_back()
+    # A POST page would answer Back with Chromium's "Confirm Form Resubmission"
+    # (ERR_CACHE_MISS) under no-store; the results page is a plain GET.
+    assert response is not None and response.status == 200
+    assert response.request.method == "GET"
+    assert page.url == f"{live_server.url}/patients/"
+    assert "RETOUR Arrière" in page.locator("#search-results").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "search-after-back.png"), full_page=True)
+    page.reload()
+    assert "RETOUR Arrière" in page.locator("#search-results").inner_text()

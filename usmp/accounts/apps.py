@@ -18,8 +18,14 @@ class AccountsConfig(AppConfig):
         from .roles import sync_role_groups
 
         # Role grants are the most sensitive writes of all: audit them, groups included.
-        register_audited(User, m2m_fields={"groups", "user_permissions"}, exclude={"last_login"})
+        register_audited(
+            User,
+            m2m_fields={"groups", "user_permissions"},
+            exclude={"last_login", "security_stamp"},
+        )
         register_audited(Group, m2m_fields={"permissions"})
+
+        from . import signals  # noqa: F401  (failed logins count toward the lockout)
 
         # Permissions exist only after every app has migrated: sync the groups then.
         post_migrate.connect(sync_role_groups, dispatch_uid="usmp.accounts.sync_role_groups")

@@ -1,6 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
+from django.utils import formats
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+
+from usmp.core.net import client_ip
+
+from . import lockout
+
+
+def locked_message(lock: lockout.Lock) -> str:
+    return str(
+        _(
+            "Too many failed attempts: this account or this workstation is locked until "
+            "%(time)s. The unit's coordinator can unlock it sooner."
+        )
+        % {"time": formats.time_format(localtime(lock.until), "H:i")}
+    )
 
 
 class LoginForm(AuthenticationForm):
@@ -13,4 +34,37 @@ class LoginForm(AuthenticationForm):
         label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        source_ip = client_ip(self.request) if self.request is not None else None
+        lock = lockout.locked(username, source_ip)
+        if lock is not None:
+            # Refused without checking the password; recorded as any failed login.
+            user_login_failed.send(
+                sender=__name__, credentials={"username": username}, request=self.request
+            )
+            raise forms.ValidationError(locked_message(lock), code="locked")
+        return super().clean()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The 6 digits of your application, or one of your recovery codes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class EnrolCodeForm(CodeForm):
+    code = forms.CharField(
+        label=_("Code shown by the application"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
     )

@@ -4,6 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +20,29 @@ class User(AbstractUser):
     apps (clinical and identifying data): those come from role groups only.
     """
 
+    # Who made the account in the admin: never the one who confirms its clinical roles.
+    created_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    # The health professional's RPPS number as Pro Santé Connect gives it (SubjectNameID):
+    # linked by whoever manages accounts, it lets the professional log in with the CPS card.
+    rpps = models.CharField(
+        _("RPPS number"), max_length=16, unique=True, null=True, blank=True, default=None
+    )
+    # Changed when the account's second factors change: every session made before ends
+    # (it is part of the session's auth hash, as the password is).
+    security_stamp = models.CharField(max_length=32, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        key_salt = "usmp.accounts.User.get_session_auth_hash"
+        return salted_hmac(
+            key_salt, f"{self.password}|{self.security_stamp}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @cached_property
     def roles(self) -> frozenset[str]:
@@ -64,3 +87,70 @@ class User(AbstractUser):
                 return False
             return any(p.startswith(f"{app_label}.") for p in self._role_permissions)
         return super().has_module_perms(app_label)
+
+
+class FailureCount(models.Model):
+    """Failed logins and second-factor codes of one account or one source address within
+    the lockout window (usmp.accounts.lockout). A counter, not a record: the access events
+    are the record."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", _("Account")
+        ADDRESS = "address", _("Source address")
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    # The username as typed (case-folded) or the source address.
+    key = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failure count")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="failure_count_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"FailureCount {self.scope} {self.pk}"
+
+
+class RoleChange(models.Model):
+    """A clinical role (or the medical lead's) proposed for an account: it takes effect only
+    once a second person, the unit's medical lead, confirms it (usmp.accounts.role_changes)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REFUSED = "refused", _("Refused")
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_changes")
+    role = models.CharField(max_length=32)
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("role change")
+        verbose_name_plural = _("role changes")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(status="pending"),
+                name="one_pending_role_change",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"RoleChange {self.pk} {self.role} {self.status}"
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label) if self.role in Role.values else self.role

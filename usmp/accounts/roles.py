@@ -21,6 +21,8 @@ class Role(models.TextChoices):
     PSY_NURSE = "psy_nurse", _("Psychiatric nurse")
     SECRETARY = "secretary", _("Medical secretary")
     COORDINATOR = "coordinator", _("Unit coordinator")
+    # Confirms the clinical roles others propose (usmp.accounts.role_changes).
+    MEDICAL_LEAD = "medical_lead", _("Medical lead")
 
 
 CLINICAL_ROLES = frozenset(
@@ -33,6 +35,10 @@ CLINICAL_ROLES = frozenset(
         Role.PSY_NURSE,
     }
 )
+
+# Granted only once a second person confirms (usmp.accounts.role_changes): the roles that
+# open patients' dossiers, and the role that confirms them.
+TWO_PERSON_ROLES = CLINICAL_ROLES | {Role.MEDICAL_LEAD}
 
 _PATIENT_DESK = ["dossiers.view_patient", "dossiers.add_patient", "dossiers.change_patient"]
 # Compartment teams read and write every dossier of their compartment; anyone else needs a
@@ -112,6 +118,9 @@ _BRIDGE_ADMIN = [
     "bridge.delete_movementwave",
 ]
 ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_BRIDGE_ADMIN]
+# The medical lead holds no permission of its own: it confirms role changes (a page rule),
+# and reads dossiers only through a clinical role it also holds.
+ROLE_PERMISSIONS[Role.MEDICAL_LEAD] = []
 
 
 def sync_role_groups(sender: Any = None, **kwargs: Any) -> None:

@@ -41,6 +41,14 @@ class AccessEvent(models.Model):
         BREAK_GLASS_LIST = "break_glass_list", _("Emergency accesses read")
         BRIDGE_CLIENT_VIEW = "bridge_client_view", _("Bridge client read")
         PAGE_OPEN = "page_open", _("Page opened")
+        # Strong authentication (issue 15): the second step of a login, its enrolment, the
+        # refusal of guessing, and the role changes that need two people.
+        SECOND_FACTOR = "second_factor", _("Second factor")
+        FACTOR_ENROL = "factor_enrol", _("Second factor enrolled")
+        FACTOR_RESET = "factor_reset", _("Second factors reset")
+        LOCKOUT = "lockout", _("Lockout after repeated failures")
+        UNLOCK = "unlock", _("Lockout lifted")
+        ROLE_CHANGE = "role_change", _("Role change (proposed, confirmed, refused)")
 
     class Purpose(models.TextChoices):
         """Why the object was read: what the page or the command does with it."""
@@ -136,8 +144,11 @@ class RefusalCounter(models.Model):
 
 class ChainLink(models.Model):
     """One link of the tamper-evident chain over both audit tables (access events and
-    django-auditlog's write history). ``row_hash`` = HMAC(audit key, previous hash | canonical
-    content of the row); links are numbered without gaps under a lock (usmp.audit.chain)."""
+    django-auditlog's write history), and one leaf of the Merkle tree over them.
+    ``row_hash`` = HMAC(audit key, previous hash | canonical content of the row); links are
+    numbered without gaps under a lock (usmp.audit.chain). ``leaf_hash`` is the RFC 6962
+    leaf hash of the same canonical content: leaf ``seq - 1 - tree offset`` of the tree
+    (usmp.audit.tree). Links outlive a purged row: the tree keeps its hash."""
 
     class Source(models.TextChoices):
         ACCESS = "access", _("Access event")
@@ -148,6 +159,7 @@ class ChainLink(models.Model):
     source_id = models.BigIntegerField()
     prev_hash = models.CharField(max_length=64)
     row_hash = models.CharField(max_length=64)
+    leaf_hash = models.BinaryField(max_length=32)
 
     class Meta:
         verbose_name = _("audit chain link")
@@ -160,7 +172,9 @@ class ChainLink(models.Model):
 
 
 class Checkpoint(models.Model):
-    """A recorded head of the chain (also printed, to be kept outside the database)."""
+    """A recorded head of the chain and the tree: ``note`` is the checkpoint (tree size, root
+    hash, time) signed with the keyring's Ed25519 key in the C2SP signed-note format (also
+    printed, to be kept outside the database)."""
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(default=timezone.now)
@@ -171,6 +185,9 @@ class Checkpoint(models.Model):
     purged_access_events = models.BigIntegerField(default=0)
     # Write-history rows up to this id lost their links in a purge (the rows are kept).
     unlinked_writes_through = models.BigIntegerField(null=True, blank=True)
+    tree_size = models.BigIntegerField(null=True, blank=True)
+    root_hash = models.BinaryField(max_length=32, null=True, blank=True)
+    note = models.TextField(blank=True)
 
     class Meta:
         verbose_name = _("audit checkpoint")
@@ -186,6 +203,14 @@ class SequencerState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     horizon = models.BigIntegerField(default=0)
+    # When the last pass that left nothing committed behind began: writers step in when it
+    # is old (no sequencer runs), /healthz and audit_verify report rows waiting past the bound.
+    caught_up_at = models.DateTimeField(null=True, blank=True)
+    # The Merkle tree: its leaves are the links after the first TREE_OFFSET (links purged
+    # before the tree existed); FRONTIER is its compact range (usmp.audit.merkle).
+    tree_offset = models.BigIntegerField(default=0)
+    tree_size = models.BigIntegerField(default=0)
+    frontier = models.BinaryField(default=b"")
 
     class Meta:
         verbose_name = _("audit sequencer state")
@@ -193,3 +218,23 @@ class SequencerState(models.Model):
 
     def __str__(self) -> str:
         return f"SequencerState {self.horizon}"
+
+
+class TreeNode(models.Model):
+    """A node of the Merkle tree at a level that is a multiple of 8 (the root of 256, 65,536...
+    leaves), so that any subtree hash is computed from at most 255 stored hashes (leaves are
+    in ChainLink). Append-only."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        verbose_name = _("audit tree node")
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="tree_node_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"TreeNode {self.level}/{self.index}"

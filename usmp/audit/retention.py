@@ -1,5 +1,6 @@
-"""Retention: access events older than the retention period leave the chain's oldest part,
-and the chain stays verifiable from a boundary checkpoint."""
+"""Retention: access events older than the retention period are deleted; their links and
+leaf hashes stay, so that the tree stays verifiable, and the chain resumes from a boundary
+checkpoint."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ class PurgeResult:
 
 
 def purge(*, before: datetime.datetime, acting_user: User | None = None) -> PurgeResult:
-    """Delete access events older than BEFORE with the links of the chain's oldest part.
+    """Delete access events older than BEFORE (the rows of the chain's oldest part).
 
     The chain stays verifiable: a boundary checkpoint keeps the hash of the last purged link,
-    and the purge itself is recorded as an access event. Write history rows are kept."""
+    the tree keeps every leaf hash, and the purge itself is recorded as an access event.
+    Write history rows are kept."""
     floor = timezone.now() - datetime.timedelta(days=MINIMUM_RETENTION_DAYS)
     if before > floor:
         raise ValueError(
@@ -55,31 +57,25 @@ def purge(*, before: datetime.datetime, acting_user: User | None = None) -> Purg
             first_kept = cursor.fetchone()[0]
         last_seq, _ = chain.head()
         through = (first_kept - 1) if first_kept is not None else last_seq
-        purged = ChainLink.objects.filter(seq__lte=through)
+        previous = chain.boundary()
+        purged = ChainLink.objects.filter(seq__gt=previous.seq if previous else 0, seq__lte=through)
         last = purged.order_by("-seq").first()
         if last is None:
             return PurgeResult(through_seq=through, access_events_deleted=0)
         access_ids = list(purged.filter(source="access").values_list("source_id", flat=True))
-        writes_through = (
-            purged.filter(source="write")
-            .order_by("-source_id")
-            .values_list("source_id", flat=True)
-            .first()
-        )
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'on'")
-            cursor.execute("DELETE FROM audit_chainlink WHERE seq <= %s", [through])
+            # The links stay: the tree keeps their leaf hashes, so that it still verifies
+            # and proves the later leaves; only the rows (who read what) go.
             cursor.execute("DELETE FROM audit_accessevent WHERE id = ANY(%s)", [access_ids])
             cursor.execute(f"SET LOCAL {PURGE_SETTING} = 'off'")
-        previous = chain.boundary()
         Checkpoint.objects.create(
             seq=last.seq,
             head_hash=last.row_hash,
             is_purge_boundary=True,
             purged_access_events=len(access_ids),
-            unlinked_writes_through=max(
-                writes_through or 0, (previous.unlinked_writes_through or 0) if previous else 0
-            ),
+            # Write history keeps its links now; a purge from before the tree unlinked some.
+            unlinked_writes_through=previous.unlinked_writes_through if previous else None,
         )
         writer.write_event(
             actor=acting_user,
@@ -87,4 +83,5 @@ def purge(*, before: datetime.datetime, acting_user: User | None = None) -> Purg
             object_type="chain",
             object_id=f"through link {last.seq}, {len(access_ids)} events",
         )
+    chain.sequence()  # the purge's own event, which the boundary stands on (verify)
     return PurgeResult(through_seq=last.seq, access_events_deleted=len(access_ids))

@@ -2,9 +2,9 @@
 apps' ``access`` modules) and from the services that write, never from a view or a template
 tag (an import-linter contract).
 
-An event is one INSERT in the caller's transaction; its link in the chain is made after that
-transaction commits (``chain.schedule``), so a transaction that recorded a read holds no
-lock while its page renders, and a rolled-back read leaves no row."""
+An event is one INSERT in the caller's transaction, which takes no lock; the sequencer links
+it once that transaction has committed (``usmp.audit.sequencer``), so a transaction that
+recorded a read holds nothing while its page renders, and a rolled-back read leaves no row."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import chain
+from . import sequencer
 from .models import AccessEvent, RefusalCounter
 
 if TYPE_CHECKING:
@@ -46,10 +46,13 @@ def write_event(
     count: int = 1,
     at: datetime.datetime | None = None,
 ) -> AccessEvent:
-    """Insert one access event; it joins the chain once the transaction commits."""
-    event = AccessEvent.objects.create(
+    """Insert one access event; the sequencer links it once the transaction commits.
+
+    The row is built in memory and written by one prepared INSERT (no ORM save: its
+    signals and field preparation were a third of an event's cost)."""
+    event = AccessEvent(
         at=at or timezone.now(),
-        actor=actor if actor is not None and actor.pk else None,
+        actor_id=actor.pk if actor is not None and actor.pk else None,
         action=action,
         outcome=outcome,
         patient_id=AccessEvent.as_uuid(patient_id) if patient_id else None,
@@ -63,8 +66,23 @@ def write_event(
         purpose=purpose,
         count=count,
     )
-    chain.schedule()
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+    sequencer.schedule()
     return event
+
+
+_COLUMNS = (
+    "at", "actor_id", "action", "outcome", "patient_id", "compartment", "object_type",
+    "object_id", "search_index", "break_glass", "source_ip", "client_id", "purpose", "count",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_COLUMNS)}) VALUES "  # noqa: S608
+    "(%s, %s, %s, %s, %s::uuid, %s, %s, %s, %s, %s, %s::inet, %s, %s, %s) RETURNING id"
+)
 
 
 def refusal_record(*, source_ip: str | None, action: str, object_id: str = "") -> None:

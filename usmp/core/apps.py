@@ -8,4 +8,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from usmp import checks  # noqa: F401  (registers the system checks)
+
+        from .language import load_choice_at_login
+
+        user_logged_in.connect(load_choice_at_login, dispatch_uid="usmp-language-at-login")

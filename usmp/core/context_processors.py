@@ -31,6 +31,9 @@ NAVIGATION = [
     NavItem(_("Audit log"), "oversight:audit_log", "audit_review"),
     NavItem(_("Access report"), "oversight:patient_report_lookup", "audit_review"),
     NavItem(_("Prison bridge"), "bridge:clients", "bridge_manage"),
+    NavItem(_("Lockouts"), "lockouts", "lockouts_manage"),
+    NavItem(_("Role changes"), "role_changes", "role_changes_view"),
+    NavItem(_("Account security"), "security"),
 ]
 
 
@@ -38,7 +41,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     items = []
     can = Can(user)
-    if user is not None and user.is_authenticated:
+    # Between the password and the second factor, nothing is offered but logging out.
+    verified = user is not None and getattr(user, "is_verified", lambda: False)()
+    if user is not None and user.is_authenticated and verified:
         for item in NAVIGATION:
             if item.rule is None or can[item.rule]:
                 url = reverse(item.url_name)

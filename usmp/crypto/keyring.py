@@ -6,8 +6,13 @@ Format (JSON, from ``USMP_KEYRING`` or the file named by ``USMP_KEYRING_FILE``):
       "active": "m2026a",
       "master_keys": {"m2026a": "<base64 of 32 bytes>", "m2025b": "..."},
       "blind_index_key": "<base64 of 32 bytes>",
-      "audit_key": "<base64 of 32 bytes>"
+      "audit_key": "<base64 of 32 bytes>",
+      "audit_signing_key": "<base64 of 32 bytes>"
     }
+
+``audit_signing_key`` is the Ed25519 private key (its 32-byte seed) that signs the audit
+log's checkpoints; ``manage.py audit_public_key`` prints its public half. A keyring from
+before it derives one from ``audit_key`` (HKDF-SHA256), so that it needs no edit.
 
 Old master keys stay in the keyring until ``rotate_keys`` has re-wrapped every data key. The
 keyring never lives in the database.
@@ -35,6 +40,7 @@ class Keyring:
     master_keys: dict[str, bytes]
     blind_index_key: bytes
     audit_key: bytes
+    audit_signing_seed: bytes
 
     def master_key(self, key_id: str) -> bytes:
         try:
@@ -84,12 +90,32 @@ def parse_keyring(text: str) -> Keyring:
     active = data["active"]
     if active not in decoded:
         raise KeyringError(f"Keyring: the active master key {active!r} is not in master_keys.")
+    audit_key = _decode_key(data["audit_key"], "audit_key")
+    signing = data.get("audit_signing_key")
     return Keyring(
         active_id=active,
         master_keys=decoded,
         blind_index_key=_decode_key(data["blind_index_key"], "blind_index_key"),
-        audit_key=_decode_key(data["audit_key"], "audit_key"),
+        audit_key=audit_key,
+        audit_signing_seed=(
+            _decode_key(signing, "audit_signing_key")
+            if signing is not None
+            else derive_signing_seed(audit_key)
+        ),
     )
+
+
+def derive_signing_seed(audit_key: bytes) -> bytes:
+    """The checkpoint signing key of a keyring written before it had one."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=None,
+        info=b"cloison audit checkpoint signing key v1",
+    ).derive(audit_key)
 
 
 def generate_keyring_document(active_id: str = "m1") -> str:
@@ -104,6 +130,7 @@ def generate_keyring_document(active_id: str = "m1") -> str:
             "master_keys": {active_id: new_key()},
             "blind_index_key": new_key(),
             "audit_key": new_key(),
+            "audit_signing_key": new_key(),
         },
         indent=2,
     )

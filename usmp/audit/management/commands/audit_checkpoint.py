@@ -8,9 +8,11 @@ from usmp.audit import chain
 
 class Command(BaseCommand):
     help = (
-        "Record the audit chain's head and print it as SEQ:HASH. Keep the printed line outside "
-        "the database (e-mail, paper, another system): audit_verify --expect SEQ:HASH then "
-        "detects a truncated or rewritten chain."
+        "Record the audit chain's head and the tree's signed checkpoint, and print both: the "
+        "head as SEQ:HASH on the first line, then the checkpoint (C2SP signed note). Keep them "
+        "outside the database (e-mail, paper, another system, a witness): audit_verify "
+        "--expect SEQ:HASH or --expect-checkpoint FILE then detects a truncated or rewritten "
+        "log, and anyone with the public key (audit_public_key) can check the checkpoint."
     )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
@@ -18,3 +20,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{point.seq}:{point.head_hash}  {timezone.localtime(point.at):%Y-%m-%d %H:%M:%S %Z}"
         )
+        self.stdout.write(point.note, ending="")
