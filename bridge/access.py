@@ -19,7 +19,7 @@ from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
-from .models import BridgeClient, BridgeDevice
+from .models import BridgeClient, BridgeDevice, Scope
 
 
 def viewer_of(request: HttpRequest) -> Viewer:
@@ -163,6 +163,12 @@ class ClientView:
     @property
     def pk(self) -> int:
         return self.id
+
+    @property
+    def scope_labels(self) -> list[str]:
+        """The scopes as people call them (never the codes)."""
+        labels = dict(Scope.choices)
+        return [str(labels.get(scope, scope)) for scope in self.scopes]
 
     @property
     def is_active(self) -> bool:

@@ -43,6 +43,7 @@ def test_create_shows_the_token_once(coordinator_client, waves):
     listing = coordinator_client.get(reverse("bridge:clients")).content.decode()
     assert token not in listing
     assert client.token_prefix in listing
+    assert "Lire les mouvements" in listing and "movements:read" not in listing  # words, not codes
 
 
 @pytest.mark.parametrize(
