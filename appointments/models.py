@@ -563,7 +563,7 @@ class CustodyEvent(models.Model):
         TRANSFER = "transfer", _("Transfer")
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
-    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # Keyed HMAC of the push's canonical body: the same id pushed again with another body is a
     # conflict, not a duplicate (empty for rows pushed before it was kept).
     push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="custody_events")
@@ -594,7 +594,7 @@ class Unavailability(models.Model):
     refuses to book over it; a withdrawn window is kept, with the time it was withdrawn."""
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
-    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # Keyed HMAC of the push's canonical body: the same id pushed again with another body is a
     # conflict, not a duplicate (empty for rows pushed before it was kept).
     push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="unavailabilities")
@@ -646,7 +646,7 @@ class MovementOutcome(models.Model):
         SECURITY_INCIDENT = "security_incident", _("Security incident")
 
     client_ref = models.CharField(max_length=CLIENT_REF_MAX_LENGTH, unique=True)
-    # sha256 of the push's canonical body: the same id pushed again with another body is a
+    # Keyed HMAC of the push's canonical body: the same id pushed again with another body is a
     # conflict, not a duplicate (empty for rows pushed before it was kept).
     push_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="movement_outcomes")

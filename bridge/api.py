@@ -10,7 +10,7 @@ refused, as a BRIDGE_PUSH. Errors carry a generic message only.
 from __future__ import annotations
 
 import datetime
-import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -351,8 +351,9 @@ def _bounded_body(request: HttpRequest) -> bytes:
 
 
 def _canonical_digest(push: BaseModel) -> str:
-    """sha256 of the push as validated: the same push resent with other spacing, key order
-    or UTC offset has the same digest."""
+    """HMAC-SHA256 of the push as validated, under a key of the keyring (the push holds a
+    prison number, which an unkeyed hash would give away to whoever tries every number):
+    the same push resent with other spacing, key order or UTC offset has the same digest."""
 
     def canonical(value: object) -> object:
         if isinstance(value, datetime.datetime):
@@ -363,7 +364,7 @@ def _canonical_digest(push: BaseModel) -> str:
 
     fields = {name: canonical(value) for name, value in push.model_dump().items()}
     text = json.dumps([type(push).__name__, fields], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.digest(policy.push_digest_key(), text.encode(), "sha256").hex()
 
 
 # Applies a validated push for a caller: True when recorded, False when a duplicate; a

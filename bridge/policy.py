@@ -40,6 +40,7 @@ DEFAULT_WAVES = (
 # Two waves closer than this make a window nearly as precise as the consultation itself.
 MIN_WAVE_GAP = datetime.timedelta(minutes=30)
 ID_DOMAIN = b"cloison/bridge/movement-id/v1"
+PUSH_DIGEST_DOMAIN = b"cloison/bridge/push-digest/v1"
 ID_HEX_LENGTH = 32
 
 
@@ -124,12 +125,20 @@ def movement_key() -> bytes:
     """The HMAC key of movement ids, derived from the blind-index key for this one use."""
     from usmp.crypto.keyring import get_keyring
 
-    return _derive(get_keyring().blind_index_key)
+    return _derive(get_keyring().blind_index_key, ID_DOMAIN)
 
 
-@lru_cache(maxsize=4)
-def _derive(blind_index_key: bytes) -> bytes:
-    return hmac.new(blind_index_key, ID_DOMAIN, hashlib.sha256).digest()
+def push_digest_key() -> bytes:
+    """The HMAC key of pushes' digests (a push holds a prison number: an unkeyed hash of it
+    could be reversed by trying every number), derived for this one use."""
+    from usmp.crypto.keyring import get_keyring
+
+    return _derive(get_keyring().blind_index_key, PUSH_DIGEST_DOMAIN)
+
+
+@lru_cache(maxsize=8)
+def _derive(blind_index_key: bytes, domain: bytes) -> bytes:
+    return hmac.new(blind_index_key, domain, hashlib.sha256).digest()
 
 
 def movement_id(

@@ -323,3 +323,26 @@ def test_the_operation_is_in_the_openapi_schema(client):
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body["additionalProperties"] is False
     assert set(body["properties"]) == {"id", "prison_number", "kind", "date"}
+
+
+def test_the_push_digest_is_keyed(client, writer, monkeypatch):
+    """An unkeyed hash of a push would give its prison number away to whoever tries every
+    number; the stored digest needs the keyring's key."""
+    import hashlib
+
+    from bridge import api, policy
+    from bridge.schemas import CustodyEventIn
+
+    patient = make_patient(arrival_date=datetime.date(2026, 1, 5))
+    assert push(client, writer, event(patient, "release", TODAY)).status_code == 201
+    stored = CustodyEvent.objects.get().push_digest
+    body = CustodyEventIn.model_validate_json(json.dumps(event(patient, "release", TODAY)))
+    assert api._canonical_digest(body) == stored
+    text = json.dumps(
+        ["CustodyEventIn", {**body.model_dump(), "date": TODAY.isoformat()}],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    assert hashlib.sha256(text.encode()).hexdigest() != stored
+    monkeypatch.setattr(policy, "push_digest_key", lambda: b"another key" * 3)
+    assert api._canonical_digest(body) != stored

@@ -85,7 +85,7 @@ def test_a_window_is_recorded_without_reason(client, writer):
     assert {f.name for f in Unavailability._meta.concrete_fields} == {
         "id",
         "client_ref",
-        "push_digest",  # sha256 of the canonical body: nothing readable
+        "push_digest",  # a keyed HMAC of the canonical body: nothing readable
         "patient",
         "start",
         "end",
