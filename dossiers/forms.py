@@ -30,7 +30,9 @@ from .identifiers import (
 )
 from .models import (
     BREAK_GLASS_REASON_MIN_LENGTH,
+    CORRECTION_REASON_MAX_LENGTH,
     ENTRY_MAX_LENGTH,
+    GRANT_DEFAULT_DAYS,
     Consent,
     EntryKind,
     Patient,
@@ -273,6 +275,35 @@ class EntryForm(forms.Form):
         return [str(e) for e in self.errors.get(name, [])] if name in self.fields else []
 
 
+class CorrectionForm(EntryForm):
+    """A correction by the note's author: the new text and why."""
+
+    # Checked by the service (after "nothing changed", which is said first).
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        required=False,
+        max_length=CORRECTION_REASON_MAX_LENGTH,
+        help_text=_("Kept with the new version, e.g. “dose copied from another note”."),
+    )
+
+
+class AddendumForm(forms.Form):
+    """Another clinician's addendum to a note: text only, the note's type."""
+
+    text = forms.CharField(
+        label=_("Addendum"),
+        max_length=ENTRY_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Shown with the note, under your name; the note itself does not change."),
+    )
+
+    def clean_text(self) -> str:
+        text: str = self.cleaned_data["text"].strip()
+        if not text:
+            raise ValidationError(_("The note is empty."), code="empty")
+        return text
+
+
 class EntryFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("All types")), *EntryKind.choices]
@@ -372,11 +403,21 @@ class WithdrawForm(forms.Form):
 class GrantForm(forms.Form):
     grantee = forms.ChoiceField(label=_("Give access to"))
     write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
+    until = forms.DateField(
+        label=_("Until (included)"),
+        input_formats=dates.DATE_FORMATS,
+        widget=dates.DateInput(),
+        help_text=_("The access stops by itself at the end of this day."),
+    )
 
     def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
         """CHOICES: the care teams and clinicians who may be given access (their ``key``,
         ``name`` and ``is_team``)."""
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault(
+                "until", timezone.localdate() + datetime.timedelta(days=GRANT_DEFAULT_DAYS)
+            )
         cast(forms.ChoiceField, self.fields["grantee"]).choices = [("", "—")] + [
             (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
             for c in choices

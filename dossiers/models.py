@@ -180,25 +180,52 @@ class Dossier(models.Model):
         return {"patient_id": str(self.patient_id), "compartment": self.compartment}
 
 
-class DossierUserObjectPermission(UserObjectPermissionBase):
+class GrantTerms(models.Model):
+    """Who gave a per-object grant, when, and until when: a grant past `expires_at` is
+    ignored by every check (``dossiers.permissions``) and stops by itself."""
+
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+# A grant lasts at most this long; the sharing form proposes a month.
+GRANT_MAX_DAYS = 366
+GRANT_DEFAULT_DAYS = 30
+
+
+class DossierUserObjectPermission(UserObjectPermissionBase, GrantTerms):
     """Per-object grant to one user (a visiting specialist), with a real foreign key."""
 
     content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+    def __str__(self) -> str:
+        return f"Grant {self.pk}"
 
     def get_additional_data(self) -> dict[str, str]:
         return self.content_object.get_additional_data()
 
 
-class DossierGroupObjectPermission(GroupObjectPermissionBase):
+class DossierGroupObjectPermission(GroupObjectPermissionBase, GrantTerms):
     """Per-object grant to a named care team (a group)."""
 
     content_object = models.ForeignKey(Dossier, on_delete=models.CASCADE)
+
+    def __str__(self) -> str:
+        return f"Grant {self.pk}"
 
     def get_additional_data(self) -> dict[str, str]:
         return self.content_object.get_additional_data()
 
 
 ENTRY_MAX_LENGTH = 20_000
+CORRECTION_REASON_MIN_LENGTH = 5
+CORRECTION_REASON_MAX_LENGTH = 500
 
 
 class EntryKind(models.TextChoices):
@@ -234,6 +261,13 @@ class Entry(EncryptedModel):
         related_name="superseded_by",
     )
     break_glass = models.BooleanField(default=False)
+    # Why a correction was made (only its author corrects a note); empty for a first version.
+    correction_reason = EncryptedTextField(key_field="data_key", null=True)
+    # Another clinician's addendum to a note (the version it was written against): a note is
+    # corrected by its author only; others add to it.
+    addendum_to = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="addenda"
+    )
 
     class Meta:
         verbose_name = _("entry")

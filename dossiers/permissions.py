@@ -2,7 +2,8 @@
 write. The access functions (``dossiers.access``) use them and record what they decide.
 
 A dossier is reached by its compartment's team (role permission), by a per-object grant
-(django-guardian, superuser and global shortcuts off) or by an active break-the-glass access.
+(django-guardian's tables, superuser and global shortcuts off, with a term: a grant past its
+`expires_at` counts for nothing) or by an active break-the-glass access.
 Everyone else, secretaries, the coordinator and the IT administrator included, is refused.
 """
 
@@ -13,12 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
-from guardian.core import ObjectPermissionChecker
 
 from usmp.accounts.roles import CLINICAL_ROLES
 
-from .models import BreakGlassAccess, Dossier
+from .models import (
+    BreakGlassAccess,
+    Dossier,
+    DossierGroupObjectPermission,
+    DossierUserObjectPermission,
+)
+
+GRANT_PERMS = ("view_dossier", "change_dossier")
 
 
 def can_view_patients(user: Any) -> bool:
@@ -69,11 +77,25 @@ def active_break_glass(user: Any, dossier: Dossier) -> BreakGlassAccess | None:
     )
 
 
+def _live_grants(user: Any, **filters: Any) -> tuple[Any, Any]:
+    """The user's and their groups' grant rows still in force, filtered by FILTERS."""
+    now = timezone.now()
+    live = Q(permission__codename__in=GRANT_PERMS, expires_at__gt=now)
+    return (
+        DossierUserObjectPermission.objects.filter(live, user=user, **filters),
+        DossierGroupObjectPermission.objects.filter(live, group__user=user, **filters),
+    )
+
+
 def _granted(user: Any, dossier: Dossier) -> tuple[bool, bool]:
-    """(may read, may write) through per-object grants to the user or their groups."""
-    checker = ObjectPermissionChecker(user)
-    perms = set(checker.get_perms(dossier))
-    return ("view_dossier" in perms or "change_dossier" in perms, "change_dossier" in perms)
+    """(may read, may write) through per-object grants in force to the user or their groups."""
+    by_user, by_group = _live_grants(user, content_object=dossier)
+    perms = set(
+        by_user.values_list("permission__codename", flat=True).union(
+            by_group.values_list("permission__codename", flat=True)
+        )
+    )
+    return (bool(perms), "change_dossier" in perms)
 
 
 def dossier_access_for(user: Any, dossier: Dossier) -> DossierAccess | None:
@@ -114,23 +136,11 @@ def reachable_compartments(
     others = {"somatic", "psychiatric"} - teams
     if not others or not is_clinician(user):
         return frozenset(reached)
-    from .models import DossierGroupObjectPermission, DossierUserObjectPermission
-
-    perms = ["view_dossier", "change_dossier"]
-    rows = [
-        *DossierUserObjectPermission.objects.filter(
-            user=user,
-            permission__codename__in=perms,
-            content_object__patient_id__in=ids,
-            content_object__compartment__in=others,
-        ).values_list("content_object__patient_id", "content_object__compartment"),
-        *DossierGroupObjectPermission.objects.filter(
-            group__user=user,
-            permission__codename__in=perms,
-            content_object__patient_id__in=ids,
-            content_object__compartment__in=others,
-        ).values_list("content_object__patient_id", "content_object__compartment"),
-    ]
+    by_user, by_group = _live_grants(
+        user, content_object__patient_id__in=ids, content_object__compartment__in=others
+    )
+    fields = ("content_object__patient_id", "content_object__compartment")
+    rows = [*by_user.values_list(*fields), *by_group.values_list(*fields)]
     now = timezone.now()
     rows += BreakGlassAccess.objects.filter(
         user=user,

@@ -6,9 +6,10 @@ import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from usmp.crypto.blind_index import blind_index
 
@@ -192,7 +193,7 @@ def dossier_timeline(
     then pass each page through ``with_dossier_key``)."""
     qs = (
         Entry.objects.filter(dossier=dossier, superseded_by__isnull=True)
-        .select_related("author")
+        .select_related("author", "addendum_to__author")
         .order_by("-occurred_at", "-created_at")
     )
     if kind:
@@ -244,7 +245,9 @@ def entry_versions(entry: Entry) -> list[Entry]:
     current = entry
     while True:
         newer = (
-            Entry.objects.filter(supersedes=current).select_related("author", "data_key").first()
+            Entry.objects.filter(supersedes=current)
+            .select_related("author", "data_key", "addendum_to__author")
+            .first()
         )
         if newer is None:
             break
@@ -252,7 +255,9 @@ def entry_versions(entry: Entry) -> list[Entry]:
     versions = [current]
     while versions[-1].supersedes_id is not None:
         versions.append(
-            Entry.objects.select_related("author", "data_key").get(pk=versions[-1].supersedes_id)
+            Entry.objects.select_related("author", "data_key", "addendum_to__author").get(
+                pk=versions[-1].supersedes_id
+            )
         )
     return versions
 
@@ -291,19 +296,59 @@ def patient_dossiers(patient_id: uuid.UUID) -> list[Dossier]:
 
 
 @dataclass(frozen=True)
-class DossierGrants:
-    users: list[Any]
-    groups: list[Any]
+class GrantRow:
+    """One grantee's access to a dossier: read (and write?), given by whom, when, until."""
+
+    grantee: Any  # a User or a Group
+    is_team: bool
+    write: bool
+    granted_by: Any | None
+    granted_at: datetime.datetime
+    expires_at: datetime.datetime
+
+    @property
+    def is_live(self) -> bool:
+        return self.expires_at > timezone.now()
 
 
-def dossier_grants(dossier: Dossier) -> DossierGrants:
-    """The visiting clinicians and care teams given access to DOSSIER."""
-    from guardian.shortcuts import get_groups_with_perms, get_users_with_perms
+# The sharing page also lists grants that ended this recently, marked as ended.
+RECENTLY_ENDED = datetime.timedelta(days=30)
 
-    return DossierGrants(
-        users=list(get_users_with_perms(dossier, with_superusers=False, with_group_users=False)),
-        groups=list(cast(Iterable[Any], get_groups_with_perms(dossier))),
-    )
+
+def dossier_grants(dossier: Dossier) -> list[GrantRow]:
+    """The visiting clinicians and care teams given access to DOSSIER (in force, or ended
+    within RECENTLY_ENDED), care teams first, in two queries."""
+    from .models import DossierGroupObjectPermission, DossierUserObjectPermission
+
+    since = timezone.now() - RECENTLY_ENDED
+    rows: dict[tuple[bool, int], GrantRow] = {}
+    for is_team, model, who in (
+        (True, DossierGroupObjectPermission, "group"),
+        (False, DossierUserObjectPermission, "user"),
+    ):
+        grants = (
+            model.objects.filter(
+                content_object=dossier,
+                permission__codename__in=("view_dossier", "change_dossier"),
+                expires_at__gt=since,
+            )
+            .select_related(who, "granted_by", "permission")
+            .order_by("granted_at")
+        )
+        for g in grants:
+            grantee = getattr(g, who)
+            key = (is_team, grantee.pk)
+            earlier = rows.get(key)
+            write = g.permission.codename == "change_dossier" or bool(earlier and earlier.write)
+            rows[key] = GrantRow(
+                grantee=grantee,
+                is_team=is_team,
+                write=write,
+                granted_by=g.granted_by,
+                granted_at=g.granted_at,
+                expires_at=max(g.expires_at, earlier.expires_at) if earlier else g.expires_at,
+            )
+    return sorted(rows.values(), key=lambda r: (not r.is_team, not r.is_live, r.granted_at))
 
 
 def care_teams() -> list[Any]:

@@ -24,6 +24,8 @@ from .identifiers import validate_prison_number
 from .models import (
     BREAK_GLASS_MAX_MINUTES,
     BREAK_GLASS_REASON_MIN_LENGTH,
+    CORRECTION_REASON_MAX_LENGTH,
+    CORRECTION_REASON_MIN_LENGTH,
     ENTRY_MAX_LENGTH,
     BreakGlassAccess,
     Compartment,
@@ -167,10 +169,20 @@ def entry_create(
     kind: str,
     text: str,
     supersedes: Entry | None = None,
+    reason: str = "",
+    addendum_to: Entry | None = None,
 ) -> Entry:
-    """Append an entry (or the corrected version of SUPERSEDES) to the dossier."""
+    """Append an entry to the dossier: a new note, the corrected version of SUPERSEDES (by
+    its author only, with a REASON), or another clinician's addendum to ADDENDUM_TO."""
     if not access.can_write:
         raise PermissionDenied
+    if supersedes is not None:
+        if supersedes.author_id != acting_user.pk:
+            # Another clinician adds an addendum; a note's text is its author's.
+            raise PermissionDenied
+        addendum_to = supersedes.addendum_to
+    elif addendum_to is not None and addendum_to.dossier_id != access.dossier.pk:
+        raise ValidationError(_("This entry belongs to another dossier."), code="other_dossier")
     text = text.strip()
     if not text:
         raise field_error("text", _("The note is empty."), "empty")
@@ -192,6 +204,21 @@ def entry_create(
             )
         if (supersedes.kind, supersedes.text) == (kind, text):
             raise nothing_changed()
+        reason = reason.strip()
+        if len(reason) < CORRECTION_REASON_MIN_LENGTH:
+            raise field_error(
+                "reason",
+                _("Say why you correct this note (%(min)d characters at least).")
+                % {"min": CORRECTION_REASON_MIN_LENGTH},
+                "reason_missing",
+            )
+        if len(reason) > CORRECTION_REASON_MAX_LENGTH:
+            raise field_error(
+                "reason",
+                _("The reason is too long (%(max)d characters at most).")
+                % {"max": CORRECTION_REASON_MAX_LENGTH},
+                "too_long",
+            )
     entry = Entry(
         dossier=access.dossier,
         data_key=access.dossier.data_key,
@@ -201,6 +228,8 @@ def entry_create(
         supersedes=supersedes,
         occurred_at=supersedes.occurred_at if supersedes is not None else timezone.now(),
         break_glass=access.is_break_glass,
+        correction_reason=reason if supersedes is not None else None,
+        addendum_to=addendum_to,
     )
     try:
         with transaction.atomic(), acting_as(acting_user):
@@ -394,15 +423,39 @@ def consent_withdraw(*, acting_user: User | None, consent: Consent, on: datetime
     return consent
 
 
+def grant_expiry(until: datetime.date) -> datetime.datetime:
+    """The instant a grant "until UNTIL" stops: the end of that day, Europe/Paris."""
+    next_day = until + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(next_day, datetime.time.min))
+
+
+def _grant_rows(grantee: User | Group) -> tuple[Any, dict[str, Any]]:
+    """The grant model for GRANTEE (a user or a care team) and its filter."""
+    from django.contrib.auth.models import Group
+
+    from .models import DossierGroupObjectPermission, DossierUserObjectPermission
+
+    if isinstance(grantee, Group):
+        return DossierGroupObjectPermission, {"group": grantee}
+    return DossierUserObjectPermission, {"user": grantee}
+
+
 @transaction.atomic
 def dossier_grant(
-    *, acting_user: User, dossier: Dossier, grantee: User | Group, write: bool
+    *,
+    acting_user: User,
+    dossier: Dossier,
+    grantee: User | Group,
+    write: bool,
+    until: datetime.date,
 ) -> None:
     """Give a visiting clinician (a user) or a named care team (a group) access to one
-    dossier. Only the dossier's compartment team may grant."""
-    from django.contrib.auth.models import Group
-    from guardian.shortcuts import assign_perm
+    dossier until the end of UNTIL. Only the dossier's compartment team may grant; giving
+    access again replaces the earlier terms (an extension, or reading only)."""
+    from django.contrib.auth.models import Group, Permission
+    from guardian.shortcuts import remove_perm
 
+    from .models import GRANT_MAX_DAYS
     from .permissions import is_clinician, is_team_member
 
     if not is_team_member(acting_user, dossier.compartment):
@@ -411,20 +464,48 @@ def dossier_grant(
         raise ValidationError(
             _("Access can only be given to a clinician or a care team."), code="not_a_clinician"
         )
+    today = timezone.localdate()
+    if until < today:
+        raise field_error("until", _("The end date is already past."), "past")
+    if until > today + datetime.timedelta(days=GRANT_MAX_DAYS):
+        raise field_error(
+            "until",
+            _("Access is given for %(days)d days at most.") % {"days": GRANT_MAX_DAYS},
+            "too_long",
+        )
+    model, who = _grant_rows(grantee)
+    perms = {
+        p.codename: p
+        for p in Permission.objects.filter(
+            content_type__app_label="dossiers", codename__in=("view_dossier", "change_dossier")
+        )
+    }
+    terms = {
+        "granted_by": acting_user,
+        "granted_at": timezone.now(),
+        "expires_at": grant_expiry(until),
+    }
     with acting_as(acting_user):
-        assign_perm("view_dossier", grantee, dossier)
+        model.objects.update_or_create(
+            content_object=dossier, permission=perms["view_dossier"], **who, defaults=terms
+        )
         if write:
-            assign_perm("change_dossier", grantee, dossier)
+            model.objects.update_or_create(
+                content_object=dossier, permission=perms["change_dossier"], **who, defaults=terms
+            )
+        else:
+            remove_perm("change_dossier", grantee, dossier)
 
 
 @transaction.atomic
 def dossier_revoke(*, acting_user: User, dossier: Dossier, grantee: User | Group) -> None:
+    """End a grant now (its rows go; the write history keeps who gave and who ended it)."""
     from guardian.shortcuts import remove_perm
 
-    from .permissions import is_team_member
+    from .permissions import GRANT_PERMS, is_team_member
 
     if not is_team_member(acting_user, dossier.compartment):
         raise PermissionDenied
     with acting_as(acting_user):
-        remove_perm("view_dossier", grantee, dossier)
-        remove_perm("change_dossier", grantee, dossier)
+        for codename in GRANT_PERMS:
+            remove_perm(codename, grantee, dossier)

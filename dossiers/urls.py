@@ -24,6 +24,11 @@ urlpatterns = [
     path(_dossier + "entries/validate/", views.entry_validate, name="entry_validate"),
     path(_dossier + "entries/<uuid:entry_id>/", views.entry_history, name="entry_history"),
     path(_dossier + "entries/<uuid:entry_id>/correct/", views.entry_correct, name="entry_correct"),
+    path(
+        _dossier + "entries/<uuid:entry_id>/addendum/",
+        views.entry_addendum,
+        name="entry_addendum",
+    ),
     path(_dossier + "documents/new/", views.document_upload, name="document_upload"),
     path(
         _dossier + "documents/<uuid:document_id>/",

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,8 +34,10 @@ from .access import emergency
 from .access import patients as patient_access
 from .access.data import DossierView
 from .forms import (
+    AddendumForm,
     BreakGlassForm,
     ConsentForm,
+    CorrectionForm,
     DocumentForm,
     EntryFilterForm,
     EntryForm,
@@ -344,22 +347,37 @@ def entry_history(
     )
 
 
+def _open_entry(
+    request: StaffRequest,
+    patient_id: uuid.UUID,
+    compartment: str,
+    entry_id: uuid.UUID,
+    *,
+    author_only: bool,
+    again: bool = False,
+) -> Any:
+    """The entry opened for a correction (its author) or an addendum (who writes). AGAIN:
+    shown once more after a refused form, the version is read once more."""
+    return dossier_access.access_entry(
+        viewer=Viewer.of(request),
+        patient_id=patient_id,
+        compartment=compartment,
+        entry_id=entry_id,
+        purpose=Purpose.WRITE if request.method == "POST" and not again else Purpose.CHANGE,
+        author_only=author_only,
+    )
+
+
 @page("dossier_open")
 @require_http_methods(["GET", "POST"])
 def entry_correct(
     request: StaffRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
 ) -> HttpResponse:
-    viewer = Viewer.of(request)
-    opened = dossier_access.access_entry(
-        viewer=viewer,
-        patient_id=patient_id,
-        compartment=compartment,
-        entry_id=entry_id,
-        purpose=Purpose.WRITE if request.method == "POST" else Purpose.CHANGE,
-    )
+    """The note's author corrects it, saying why; the earlier version stays."""
+    opened = _open_entry(request, patient_id, compartment, entry_id, author_only=True)
     urls = _dossier_urls(opened.dossier)
     if request.method == "POST":
-        form = EntryForm(request.POST, validate_url=urls["entry_validate"])
+        form = CorrectionForm(request.POST, validate_url=urls["entry_validate"])
         status = 400
         if form.is_valid():
             try:
@@ -367,23 +385,20 @@ def entry_correct(
                     acting_user=request.user,
                     access=opened.dossier.access(),
                     supersedes=opened.instance(),
-                    **form.cleaned_data,
+                    kind=form.cleaned_data["kind"],
+                    text=form.cleaned_data["text"],
+                    reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
                 status = form_refusal(request, form, exc)
             else:
                 messages.success(request, _("Correction saved; the earlier version is kept."))
                 return redirect(urls["detail"])
-        # Shown again: the version being corrected is read once more.
-        opened = dossier_access.access_entry(
-            viewer=viewer,
-            patient_id=patient_id,
-            compartment=compartment,
-            entry_id=entry_id,
-            purpose=Purpose.CHANGE,
+        opened = _open_entry(
+            request, patient_id, compartment, entry_id, author_only=True, again=True
         )
     else:
-        form = EntryForm(
+        form = CorrectionForm(
             initial={"kind": opened.entry.kind, "text": opened.entry.text},
             validate_url=urls["entry_validate"],
         )
@@ -391,6 +406,49 @@ def entry_correct(
     return render(
         request,
         "dossiers/entry_correct.html",
+        {
+            "access": opened.dossier,
+            "patient": opened.dossier.patient,
+            "entry": opened.entry,
+            "form": form,
+            "urls": urls,
+        },
+        status=status,
+    )
+
+
+@page("dossier_open")
+@require_http_methods(["GET", "POST"])
+def entry_addendum(
+    request: StaffRequest, patient_id: uuid.UUID, compartment: str, entry_id: uuid.UUID
+) -> HttpResponse:
+    """A clinician who writes in the dossier adds to a note (its author's text stays)."""
+    opened = _open_entry(request, patient_id, compartment, entry_id, author_only=False)
+    urls = _dossier_urls(opened.dossier)
+    form = AddendumForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.entry_create(
+                    acting_user=request.user,
+                    access=opened.dossier.access(),
+                    kind=opened.entry.kind,
+                    text=form.cleaned_data["text"],
+                    addendum_to=opened.instance(),
+                )
+            except ValidationError as exc:
+                status = form_refusal(request, form, exc)
+            else:
+                messages.success(request, _("Addendum saved with the note."))
+                return redirect(urls["detail"])
+        opened = _open_entry(
+            request, patient_id, compartment, entry_id, author_only=False, again=True
+        )
+    return render(
+        request,
+        "dossiers/entry_addendum.html",
         {
             "access": opened.dossier,
             "patient": opened.dossier.patient,
@@ -506,14 +564,22 @@ def dossier_sharing(request: StaffRequest, patient_id: uuid.UUID, compartment: s
             messages.success(request, _("Access removed."))
             return redirect(request.path)
         if form.is_valid():
-            services.dossier_grant(
+            service_call(
+                form,
+                services.dossier_grant,
                 acting_user=request.user,
                 dossier=dossier.access().dossier,
                 grantee=sharing.grantee(form.cleaned_data["grantee"]),
                 write=form.cleaned_data["write"],
+                until=form.cleaned_data["until"],
             )
-            messages.success(request, _("Access given."))
-            return redirect(request.path)
+            if not form.errors:
+                messages.success(
+                    request,
+                    _("Access given until %(day)s included.")
+                    % {"day": date_format(form.cleaned_data["until"], "SHORT_DATE_FORMAT")},
+                )
+                return redirect(request.path)
     return render(
         request,
         "dossiers/dossier_sharing.html",

@@ -58,3 +58,10 @@ def make_patient(**overrides: Any) -> Patient:
     }
     data.update(overrides)
     return patient_admit(acting_user=None, **data)
+
+
+def in_a_week() -> datetime.date:
+    """The last day of a dossier grant given for a week."""
+    from django.utils import timezone
+
+    return timezone.localdate() + datetime.timedelta(days=7)

@@ -221,7 +221,15 @@ MATRIX: dict[str, Row] = {
         reads=(A.ENTRY_HISTORY,),
         refusal=_by_rule(A.ENTRY_HISTORY),
     ),
+    # A note is corrected by its author only (the world's note is another physician's): the
+    # team is refused with a 403, recorded; it adds an addendum instead.
     "dossiers:entry_correct": Row(
+        "get",
+        _somatic_team(403),
+        kwargs=_entry,
+        refusal={**_by_rule(A.ENTRY_VIEW), "nurse": A.ENTRY_VIEW, "physician": A.ENTRY_VIEW},
+    ),
+    "dossiers:entry_addendum": Row(
         "get",
         _somatic_team(200),
         kwargs=_entry,
@@ -452,7 +460,7 @@ SHOWS_SENTINEL = {
     "dossiers:patient_update",
     "dossiers:dossier_detail",
     "dossiers:entry_history",
-    "dossiers:entry_correct",
+    "dossiers:entry_addendum",
     "dossiers:document_upload",  # the team's form error re-displays the dossier
     "dossiers:entry_create",
     "dossiers:document_download",

@@ -103,6 +103,15 @@ class DossierLink:
 
 
 @dataclass(frozen=True)
+class AddendumRef:
+    """The note an addendum adds to: its version's id, clinical time and author."""
+
+    id: uuid.UUID
+    occurred_at: datetime.datetime
+    author: PersonRef
+
+
+@dataclass(frozen=True)
 class EntryView:
     id: uuid.UUID
     kind: str
@@ -112,6 +121,10 @@ class EntryView:
     occurred_at: datetime.datetime
     break_glass: bool
     has_versions: bool
+    # Why this version corrects the previous one ("" for a first version).
+    correction_reason: str = ""
+    # The note this entry adds to (another clinician's addendum), if any.
+    addendum_of: AddendumRef | None = None
 
     @property
     def pk(self) -> uuid.UUID:

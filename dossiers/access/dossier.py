@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
@@ -17,6 +19,7 @@ from .. import permissions, selectors
 from ..models import Compartment, Document, Dossier, Entry, EntryKind
 from ..permissions import DossierAccess
 from .data import (
+    AddendumRef,
     ConsentView,
     DocumentContent,
     DocumentView,
@@ -66,6 +69,7 @@ def _resolve(
 
 
 def _entry(entry: Entry, *, has_versions: bool | None = None) -> EntryView:
+    note = entry.addendum_to if entry.addendum_to_id is not None else None
     return EntryView(
         id=entry.pk,
         kind=entry.kind,
@@ -75,6 +79,12 @@ def _entry(entry: Entry, *, has_versions: bool | None = None) -> EntryView:
         occurred_at=entry.occurred_at,
         break_glass=entry.break_glass,
         has_versions=entry.supersedes_id is not None if has_versions is None else has_versions,
+        correction_reason=(entry.correction_reason or "") if entry.supersedes_id else "",
+        addendum_of=(
+            AddendumRef(note.pk, note.occurred_at, PersonRef.of(note.author))
+            if note is not None
+            else None
+        ),
     )
 
 
@@ -179,7 +189,7 @@ class EntryForChange:
 
 def _entry_in(access: DossierAccess, entry_id: uuid.UUID) -> Entry | None:
     return (
-        Entry.objects.select_related("author", "data_key")
+        Entry.objects.select_related("author", "data_key", "addendum_to__author")
         .filter(pk=entry_id, dossier=access.dossier)
         .first()
     )
@@ -225,14 +235,23 @@ def access_entry(
     compartment: str,
     entry_id: uuid.UUID,
     purpose: str,
+    author_only: bool = False,
 ) -> EntryForChange:
-    """One version of an entry, opened for its correction (the viewer must write)."""
+    """One version of an entry, opened for its correction (AUTHOR_ONLY: the viewer must be
+    its author; others are refused, recorded, with a 403) or for an addendum (the viewer
+    must write in the dossier)."""
     target = _target(
         Action.ENTRY_VIEW, patient_id, compartment, object_type="entry", object_id=str(entry_id)
     )
     access = _resolve(viewer, patient_id, compartment, target, purpose=purpose, for_change=True)
     with transaction.atomic():
         entry = _entry_in(access, entry_id)
+        if (
+            entry is not None
+            and author_only
+            and (viewer.user is None or entry.author_id != viewer.user.pk)
+        ):
+            record.refuse(viewer, target, purpose=purpose, hide=False)
         if entry is not None:
             if purpose != Purpose.WRITE:
                 record.allowed(
@@ -300,6 +319,36 @@ class Grantee:
     name: str
     is_team: bool
     _instance: Any
+    # The terms, for a grant given (not for a candidate).
+    write: bool = False
+    granted_by: str = ""
+    granted_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.expires_at is not None and self.expires_at > timezone.now()
+
+    @property
+    def last_day(self) -> datetime.date | None:
+        """The last day the grant is in force (it stops at the end of it)."""
+        if self.expires_at is None:
+            return None
+        return timezone.localtime(self.expires_at - datetime.timedelta(microseconds=1)).date()
+
+
+def _grantee(row: selectors.GrantRow) -> Grantee:
+    who = row.grantee
+    return Grantee(
+        f"{'group' if row.is_team else 'user'}:{who.pk}",
+        who.name if row.is_team else PersonRef.of(who).name,
+        row.is_team,
+        who,
+        write=row.write,
+        granted_by=PersonRef.of(row.granted_by).name if row.granted_by is not None else "",
+        granted_at=row.granted_at,
+        expires_at=row.expires_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -339,11 +388,9 @@ def access_sharing(
                 ),
                 purpose=purpose,
             )
-        grants = selectors.dossier_grants(access.dossier)
         return SharingView(
             dossier=_shell(viewer, access, for_change=True),
-            granted=tuple(Grantee(f"group:{g.pk}", g.name, True, g) for g in grants.groups)
-            + tuple(Grantee(f"user:{u.pk}", PersonRef.of(u).name, False, u) for u in grants.users),
+            granted=tuple(_grantee(row) for row in selectors.dossier_grants(access.dossier)),
             candidates=tuple(
                 Grantee(f"group:{g.pk}", g.name, True, g) for g in selectors.care_teams()
             )

@@ -22,7 +22,7 @@ from appointments.services import care_requests, changes
 from dossiers.models import Compartment
 from dossiers.services import dossier_grant
 from tests.dossiers.conftest import dossier_of, open_break_glass
-from tests.factories import make_patient, make_user
+from tests.factories import in_a_week, make_patient, make_user
 from usmp.accounts.models import User
 from usmp.accounts.roles import Role
 
@@ -107,6 +107,7 @@ def _grant_holder(wall):
         dossier=dossier_of(wall.patient, PSYCHIATRIC),
         grantee=user,
         write=False,
+        until=in_a_week(),
     )
     return user
 

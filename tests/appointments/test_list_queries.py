@@ -15,7 +15,7 @@ from appointments.services import care_requests
 from dossiers.models import Compartment
 from dossiers.services import dossier_grant
 from tests.dossiers.conftest import dossier_of, open_break_glass
-from tests.factories import make_patient, make_user
+from tests.factories import in_a_week, make_patient, make_user
 
 from . import factories as f
 
@@ -55,6 +55,7 @@ def _viewer_with_grants(client, patients):
         dossier=dossier_of(patients[0], Compartment.PSYCHIATRIC),
         grantee=nurse,
         write=False,
+        until=in_a_week(),
     )
     open_break_glass(nurse, patients[-1], Compartment.PSYCHIATRIC)
     client.force_login(nurse)

@@ -17,12 +17,20 @@ def dossier_of(patient, compartment):
     )
 
 
-def write_entry(user, patient, compartment, text, kind="consultation", supersedes=None):
+def write_entry(
+    user, patient, compartment, text, kind="consultation", supersedes=None, addendum_to=None
+):
     dossier = dossier_of(patient, compartment)
     access = dossier_access_for(user, dossier)
     assert access is not None, f"{user} cannot write in {compartment}"
     return entry_create(
-        acting_user=user, access=access, kind=kind, text=text, supersedes=supersedes
+        acting_user=user,
+        access=access,
+        kind=kind,
+        text=text,
+        supersedes=supersedes,
+        reason="Erreur de saisie" if supersedes is not None else "",
+        addendum_to=addendum_to,
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dossiers.models import Compartment
 from tests.dossiers.conftest import open_break_glass, write_entry
-from tests.factories import make_user
+from tests.factories import in_a_week, make_user
 from usmp.audit.models import AccessEvent
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,9 @@ def test_per_object_grant_to_a_visiting_specialist(client, psy_patient):
     psychiatrist = make_user("psychiatrist")
     visiting = make_user("physician")  # a hepatologist, somatic team elsewhere
     dossier = Dossier.objects.get(patient=psy_patient, compartment=Compartment.PSYCHIATRIC)
-    dossier_grant(acting_user=psychiatrist, dossier=dossier, grantee=visiting, write=False)
+    dossier_grant(
+        acting_user=psychiatrist, dossier=dossier, grantee=visiting, write=False, until=in_a_week()
+    )
     client.force_login(visiting)
     url = dossier_url(psy_patient.pk, Compartment.PSYCHIATRIC)
     response = client.get(url)
@@ -219,4 +221,5 @@ def test_only_the_compartment_team_may_grant(psy_patient):
             dossier=dossier,
             grantee=make_user("physician"),
             write=True,
+            until=in_a_week(),
         )

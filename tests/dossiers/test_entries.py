@@ -44,7 +44,11 @@ def test_correction_keeps_the_earlier_version(client, setting):
     client.force_login(physician)
     response = client.post(
         url("entry_correct", patient, entry_id=first.pk),
-        {"kind": "allergy", "text": "Allergie à la pénicilline confirmée."},
+        {
+            "kind": "allergy",
+            "text": "Allergie à la pénicilline confirmée.",
+            "reason": "Confirmée par le laboratoire",
+        },
     )
     assert response.status_code == 302
     first.refresh_from_db()
@@ -57,6 +61,7 @@ def test_correction_keeps_the_earlier_version(client, setting):
     history = client.get(url("entry_history", patient, entry_id=correction.pk)).content.decode()
     assert "Allergie pénicilline ? à vérifier" in history
     assert "Allergie à la pénicilline confirmée." in history
+    assert "Confirmée par le laboratoire" in history
 
 
 def test_a_version_can_only_be_corrected_once(setting):
