@@ -101,6 +101,14 @@ def _coordinator(allowed: int = 200) -> dict[str, int | str]:
     return {**_everyone(403), "coordinator": allowed}
 
 
+def _account_managers() -> dict[str, int | str]:
+    return {**_everyone(403), "coordinator": 200, "superuser": 200}
+
+
+def _staff_account(world: Any) -> dict[str, Any]:
+    return {"user_id": world.role_change.user.pk}
+
+
 def _patient(world: Any) -> dict[str, Any]:
     return {"patient_id": world.patient.pk}
 
@@ -143,6 +151,16 @@ MATRIX: dict[str, Row] = {
     # Role changes: account managers (coordinator, IT administrator) see what they proposed;
     # only the medical lead (tests/accounts/test_role_changes.py) decides.
     "role_changes": Row("get", {**_everyone(403), "coordinator": 200, "superuser": 200}),
+    # Accounts in the product: account managers (coordinator, IT administrator) only. The
+    # POSTs without their confirmation show the confirmation step and change nothing.
+    "staff_list": Row("get", _account_managers()),
+    "staff_create": Row("get", _account_managers()),
+    "staff_edit": Row("get", _account_managers(), kwargs=_staff_account),
+    "staff_status": Row(
+        "post", _account_managers(), kwargs=_staff_account, data={"action": "deactivate"}
+    ),
+    "staff_password_reset": Row("post", _account_managers(), kwargs=_staff_account),
+    "password_change": Row("get", _everyone(200)),
     "role_change_decide": Row(
         "post",
         _everyone(403),
@@ -485,6 +503,7 @@ NO_PAGE_RULE = {
     "enrol",
     "security",
     "recovery_codes",
+    "password_change",
     "psc_login",
     "psc_callback",
 }

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from usmp.core.net import client_ip
 
 from . import lockout
+from .roles import Role
 
 
 def locked_message(lock: lockout.Lock) -> str:
@@ -68,3 +69,41 @@ class EnrolCodeForm(CodeForm):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class StaffForm(forms.Form):
+    """An account as the coordinator edits it: login, names, e-mail, roles."""
+
+    username = forms.RegexField(
+        label=_("Username"),
+        max_length=150,
+        regex=r"^[\w.@+-]+\Z",
+        error_messages={
+            "invalid": _("Letters, digits and . @ + - _ only, without spaces."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    email = forms.EmailField(
+        label=_("E-mail"),
+        required=False,
+        help_text=_("For the unit's alerts (emergency accesses, role changes)."),
+    )
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"),
+        required=False,
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "Clinical roles and the medical lead's are proposed: they take effect once the "
+            "medical lead confirms them."
+        ),
+    )
+
+    def __init__(self, *args: Any, own_account: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if own_account:
+            # Nobody changes their own roles.
+            self.fields["roles"].disabled = True
+            self.fields["roles"].help_text = _("Your own roles are changed by another coordinator.")

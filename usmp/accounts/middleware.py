@@ -6,7 +6,9 @@ Open by design: what LoginRequiredMiddleware leaves open (the login page, health
 language switch, the bridge's token API), and the login steps marked
 ``second_factor_not_required`` (choosing and checking a factor, enrolment, logout, the
 WebAuthn ceremonies). A refusal is recorded like the anonymous one and sends to the second
-step: the factor check, or enrolment for an account that has none."""
+step: the factor check, or enrolment for an account that has none. An account holding a
+temporary password (``must_change_password``) reaches only the password change, once past
+its second factor."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from usmp.access import record
@@ -30,9 +33,16 @@ from .signals import LOGIN_AT
 View = TypeVar("View", bound=Callable[..., Any])
 
 
+def allowed_before_password_change(view: View) -> View:
+    """Mark a view reachable while the account must still change its temporary password."""
+    view.allowed_before_password_change = True  # type: ignore[attr-defined]
+    return view
+
+
 def second_factor_not_required(view: View) -> View:
     """Mark a view of the login steps: reachable after the password, before the factor."""
     view.second_factor_required = False  # type: ignore[attr-defined]
+    view.allowed_before_password_change = True  # type: ignore[attr-defined]
     return view
 
 
@@ -61,7 +71,14 @@ class SecondFactorRequired:
             # Past the absolute lifetime, whatever the activity: log in again.
             logout(request)
             return None if open_view else redirect_to_login(request.get_full_path())
-        if user.is_verified() or open_view:
+        if open_view:
+            return None
+        if user.is_verified():
+            if user.must_change_password and not getattr(
+                view_func, "allowed_before_password_change", False
+            ):
+                # A temporary password (set by the coordinator) is changed first.
+                return redirect(reverse("password_change"))
             return None
         if not getattr(view_func, "second_factor_required", True):
             return None

@@ -33,6 +33,9 @@ class User(AbstractUser):
     # Changed when the account's second factors change: every session made before ends
     # (it is part of the session's auth hash, as the password is).
     security_stamp = models.CharField(max_length=32, blank=True, editable=False)
+    # Set with a temporary password (account created or password reset in the product): the
+    # next login goes to the password change before anything else (usmp.accounts.middleware).
+    must_change_password = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = _("user")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import staff_views, views
 from .middleware import second_factor_not_required
 
 webauthn_patterns = (
@@ -42,6 +42,16 @@ urlpatterns = [
         name="logout",
     ),
     path("security/", views.security, name="security"),
+    path("password/", staff_views.password_change, name="password_change"),
+    path("staff/", staff_views.staff_list, name="staff_list"),
+    path("staff/new/", staff_views.staff_create, name="staff_create"),
+    path("staff/<int:user_id>/", staff_views.staff_edit, name="staff_edit"),
+    path("staff/<int:user_id>/status/", staff_views.staff_status, name="staff_status"),
+    path(
+        "staff/<int:user_id>/password/",
+        staff_views.staff_password_reset,
+        name="staff_password_reset",
+    ),
     path("security/recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("lockouts/", views.lockouts, name="lockouts"),
     path("lockouts/factors-reset/", views.factors_reset, name="factors_reset"),
