@@ -8,8 +8,11 @@ The data comes from the access functions (frozen views), never from models."""
 
 from __future__ import annotations
 
+import functools
+import uuid
 from html import escape
 
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from .access.data import AppointmentView, Grid
@@ -21,10 +24,29 @@ def appointment_line(a: AppointmentView, *, show: str) -> str:
     badges = "".join(
         f' <span class="badge{escape(css)}">{escape(label)}</span>' for css, label in a.badges
     )
-    return (
+    line = (
         f'<a class="appt appt-{escape(a.status)}" href="{escape(a.url)}">'
         f'<span class="appt-time">{escape(a.time_range)}</span> {escape(a.patient.display_name)}'
         f'<span class="appt-meta">{escape(meta)}</span>{badges}</a>'
+    )
+    if a.opens_dossier:
+        # The dossier of the line's compartment, one click away, for those the wall lets in.
+        url = _dossier_url(a.compartment).replace(str(_SENTINEL), str(a.patient.pk))
+        line += (
+            f'<a class="appt-dossier" href="{escape(url)}">{escape(str(a.dossier_title))}'
+            f'<span class="visually-hidden"> — {escape(a.patient.display_name)}</span></a>'
+        )
+    return line
+
+
+_SENTINEL = uuid.UUID(int=0)
+
+
+@functools.cache
+def _dossier_url(compartment: str) -> str:
+    """The dossier's address with a placeholder patient id (reversed once per compartment)."""
+    return reverse(
+        "dossiers:dossier_detail", kwargs={"patient_id": _SENTINEL, "compartment": compartment}
     )
 
 

@@ -259,3 +259,27 @@ def test_the_patient_page_costs_the_same_queries_whatever_the_agenda(client):
         _request(nurse, patient, "psychiatry")
         _request(nurse, patient)
     assert _queries(client, patient_url(patient)) == few
+
+
+def test_the_agenda_grid_links_each_line_to_the_dossier_the_viewer_reaches(client, day_of_a_doctor):
+    doctor, _colleague, first, _mine, other = day_of_a_doctor
+    psy = f.practitioner("psychiatrist", specialty_code="psychiatry", room_name="Cabinet psy")
+    walled = make_patient(last_name="Mur")
+    with time_machine.travel(f.at(DAY, 7), tick=False):
+        f.book(
+            patient=walled,
+            practitioner_user=psy,
+            specialty_obj=f.specialty("psychiatry"),
+            room_obj=f.room("Cabinet psy"),
+            start=f.at(DAY, 15),
+        )
+    day = reverse("appointments:day") + f"?date={DAY.isoformat()}"
+    client.force_login(doctor)
+    body = client.get(day).content.decode()
+    assert f'class="appt-dossier" href="{dossier_url(first)}"' in body
+    assert f'class="appt-dossier" href="{dossier_url(other.patient)}"' in body  # a colleague's
+    # Across the wall: the line, never a dossier link, of either compartment.
+    assert dossier_url(walled, "psychiatric") not in body
+    assert dossier_url(walled) not in body
+    client.force_login(make_user("secretary"))
+    assert 'class="appt-dossier"' not in client.get(day).content.decode()
