@@ -403,10 +403,9 @@ class WithdrawForm(forms.Form):
 class GrantForm(forms.Form):
     grantee = forms.ChoiceField(label=_("Give access to"))
     write = forms.BooleanField(label=_("May also write in the dossier"), required=False)
-    until = forms.DateField(
+    until = PlausibleDateField(
         label=_("Until (included)"),
-        input_formats=dates.DATE_FORMATS,
-        widget=dates.DateInput(),
+        years=dates.AGENDA,
         help_text=_("The access stops by itself at the end of this day."),
     )
 

@@ -29,6 +29,7 @@ from django import forms
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from ninja import Schema
 from pydantic import AwareDatetime, BaseModel
 
@@ -123,6 +124,11 @@ class World:
             self._clients[persona] = Client()
             self._clients[persona].force_login(make_user(persona))
         return self._clients[persona]
+
+    @cached_property
+    def visiting_psychiatrist(self) -> Any:
+        """A clinician outside the somatic team, whom its team may give access."""
+        return make_user("psychiatrist")
 
     @cached_property
     def patient(self) -> Patient:
@@ -470,6 +476,21 @@ INPUTS: list[Input] = [
             kwargs=_patient_kwargs,
         ),
         _value("2026-11-02"),
+        400,
+        302,
+    ),
+    Input(
+        "dossier_sharing.until",
+        DATE,
+        (f"{D}GrantForm.until",),
+        _form(
+            "physician",
+            "dossiers:dossier_sharing",
+            "until",
+            lambda w: {"grantee": f"user:{w.visiting_psychiatrist.pk}"},
+            kwargs=lambda w: {"patient_id": w.patient.pk, "compartment": "somatic"},
+        ),
+        lambda w: (timezone.localdate() + datetime.timedelta(days=7)).isoformat(),
         400,
         302,
     ),
