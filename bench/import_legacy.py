@@ -74,9 +74,7 @@ def main() -> int:
         write_file(path, args.patients, 10_000_000, rng)
         size = path.stat().st_size
         started, cpu = time.perf_counter(), time.process_time()
-        call_command(
-            "import_legacy", str(path), "--user", clerk.username, stdout=io.StringIO()
-        )
+        call_command("import_legacy", str(path), "--user", clerk.username, stdout=io.StringIO())
         wall, client_cpu = time.perf_counter() - started, time.process_time() - cpu
     imported = Patient.objects.count()
 
