@@ -10,6 +10,7 @@ where its last commit left it and a finished one is never run twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import time
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from .lines import ACCEPTED, DUPLICATE, REFUSED, Outcome, References, appointment_line, patient_line
 from .models import LISTED_LINES_MAX, ImportLine, ImportRun
-from .sources import Source, Table
+from .sources import KIND_ORDER, Source, Table
 
 if TYPE_CHECKING:
     from usmp.accounts.models import User
@@ -82,30 +83,30 @@ def check_acting_user(user: User, kinds: set[str]) -> None:
             )
 
 
-def import_source(
-    source: Source,
+def import_sources(
+    sources: list[Source],
     *,
     acting_user: User,
     dry_run: bool,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> list[TableReport]:
-    """Import every table of SOURCE (patients first) and report on each."""
-    check_acting_user(acting_user, {t.kind for t in source.tables})
-    if not dry_run:
-        return [
-            _import_table(
-                source, table, acting_user=acting_user, dry_run=False, on_progress=on_progress
-            )
-            for table in source.tables
-        ]
-    with transaction.atomic():
+    """Import every table of SOURCES, the patients of every file before any appointment,
+    and report on each. A dry run is one transaction over them all, rolled back: the
+    appointments see the patients the same run would have created."""
+    tables = sorted(
+        ((source, table) for source in sources for table in source.tables),
+        key=lambda pair: KIND_ORDER.index(pair[1].kind),
+    )
+    check_acting_user(acting_user, {table.kind for _source, table in tables})
+    with transaction.atomic() if dry_run else contextlib.nullcontext():
         reports = [
             _import_table(
-                source, table, acting_user=acting_user, dry_run=True, on_progress=on_progress
+                source, table, acting_user=acting_user, dry_run=dry_run, on_progress=on_progress
             )
-            for table in source.tables
+            for source, table in tables
         ]
-        transaction.set_rollback(True)
+        if dry_run:
+            transaction.set_rollback(True)
     return reports
 
 
@@ -165,9 +166,13 @@ def _import_table(
             _commit(run, batch, finish=exhausted)
         done += len(batch)
         if on_progress is not None:
-            on_progress(table.kind, done, table.rows_total)
+            on_progress(_label(source, table), done, table.rows_total)
     run.refresh_from_db()
     return _stored(run, report)
+
+
+def _label(source: Source, table: Table) -> str:
+    return f"{source.name} {table.sheet} ({table.kind})".replace("  ", " ")
 
 
 def _line_outcome(

@@ -93,6 +93,17 @@ def test_dry_run_writes_nothing_and_reports_what_would_be(clerk):
     assert LogEntry.objects.count() == history
 
 
+def test_a_dry_run_of_both_files_books_the_patients_it_would_create(clerk):
+    doctor = practitioner("physician", room_name="Cabinet 1")
+    doctor.username = "dr.exemple"
+    doctor.save(update_fields=["username"])
+    with time_machine.travel(SAMPLE_NOW, tick=False):
+        output = run(DOCS / "appointments.csv", DOCS / "patients.csv", "--dry-run", user=clerk)
+    assert "Acceptées (seraient créées) : 5" in output
+    assert "Acceptées (seraient créées) : 3" in output
+    assert (Patient.objects.count(), Appointment.objects.count()) == (0, 0)
+
+
 def test_second_run_changes_nothing_and_says_so(clerk, tmp_path):
     path = write(
         tmp_path,

@@ -46,37 +46,29 @@ class Command(BaseCommand):
                 opened.append(sources.open_source(path, encoding=options["encoding"]))
             except sources.SourceRefused as exc:
                 raise CommandError(str(exc)) from None
-        # Patients of every file before any appointment.
-        opened.sort(key=lambda s: min(sources.KIND_ORDER.index(t.kind) for t in s.tables))
-        stream: TextIO = self.stderr._out  # type: ignore[attr-defined,assignment]
         for source in opened:
-            bars: dict[str, Progress] = {}
-
-            def progress(
-                kind: str,
-                done: int,
-                total: int,
-                name: str = source.name,
-                bars: dict[str, Progress] = bars,
-            ) -> None:
-                bar = bars.get(kind)
-                if bar is None:
-                    bar = bars[kind] = Progress(f"{name} ({kind})", total, stream)
-                bar.total = max(total, done)
-                bar.advance(done - bar.done)
-
-            try:
-                reports = services.import_source(
-                    source, acting_user=user, dry_run=options["dry_run"], on_progress=progress
-                )
-            except (PermissionDenied, services.RunBusy) as exc:
-                raise CommandError(str(exc)) from None
-            finally:
-                for bar in bars.values():
-                    bar.close()
             if source.encoding not in {"utf-8", "utf-8-sig", "xlsx"}:
                 self.stdout.write(
                     _("%(name)s read as %(encoding)s, as asked.")
                     % {"name": source.name, "encoding": source.encoding}
                 )
-            self.stdout.write(report.render(reports), ending="")
+        stream: TextIO = self.stderr._out  # type: ignore[attr-defined,assignment]
+        bars: dict[str, Progress] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar = bars.get(label)
+            if bar is None:
+                bar = bars[label] = Progress(label, total, stream)
+            bar.total = max(total, done)
+            bar.advance(done - bar.done)
+
+        try:
+            reports = services.import_sources(
+                opened, acting_user=user, dry_run=options["dry_run"], on_progress=progress
+            )
+        except (PermissionDenied, services.RunBusy) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+        self.stdout.write(report.render(reports), ending="")
