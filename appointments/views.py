@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from disclosures.access import access_due_requests
 from dossiers.access import patients as patient_access
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
@@ -140,8 +141,15 @@ def _search_slots(
 def home(request: StaffRequest) -> HttpResponse:
     """Everyone's first page: the patient search, and the agenda's panels the viewer's roles
     call for (appointments to reschedule, mandatory visits, the request queue)."""
+    viewer = Viewer.of(request)
     return render(
-        request, "core/home.html", {"panels": lists.access_home(viewer=Viewer.of(request))}
+        request,
+        "core/home.html",
+        {
+            "panels": lists.access_home(viewer=viewer),
+            # The unit's physicians: requests for the record overdue or due soon.
+            "due_requests": access_due_requests(viewer=viewer),
+        },
     )
 
 

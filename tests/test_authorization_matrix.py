@@ -101,6 +101,15 @@ def _coordinator(allowed: int = 200) -> dict[str, int | str]:
     return {**_everyone(403), "coordinator": allowed}
 
 
+def _physicians(allowed: int, denied: int) -> dict[str, int | str]:
+    """The unit's physicians (somatic and psychiatric), who answer requests for the record."""
+    return {**_everyone(denied), "physician": allowed, "psychiatrist": allowed}
+
+
+def _disclosure(world: Any) -> dict[str, Any]:
+    return {"patient_id": world.patient.pk, "request_id": world.disclosure.pk}
+
+
 def _patient(world: Any) -> dict[str, Any]:
     return {"patient_id": world.patient.pk}
 
@@ -438,6 +447,46 @@ MATRIX: dict[str, Row] = {
     ),
     "bridge:waves": Row("get", _coordinator()),
     "bridge:wave_delete": Row("post", _coordinator(302), kwargs=bridge_rows.matrix_wave, writes=1),
+    # Requests for the record (disclosures): the unit's physicians only; a patient's
+    # requests are a page about one patient (404). Invalid posts change nothing (400).
+    "disclosures:register": Row("get", _physicians(200, 403), reads=(A.LIST_VIEW,)),
+    "disclosures:patient_requests": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_patient,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_detail": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_disclosure,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_send": Row(
+        "post",
+        _physicians(400, 404),
+        kwargs=_disclosure,
+        data={"sent_via": "pigeon"},
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_refuse": Row(
+        "post",
+        _physicians(400, 404),
+        kwargs=_disclosure,
+        data={"ground": "other", "reason": ""},
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:mandate": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_disclosure,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
 }
 
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
@@ -460,6 +509,11 @@ SHOWS_SENTINEL = {
     "dossiers:break_glass",
     "dossiers:consents",
     "dossiers:patient_rights",
+    "disclosures:register",
+    "disclosures:patient_requests",
+    "disclosures:request_detail",
+    "disclosures:request_send",
+    "disclosures:request_refuse",
 }
 
 # Views that need no page rule: open to anyone (or any logged-in user) by design, or
@@ -546,7 +600,24 @@ def world(db):
     role_change = role_change_propose(
         user=make_user("nurse"), role=Role.PSYCHIATRIST, acting_user=make_user("superuser")
     )
+    from django.utils import timezone
+
+    from disclosures.services import disclosure_record
+
+    disclosure = disclosure_record(
+        acting_user=physician,
+        patient=patient,
+        requester_kind="mandatary",
+        requester_name="Maître Sentinelle",
+        received_at=timezone.now(),
+        identity_document="id_card",
+        somatic=True,
+        psychiatric=False,
+        mandate_filename="mandat.pdf",
+        mandate_content=b"%PDF-1.4\nSENTINEL\n%%EOF\n",
+    )
     return SimpleNamespace(
+        disclosure=disclosure,
         patient=patient,
         entry=entry,
         document=document,
