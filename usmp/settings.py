@@ -297,6 +297,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # Keyring: JSON in USMP_KEYRING or in the file named by USMP_KEYRING_FILE (see usmp.crypto).
 USMP_KEYRING = env_secret("USMP_KEYRING")
 USMP_UNIT_NAME = env("USMP_UNIT_NAME", "Centre pénitentiaire de Démo")
+# The letterhead of every printed PDF (usmp.pdf): the unit's hospital, postal address and the
+# number a patient calls to obtain their record.
+USMP_UNIT_HOSPITAL = env("USMP_UNIT_HOSPITAL", "Centre hospitalier de Démo")
+USMP_UNIT_ADDRESS = env("USMP_UNIT_ADDRESS", "1 rue de l'Exemple, 00000 Démo")
+USMP_UNIT_PHONE = env("USMP_UNIT_PHONE", "01 00 00 00 00")
 # The unit's prison numbers (numéros d'écrou): digits only, this many (dossiers.identifiers;
 # the check dossiers.E001 refuses a range that is empty or longer than a form takes).
 USMP_PRISON_NUMBER_MIN_DIGITS = int(env("USMP_PRISON_NUMBER_MIN_DIGITS", "4") or "4")
