@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments.clock import wall_clock
 from appointments.forms import TIME_FORMATS, TimeInput
 from dossiers.documents import MAX_DOCUMENT_BYTES, too_large_message
+from dossiers.models import Compartment
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
 
@@ -123,3 +124,23 @@ class RefuseForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class CopyForm(forms.Form):
+    compartments = forms.MultipleChoiceField(
+        label=_("Dossiers to copy"),
+        choices=Compartment.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, asked: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked = asked
+
+    def clean_compartments(self) -> list[str]:
+        chosen = list(self.cleaned_data["compartments"])
+        if not set(chosen) <= set(self.asked):
+            raise ValidationError(
+                _("Copy only the dossiers the request asks for."), code="not_asked"
+            )
+        return chosen

@@ -13,4 +13,5 @@ urlpatterns = [
     path(_request + "sent/", views.request_send, name="request_send"),
     path(_request + "refuse/", views.request_refuse, name="request_refuse"),
     path(_request + "mandate/", views.mandate, name="mandate"),
+    path(_request + "copy/", views.record_copy, name="record_copy"),
 ]

@@ -3,6 +3,7 @@ disclosures.services."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.contrib import messages
@@ -13,13 +14,16 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from dossiers.access.copy import access_record_copy
+from dossiers.permissions import reachable_compartments
+from dossiers.record_pdf import record_pdf
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import service_call
 
 from . import access, services
-from .forms import DisclosureRequestForm, RefuseForm, SendForm
+from .forms import CopyForm, DisclosureRequestForm, RefuseForm, SendForm
 
 
 @page("disclosures")
@@ -79,6 +83,7 @@ def _detail(
     *,
     send_form: SendForm | None = None,
     refuse_form: RefuseForm | None = None,
+    copy_form: CopyForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     shown = access.access_request(
@@ -88,11 +93,17 @@ def _detail(
         purpose=Purpose.DISPLAY,
     )
     now = timezone.localtime()
+    # The producer copies what they read as the compartment's team or through a grant.
+    reached = reachable_compartments(request.user, [shown.patient_id])
+    copyable = [c for c in shown.compartments if (shown.patient_id, c) in reached]
     return render(
         request,
         "disclosures/request_detail.html",
         {
             "item": shown,
+            "copyable": copyable,
+            "copy_form": copy_form
+            or CopyForm(asked=shown.compartments, initial={"compartments": copyable}),
             "send_form": send_form
             or SendForm(initial={"sent_on": now.date(), "sent_time": now.strftime("%H:%M")}),
             "refuse_form": refuse_form or RefuseForm(),
@@ -185,3 +196,41 @@ def mandate(request: StaffRequest, patient_id: uuid.UUID, request_id: uuid.UUID)
     response["Cache-Control"] = "no-store, private"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@page("disclosures_patient")
+@require_POST
+def record_copy(
+    request: StaffRequest, patient_id: uuid.UUID, request_id: uuid.UUID
+) -> HttpResponse:
+    """The copy of the record the request asks for, as an archival PDF: each compartment
+    read through the access layer (a copy event per dossier), the digest kept."""
+    viewer = Viewer.of(request)
+    opened = access.access_request(
+        viewer=viewer,
+        patient_id=patient_id,
+        request_id=request_id,
+        purpose=Purpose.WRITE,
+        for_change=True,
+    )
+    form = CopyForm(request.POST, asked=opened.compartments)
+    if form.is_valid() and opened.is_open:
+        copy = access_record_copy(
+            viewer=viewer, patient_id=patient_id, compartments=form.cleaned_data["compartments"]
+        )
+        pdf = record_pdf(copy)
+        services.disclosure_copy_produced(
+            acting_user=request.user,
+            request=opened.instance(),
+            digest=hashlib.sha256(pdf).hexdigest(),
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"dossier-{patient_id}.pdf"
+        )
+        response["Cache-Control"] = "no-store, private"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+    if form.is_valid():
+        form.add_error(None, _("This request is already closed."))
+    return _detail(request, patient_id, request_id, copy_form=form, status=400)

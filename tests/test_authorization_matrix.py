@@ -480,6 +480,20 @@ MATRIX: dict[str, Row] = {
         reads=(A.DISCLOSURE_VIEW,),
         refusal=A.DISCLOSURE_VIEW,
     ),
+    # The copy of the somatic dossier asked: the psychiatrist passes the page rule but does
+    # not read it (a record_copy refusal); a PDF for the physicians, its digest kept.
+    "disclosures:record_copy": Row(
+        "post",
+        {**_physicians(200, 404), "psychiatrist": 404},
+        kwargs=_disclosure,
+        data={"compartments": "somatic"},
+        reads={"physician": (A.RECORD_COPY,)},
+        refusal={
+            "psychiatrist": A.RECORD_COPY,
+            **dict.fromkeys(("nurse", "secretary", "coordinator", "superuser"), A.DISCLOSURE_VIEW),
+        },
+        writes=1,
+    ),
     "disclosures:mandate": Row(
         "get",
         _physicians(200, 404),
@@ -514,6 +528,7 @@ SHOWS_SENTINEL = {
     "disclosures:request_detail",
     "disclosures:request_send",
     "disclosures:request_refuse",
+    "disclosures:record_copy",
 }
 
 # Views that need no page rule: open to anyone (or any logged-in user) by design, or
