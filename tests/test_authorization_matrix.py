@@ -283,6 +283,14 @@ MATRIX: dict[str, Row] = {
         refusal=A.PATIENT_VIEW,
         writes=1,
     ),
+    # Merging two registrations: the unit's physicians (tests/dossiers/test_merge.py).
+    "dossiers:patient_merge": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_patient,
+        reads=(A.PATIENT_VIEW,),
+        refusal=A.PATIENT_VIEW,
+    ),
     "dossiers:patient_rights": Row(
         "get",
         _patient_desk(200, 404),
@@ -523,6 +531,7 @@ SHOWS_SENTINEL = {
     "dossiers:break_glass",
     "dossiers:consents",
     "dossiers:patient_rights",
+    "dossiers:patient_merge",
     "disclosures:register",
     "disclosures:patient_requests",
     "disclosures:request_detail",

@@ -112,8 +112,9 @@ _DISCLOSURES = [
     "disclosures.add_disclosurerequest",
     "disclosures.change_disclosurerequest",
 ]
+# Merging two registrations of one person: the unit's physicians.
 for _role in (Role.PHYSICIAN, Role.PSYCHIATRIST):
-    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_DISCLOSURES]
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_DISCLOSURES, "dossiers.merge_patient"]
 
 # The bridge: the coordinator creates, rotates and revokes the prison's clients and sets the
 # movement waves. Nobody else manages them; no role reads the feed (clients are not users).
