@@ -110,6 +110,22 @@ def _disclosure(world: Any) -> dict[str, Any]:
     return {"patient_id": world.patient.pk, "request_id": world.disclosure.pk}
 
 
+def _handover(world: Any) -> dict[str, Any]:
+    """A pre-release visit of the sentinel patient."""
+    import datetime
+
+    from appointments.models import VisitTask
+
+    today = datetime.date.today()
+    task = VisitTask.objects.create(
+        patient=world.patient,
+        kind=VisitTask.Kind.PRE_RELEASE,
+        due_from=today,
+        due_by=today + datetime.timedelta(days=20),
+    )
+    return {"task_id": task.pk}
+
+
 def _patient(world: Any) -> dict[str, Any]:
     return {"patient_id": world.patient.pk}
 
@@ -455,6 +471,14 @@ MATRIX: dict[str, Row] = {
     ),
     "bridge:waves": Row("get", _coordinator()),
     "bridge:wave_delete": Row("post", _coordinator(302), kwargs=bridge_rows.matrix_wave, writes=1),
+    # The release handover of a pre-release visit: clinicians; a bad item is a 400.
+    "appointments:visit_handover": Row(
+        "get",
+        _clinicians(200),
+        kwargs=_handover,
+        reads=(A.VISIT_TASK_VIEW,),
+        refusal=A.VISIT_TASK_VIEW,
+    ),
     # Requests for the record (disclosures): the unit's physicians only; a patient's
     # requests are a page about one patient (404). Invalid posts change nothing (400).
     "disclosures:register": Row("get", _physicians(200, 403), reads=(A.LIST_VIEW,)),
@@ -532,6 +556,7 @@ SHOWS_SENTINEL = {
     "dossiers:consents",
     "dossiers:patient_rights",
     "dossiers:patient_merge",
+    "appointments:visit_handover",
     "disclosures:register",
     "disclosures:patient_requests",
     "disclosures:request_detail",

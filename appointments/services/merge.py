@@ -21,6 +21,7 @@ from ..models import (
     Appointment,
     CareRequest,
     CustodyEvent,
+    HandoverItem,
     MovementOutcome,
     Unavailability,
     VisitTask,
@@ -102,6 +103,11 @@ def _move(survivor: Patient, absorbed: Patient) -> None:
             row.patient = survivor
             row.save(update_fields=["patient"])
     encrypted = ("requester_name", "requester_address", "mandate_filename", "mandate_content")
+    for handed in HandoverItem.objects.filter(task__patient=survivor).exclude(
+        identity_key=survivor.identity_key
+    ):
+        rekey(handed, ("description",), "identity_key", survivor.identity_key)
+        handed.save(update_fields=["identity_key", "description"])
     for disclosure in DisclosureRequest.objects.filter(patient=absorbed).select_related(
         "identity_key"
     ):
