@@ -133,9 +133,16 @@ class CopyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args: Any, asked: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, asked: tuple[str, ...] = (), offered: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.asked = asked
+        if offered is not None:
+            # The page offers only what the producer copies (the access layer decides anyway).
+            field = self.fields["compartments"]
+            assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101
+            field.choices = [(c, label) for c, label in Compartment.choices if c in offered]
 
     def clean_compartments(self) -> list[str]:
         chosen = list(self.cleaned_data["compartments"])

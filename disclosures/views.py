@@ -103,7 +103,9 @@ def _detail(
             "item": shown,
             "copyable": copyable,
             "copy_form": copy_form
-            or CopyForm(asked=shown.compartments, initial={"compartments": copyable}),
+            or CopyForm(
+                asked=shown.compartments, offered=copyable, initial={"compartments": copyable}
+            ),
             "send_form": send_form
             or SendForm(initial={"sent_on": now.date(), "sent_time": now.strftime("%H:%M")}),
             "refuse_form": refuse_form or RefuseForm(),

@@ -88,3 +88,11 @@ def test_a_compartment_not_asked_is_refused(client, asked):
     assert response.context["copy_form"].has_error("compartments", "not_asked")
     assert "Ne copiez que les dossiers que la demande vise." in response.content.decode()
     assert not AccessEvent.objects.filter(action="record_copy").exists()
+
+
+def test_the_page_offers_only_the_dossiers_the_producer_copies(client, asked):
+    physician, patient, request = asked
+    client.force_login(physician)
+    page = client.get(_url("request_detail", patient, request))
+    field = page.context["copy_form"].fields["compartments"]
+    assert [value for value, _label in field.choices] == ["somatic"]
