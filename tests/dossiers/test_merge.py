@@ -251,3 +251,23 @@ def test_the_merge_page_refuses_bad_input_and_writes_nothing(client, two, data):
     assert response.context["form"].errors
     assert not PatientMerge.objects.exists()
     assert LogEntry.objects.count() == writes
+
+
+def test_the_absorbed_registration_is_no_longer_written(client, two):
+    physician, _psychiatrist, survivor, absorbed = two
+    patient_merge(
+        acting_user=physician,
+        survivor=survivor,
+        absorbed=absorbed,
+        reason="Même personne, écrou en double",
+    )
+    from django.urls import reverse
+
+    client.force_login(physician)
+    entries = Entry.objects.count()
+    url = reverse(
+        "dossiers:entry_create", kwargs={"patient_id": absorbed.pk, "compartment": "somatic"}
+    )
+    response = client.post(url, {"kind": "consultation", "text": "Note sur l'ancienne fiche"})
+    assert response.status_code == 403
+    assert Entry.objects.count() == entries
