@@ -26,5 +26,6 @@ class AppointmentsConfig(AppConfig):
             models.CustodyEvent,
             models.Unavailability,
             models.MovementOutcome,
+            models.HandoverItem,
         ):
             register_audited(model)

@@ -20,6 +20,7 @@ from .models import (
     EVERY_N_WEEKS_MAX,
     Absence,
     CareRequest,
+    HandoverItem,
     Kind,
     MovementPoint,
     MoveReason,
@@ -574,3 +575,32 @@ class RoomClosureForm(_PeriodForm):
     class Meta:
         model = RoomClosure
         fields = ["room", "note"]
+
+
+class HandoverForm(forms.Form):
+    """One item of the release handover checklist."""
+
+    item = forms.ChoiceField(label=_("Item"), choices=HandoverItem.Item.choices)
+    outcome = forms.ChoiceField(
+        label=_("What became of it"),
+        choices=HandoverItem.Outcome.choices,
+        widget=forms.RadioSelect,
+    )
+    description = forms.CharField(
+        label=_("What was handed over"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("E.g. the somatic dossier's copy, 12 pages; the letter for Dr X."),
+    )
+    on = _date_field(_("On"))
+    at = _time_field(_("at"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("on") and data.get("at"):
+            try:
+                data["handed_over_at"] = clock.wall_clock(data["on"], data["at"])
+            except ValidationError as exc:
+                self.add_error("at", exc)
+        return data

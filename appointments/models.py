@@ -543,6 +543,51 @@ class VisitTask(models.Model):
         return f"VisitTask {self.pk}"
 
 
+class HandoverItem(EncryptedModel):
+    """One item of the release handover, recorded on the pre-release visit: what was handed
+    over (or why not), when and by whom. The description is encrypted with the patient's
+    identity key (it may name a treatment)."""
+
+    class Item(models.TextChoices):
+        DOSSIER_COPY = "dossier_copy", _("Copy of the dossier")
+        LIAISON_LETTER = "liaison_letter", _("Liaison letter for the next doctor")
+        PRESCRIPTIONS = "prescriptions", _("Current prescriptions, as a document")
+        OUTSIDE_APPOINTMENTS = "outside_appointments", _("Appointments outside")
+        RECORD_CONTACT = "record_contact", _("The number to call to obtain the record later")
+
+    class Outcome(models.TextChoices):
+        HANDED_OVER = "handed_over", _("Handed over to the patient")
+        SENT = "sent", _("Sent to the doctor the patient named")
+        NOT_NEEDED = "not_needed", _("Not needed")
+        DECLINED = "declined", _("Declined by the patient")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(VisitTask, on_delete=models.PROTECT, related_name="handover_items")
+    identity_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    item = models.CharField(max_length=24, choices=Item.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    description = EncryptedTextField(key_field="identity_key", null=True)
+    handed_over_at = models.DateTimeField()
+    handed_over_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("release handover item")
+        verbose_name_plural = _("release handover items")
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["task", "item"], name="handover_item_once")]
+
+    def __str__(self) -> str:
+        return f"HandoverItem {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        return {"patient_id": str(self.task.patient_id)}
+
+
 # -- Custody events (the bridge) ----------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Page rules of the agenda (usmp.access.rules)."""
 
+from dossiers.permissions import is_clinician
 from usmp.access.kinds import Action
 from usmp.access.rules import register
 
@@ -39,3 +40,10 @@ register("activity_report", can_view_activity_report)
 register("reference_edit", can_edit_reference_data)
 # Motive, comment and care-request columns; each text still shows only through the wall.
 register("agenda_motive", can_view_motive)
+# The release handover checklist of a pre-release visit: clinicians (a page about one patient).
+register(
+    "visit_handover",
+    lambda u: can_view_visit_tasks(u) and is_clinician(u),
+    hidden=True,
+    action=Action.VISIT_TASK_VIEW,
+)

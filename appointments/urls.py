@@ -16,6 +16,7 @@ urlpatterns = [
     path("requests/new/", views.request_create, name="request_create"),
     path("requests/<uuid:care_request_id>/close/", views.request_close, name="request_close"),
     path("tasks/", views.tasks, name="tasks"),
+    path("tasks/<uuid:task_id>/handover/", views.visit_handover, name="visit_handover"),
     path("report/", views.report, name="report"),
     path("setup/", views.setup, name="setup"),
     path("setup/<slug:kind>/new/", views.setup_edit, name="setup_create"),

@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from disclosures.access import access_due_requests
 from dossiers.access import patients as patient_access
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
-from usmp.core.errors import add_service_error, form_refusal
+from usmp.core.errors import add_service_error, form_refusal, service_call
 
 from . import clock, movements, permissions, rendering, reports
 from . import forms as agenda_forms
@@ -42,7 +43,7 @@ from .models import (
 )
 from .selectors.care_requests import care_request_stats
 from .selectors.slots import Slot, free_slots
-from .services import changes
+from .services import changes, handover
 from .services.availability import BookingConflict
 from .services.booking import appointment_book, appointment_series_book
 from .services.care_requests import care_request_close, care_request_create
@@ -140,8 +141,15 @@ def _search_slots(
 def home(request: StaffRequest) -> HttpResponse:
     """Everyone's first page: the patient search, and the agenda's panels the viewer's roles
     call for (appointments to reschedule, mandatory visits, the request queue)."""
+    viewer = Viewer.of(request)
     return render(
-        request, "core/home.html", {"panels": lists.access_home(viewer=Viewer.of(request))}
+        request,
+        "core/home.html",
+        {
+            "panels": lists.access_home(viewer=viewer),
+            # The unit's physicians: requests for the record overdue or due soon.
+            "due_requests": access_due_requests(viewer=viewer),
+        },
     )
 
 
@@ -909,4 +917,44 @@ def setup_edit(request: StaffRequest, kind: str, pk: int | None = None) -> HttpR
         "appointments/setup_form.html",
         {"form": form, "title": title, "kind": kind, "instance": instance},
         status=status,
+    )
+
+
+@page("visit_handover")
+@require_http_methods(["GET", "POST"])
+def visit_handover(request: StaffRequest, task_id: uuid.UUID) -> HttpResponse:
+    """The release handover checklist of a pre-release visit: each item recorded with what
+    was handed over, when and by whom."""
+    viewer = Viewer.of(request)
+    form = agenda_forms.HandoverForm(request.POST or None)
+    if request.method == "POST":
+        opened = objects.access_handover(viewer=viewer, task_id=task_id, purpose=Purpose.WRITE)
+        if form.is_valid():
+            done = service_call(
+                form,
+                handover.handover_record,
+                acting_user=request.user,
+                task=opened.task.instance(),
+                item=form.cleaned_data["item"],
+                outcome=form.cleaned_data["outcome"],
+                description=form.cleaned_data["description"],
+                handed_over_at=form.cleaned_data["handed_over_at"],
+            )
+            if done is not None:
+                messages.success(request, _("Handover recorded."))
+                return redirect("appointments:visit_handover", task_id=task_id)
+    shown = objects.access_handover(viewer=viewer, task_id=task_id, purpose=Purpose.DISPLAY)
+    if not form.is_bound:
+        now = timezone.localtime()
+        pending = [line.item for line in shown.lines if not line.done]
+        form.initial = {
+            "item": pending[0] if pending else "",
+            "on": now.date(),
+            "at": now.strftime("%H:%M"),
+        }
+    return render(
+        request,
+        "appointments/visit_handover.html",
+        {"handover": shown, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
     )

@@ -21,6 +21,7 @@ class DossiersConfig(AppConfig):
             models.Document,
             models.BreakGlassAccess,
             models.Consent,
+            models.PatientMerge,
             # Per-object grants: who gave whom access to which dossier.
             models.DossierUserObjectPermission,
             models.DossierGroupObjectPermission,

@@ -421,3 +421,16 @@ class GrantForm(forms.Form):
             (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
             for c in choices
         ]
+
+
+class MergeForm(forms.Form):
+    """The other registration of the same person (step 1), then the confirmation (step 2)."""
+
+    prison_number = PrisonNumberField(label=_("Prison number of the other registration"))
+    reason = forms.CharField(
+        label=_("Why these are the same person"),
+        min_length=10,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -65,6 +65,17 @@ class Patient(EncryptedModel):
     )
     # Known release date: the agenda creates a pre-release visit task in the month before it.
     expected_release_date = models.DateField(_("expected release date"), null=True, blank=True)
+    # Two registrations of one person merged (dossiers.merge): the absorbed one stays as a
+    # tombstone pointing to the survivor, so that old links and ids stay explainable.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="absorbed",
+        editable=False,
+    )
+    merged_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,7 +90,11 @@ class Patient(EncryptedModel):
                 fields=["prison_number_bidx"], name="patient_prison_number_uniq"
             ),
             models.UniqueConstraint(fields=["ins_bidx"], name="patient_ins_uniq"),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")), name="patient_not_merged_in_self"
+            ),
         ]
+        permissions = [("merge_patient", _("Can merge two registrations of one person"))]
         indexes = [
             models.Index(fields=["last_name_bidx"], name="patient_last_name_bidx"),
             models.Index(fields=["full_name_bidx"], name="patient_full_name_bidx"),
@@ -267,6 +282,9 @@ class Entry(EncryptedModel):
     # corrected by its author only; others add to it.
     addendum_to = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="addenda"
+    # A copy made by a merge: the original stays in the absorbed registration's dossier.
+    merged_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -307,6 +325,9 @@ class Document(EncryptedModel):
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
     break_glass = models.BooleanField(default=False)
+    merged_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("document")
@@ -423,3 +444,39 @@ class Consent(EncryptedModel):
     @property
     def is_current(self) -> bool:
         return self.withdrawn_on is None
+
+
+class PatientMerge(EncryptedModel):
+    """The merge of two registrations of one person: who, when, why, and what moved (counts
+    and digests of the plaintexts, before and after, to show that nothing was lost)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    survivor = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="merges")
+    absorbed = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="+")
+    # Encrypted with the survivor's identity key: the reason may name the person.
+    identity_key = models.ForeignKey(
+        DataKey, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    reason = EncryptedTextField(key_field="identity_key")
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_at = models.DateTimeField(default=timezone.now)
+    # Numbers and hex digests only: {"before": {...}, "after": {...}}.
+    reconciliation = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("merge of two registrations")
+        verbose_name_plural = _("merges of two registrations")
+        default_permissions = ()
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(survivor=models.F("absorbed")), name="merge_two_patients"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"PatientMerge {self.pk}"
+
+    def get_additional_data(self) -> dict[str, str]:
+        return {"patient_id": str(self.survivor_id)}

@@ -29,3 +29,9 @@ register(
     lambda u: u.has_perm("dossiers.review_break_glass"),
     action=Action.BREAK_GLASS_LIST,
 )
+register(
+    "patient_merge",
+    lambda u: can_change_patients(u) and u.has_perm("dossiers.merge_patient"),
+    hidden=True,
+    action=Action.PATIENT_VIEW,
+)

@@ -155,11 +155,16 @@ def patient_id_by_prison_number(prison_number: str) -> uuid.UUID | None:
 
 
 def patient_by_prison_number(prison_number: str) -> Patient | None:
-    return (
+    """The patient with PRISON_NUMBER; for a registration merged into another, the survivor
+    (the prison's software may still push the old number)."""
+    patient = (
         Patient.objects.select_related("identity_key")
         .filter(prison_number_bidx=prison_number_index(normalise_prison_number(prison_number)))
         .first()
     )
+    if patient is not None and patient.merged_into_id is not None:
+        return Patient.objects.select_related("identity_key").get(pk=patient.merged_into_id)
+    return patient
 
 
 def patient_likely_duplicates(

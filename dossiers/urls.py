@@ -19,6 +19,7 @@ urlpatterns = [
         name="consent_withdraw",
     ),
     path("<uuid:patient_id>/rights/", views.patient_rights, name="patient_rights"),
+    path("<uuid:patient_id>/merge/", views.patient_merge_view, name="patient_merge"),
     path(_dossier, views.dossier_detail, name="dossier_detail"),
     path(_dossier + "entries/new/", views.entry_create, name="entry_create"),
     path(_dossier + "entries/validate/", views.entry_validate, name="entry_validate"),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from appointments.access.objects import access_patient_overview
 from appointments.services.custody import patient_admit, patient_edit
+from appointments.services.merge import patient_merge
 from usmp.access.kinds import Purpose
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
@@ -42,6 +43,7 @@ from .forms import (
     EntryFilterForm,
     EntryForm,
     GrantForm,
+    MergeForm,
     PatientForm,
     PatientSearchForm,
     PatientUpdateForm,
@@ -166,6 +168,10 @@ def patient_detail(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse
     patient = patient_access.access_patient(
         viewer=viewer, patient_id=patient_id, purpose=Purpose.DISPLAY
     )
+    if patient.merged_into is not None:
+        # A tombstone: old links lead to the registration it was merged into.
+        messages.info(request, _("This registration was merged into this patient's."))
+        return redirect("dossiers:patient_detail", patient_id=patient.merged_into)
     reachable = patient_access.reachable_dossiers(viewer=viewer, patient_id=patient.id)
     return render(
         request,
@@ -696,4 +702,47 @@ def break_glass_list(request: StaffRequest) -> HttpResponse:
             "accesses": emergency.access_break_glass_list(viewer=Viewer.of(request)),
             "now": timezone.now(),
         },
+    )
+
+
+@page("patient_merge")
+@require_http_methods(["GET", "POST"])
+def patient_merge_view(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """Merge another registration of the same person into this one, in two steps: name it
+    and say why, then confirm after seeing both identities."""
+    viewer = Viewer.of(request)
+    form = MergeForm(request.POST or None)
+    other = None
+    if request.method == "POST" and form.is_valid():
+        survivor, other = patient_access.access_merge_pair(
+            viewer=viewer,
+            patient_id=patient_id,
+            other_prison_number=form.cleaned_data["prison_number"],
+        )
+        if other is None:
+            form.add_error("prison_number", _("No patient has this prison number."))
+        elif form.cleaned_data["confirm"]:
+            merged = service_call(
+                form,
+                patient_merge,
+                acting_user=request.user,
+                survivor=survivor.instance(),
+                absorbed=other.instance(),
+                reason=form.cleaned_data["reason"],
+            )
+            if merged is not None:
+                messages.success(request, _("The two registrations are merged."))
+                return redirect("dossiers:patient_detail", patient_id=patient_id)
+            other = None
+        elif other.id == survivor.id or other.merged_into is not None:
+            form.add_error("prison_number", _("Choose another registration."))
+            other = None
+    patient = patient_access.access_patient(
+        viewer=viewer, patient_id=patient_id, purpose=Purpose.CHANGE
+    )
+    return render(
+        request,
+        "dossiers/patient_merge.html",
+        {"patient": patient, "other": other, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
     )

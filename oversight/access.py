@@ -84,6 +84,8 @@ class ReportLine:
     leaf: str = ""
     leaf_index: int | None = None
     proof: tuple[str, ...] = ()
+    # The registration the event was recorded under (an absorbed one after a merge).
+    patient_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,13 @@ def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientRe
     point = chain.checkpoint()
     with transaction.atomic():
         record.allowed(viewer, target, purpose=Purpose.PRINT)
+        # A merged patient's report covers the registrations it absorbed (their tombstones).
+        patient_ids = [
+            patient_id,
+            *Patient.objects.filter(merged_into=patient).values_list("pk", flat=True),
+        ]
         candidates = list(
-            AccessEvent.objects.filter(patient_id=patient_id)
+            AccessEvent.objects.filter(patient_id__in=patient_ids)
             .exclude(action__in=_AUDIT_ACTIONS)
             .select_related("actor")
             .prefetch_related("actor__groups")
@@ -164,9 +171,9 @@ def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientRe
         proved = proofs.prove_events(list(in_tree), point)
         reasons: dict[tuple[int | None, str], str] = {
             (g.user_id, g.dossier.compartment): g.reason
-            for g in BreakGlassAccess.objects.filter(dossier__patient_id=patient_id).select_related(
-                "dossier", "reason_key"
-            )
+            for g in BreakGlassAccess.objects.filter(
+                dossier__patient_id__in=patient_ids
+            ).select_related("dossier", "reason_key")
         }
         lines = []
         for e in events:
@@ -198,6 +205,7 @@ def access_patient_report(*, viewer: Viewer, patient_id: uuid.UUID) -> PatientRe
                     leaf=proved[e.pk].leaf if e.pk in proved else "",
                     leaf_index=proved[e.pk].index if e.pk in proved else None,
                     proof=proved[e.pk].proof if e.pk in proved else (),
+                    patient_id=str(e.patient_id or ""),
                 )
             )
         return PatientReport(

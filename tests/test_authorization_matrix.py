@@ -107,6 +107,29 @@ def _account_managers() -> dict[str, int | str]:
 
 def _staff_account(world: Any) -> dict[str, Any]:
     return {"user_id": world.role_change.user.pk}
+def _physicians(allowed: int, denied: int) -> dict[str, int | str]:
+    """The unit's physicians (somatic and psychiatric), who answer requests for the record."""
+    return {**_everyone(denied), "physician": allowed, "psychiatrist": allowed}
+
+
+def _disclosure(world: Any) -> dict[str, Any]:
+    return {"patient_id": world.patient.pk, "request_id": world.disclosure.pk}
+
+
+def _handover(world: Any) -> dict[str, Any]:
+    """A pre-release visit of the sentinel patient."""
+    import datetime
+
+    from appointments.models import VisitTask
+
+    today = datetime.date.today()
+    task = VisitTask.objects.create(
+        patient=world.patient,
+        kind=VisitTask.Kind.PRE_RELEASE,
+        due_from=today,
+        due_by=today + datetime.timedelta(days=20),
+    )
+    return {"task_id": task.pk}
 
 
 def _patient(world: Any) -> dict[str, Any]:
@@ -300,6 +323,14 @@ MATRIX: dict[str, Row] = {
         refusal=A.PATIENT_VIEW,
         writes=1,
     ),
+    # Merging two registrations: the unit's physicians (tests/dossiers/test_merge.py).
+    "dossiers:patient_merge": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_patient,
+        reads=(A.PATIENT_VIEW,),
+        refusal=A.PATIENT_VIEW,
+    ),
     "dossiers:patient_rights": Row(
         "get",
         _patient_desk(200, 404),
@@ -464,6 +495,68 @@ MATRIX: dict[str, Row] = {
     ),
     "bridge:waves": Row("get", _coordinator()),
     "bridge:wave_delete": Row("post", _coordinator(302), kwargs=bridge_rows.matrix_wave, writes=1),
+    # The release handover of a pre-release visit: clinicians; a bad item is a 400.
+    "appointments:visit_handover": Row(
+        "get",
+        _clinicians(200),
+        kwargs=_handover,
+        reads=(A.VISIT_TASK_VIEW,),
+        refusal=A.VISIT_TASK_VIEW,
+    ),
+    # Requests for the record (disclosures): the unit's physicians only; a patient's
+    # requests are a page about one patient (404). Invalid posts change nothing (400).
+    "disclosures:register": Row("get", _physicians(200, 403), reads=(A.LIST_VIEW,)),
+    "disclosures:patient_requests": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_patient,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_detail": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_disclosure,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_send": Row(
+        "post",
+        _physicians(400, 404),
+        kwargs=_disclosure,
+        data={"sent_via": "pigeon"},
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    "disclosures:request_refuse": Row(
+        "post",
+        _physicians(400, 404),
+        kwargs=_disclosure,
+        data={"ground": "other", "reason": ""},
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
+    # The copy of the somatic dossier asked: the psychiatrist passes the page rule but does
+    # not read it (a record_copy refusal); a PDF for the physicians, its digest kept.
+    "disclosures:record_copy": Row(
+        "post",
+        {**_physicians(200, 404), "psychiatrist": 404},
+        kwargs=_disclosure,
+        data={"compartments": "somatic"},
+        reads={"physician": (A.RECORD_COPY,)},
+        refusal={
+            "psychiatrist": A.RECORD_COPY,
+            **dict.fromkeys(("nurse", "secretary", "coordinator", "superuser"), A.DISCLOSURE_VIEW),
+        },
+        writes=1,
+    ),
+    "disclosures:mandate": Row(
+        "get",
+        _physicians(200, 404),
+        kwargs=_disclosure,
+        reads=(A.DISCLOSURE_VIEW,),
+        refusal=A.DISCLOSURE_VIEW,
+    ),
 }
 
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
@@ -486,6 +579,14 @@ SHOWS_SENTINEL = {
     "dossiers:break_glass",
     "dossiers:consents",
     "dossiers:patient_rights",
+    "dossiers:patient_merge",
+    "appointments:visit_handover",
+    "disclosures:register",
+    "disclosures:patient_requests",
+    "disclosures:request_detail",
+    "disclosures:request_send",
+    "disclosures:request_refuse",
+    "disclosures:record_copy",
 }
 
 # Views that need no page rule: open to anyone (or any logged-in user) by design, or
@@ -573,7 +674,24 @@ def world(db):
     role_change = role_change_propose(
         user=make_user("nurse"), role=Role.PSYCHIATRIST, acting_user=make_user("superuser")
     )
+    from django.utils import timezone
+
+    from disclosures.services import disclosure_record
+
+    disclosure = disclosure_record(
+        acting_user=physician,
+        patient=patient,
+        requester_kind="mandatary",
+        requester_name="Maître Sentinelle",
+        received_at=timezone.now(),
+        identity_document="id_card",
+        somatic=True,
+        psychiatric=False,
+        mandate_filename="mandat.pdf",
+        mandate_content=b"%PDF-1.4\nSENTINEL\n%%EOF\n",
+    )
     return SimpleNamespace(
+        disclosure=disclosure,
         patient=patient,
         entry=entry,
         document=document,

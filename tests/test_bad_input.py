@@ -66,6 +66,7 @@ FORM_MODULES = (
     "dossiers.forms",
     "appointments.forms",
     "oversight.forms",
+    "disclosures.forms",
     "bridge.views",
     "usmp.accounts.forms",
 )
@@ -283,6 +284,31 @@ def _patient_edit_data(world: World) -> dict[str, Any]:
 
 def _patient_kwargs(world: World) -> dict[str, Any]:
     return {"patient_id": world.patient.pk}
+
+
+def _pre_release_kwargs(world: World) -> dict[str, Any]:
+    task = VisitTask.objects.create(
+        patient=world.patient,
+        kind=VisitTask.Kind.PRE_RELEASE,
+        due_from=TODAY,
+        due_by=TODAY + datetime.timedelta(days=20),
+    )
+    return {"task_id": task.pk}
+
+
+def _disclosure_kwargs(world: World) -> dict[str, Any]:
+    from disclosures.services import disclosure_record
+
+    request = disclosure_record(
+        acting_user=make_user("physician"),
+        patient=world.patient,
+        requester_kind="patient",
+        received_at=NOW - datetime.timedelta(days=3),
+        identity_document="prison_card",
+        somatic=True,
+        psychiatric=False,
+    )
+    return {"patient_id": world.patient.pk, "request_id": request.pk}
 
 
 def _booking_data(world: World) -> dict[str, Any]:
@@ -754,6 +780,77 @@ INPUTS: list[Input] = [
         )
         for field, hour in (("start", 10), ("end", 11))
     ],
+    # Issue 13: the release handover, the merge, the requests for the record.
+    Input(
+        "visit_handover.on",
+        DATE,
+        (f"{P}HandoverForm.on",),
+        _form(
+            "nurse",
+            "appointments:visit_handover",
+            "on",
+            lambda w: {
+                "item": "liaison_letter",
+                "outcome": "handed_over",
+                "description": "Lettre pour le médecin traitant",
+                "at": "10:00",
+            },
+            kwargs=_pre_release_kwargs,
+        ),
+        _value(TODAY.isoformat()),
+        400,
+        302,
+    ),
+    Input(
+        "patient_merge.prison_number",
+        PRISON_NUMBER,
+        (f"{D}MergeForm.prison_number",),
+        _form(
+            "physician",
+            "dossiers:patient_merge",
+            "prison_number",
+            lambda w: {"reason": "Même personne, écrou en double"},
+            kwargs=lambda w: {"patient_id": make_patient().pk},
+        ),
+        _number,
+        400,
+        200,
+    ),
+    Input(
+        "disclosure_request.received_on",
+        DATE,
+        ("disclosures.forms.DisclosureRequestForm.received_on",),
+        _form(
+            "physician",
+            "disclosures:patient_requests",
+            "received_on",
+            lambda w: {
+                "requester_kind": "patient",
+                "received_time": "10:00",
+                "identity_document": "prison_card",
+                "somatic": "on",
+            },
+            kwargs=_patient_kwargs,
+        ),
+        _value(TODAY.isoformat()),
+        400,
+        302,
+    ),
+    Input(
+        "disclosure_send.sent_on",
+        DATE,
+        ("disclosures.forms.SendForm.sent_on",),
+        _form(
+            "physician",
+            "disclosures:request_send",
+            "sent_on",
+            lambda w: {"sent_via": "handed_over", "sent_time": "11:00"},
+            kwargs=_disclosure_kwargs,
+        ),
+        _value(TODAY.isoformat()),
+        400,
+        302,
+    ),
 ]
 BY_NAME = {i.name: i for i in INPUTS}
 

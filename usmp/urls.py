@@ -16,6 +16,7 @@ urlpatterns = [
     path("i18n/setlang/", core_views.set_language, name="set_language"),
     path("patients/", include("dossiers.urls")),
     path("agenda/", include("appointments.urls")),
+    path("record-requests/", include("disclosures.urls")),
     path("bridge/", include("bridge.urls")),
     path("coordination/", include(dossiers_urls.coordination_patterns)),
     path("coordination/audit/", include("oversight.urls")),

@@ -3,6 +3,7 @@ mandatory visits, and what a booking starts from."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 from django.db import transaction
 
 from dossiers.models import Patient
+from dossiers.permissions import is_clinician
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
 
 from .. import clock, permissions
-from ..models import Appointment, CareRequest, VisitTask
+from ..models import Appointment, CareRequest, HandoverItem, VisitTask
 from ..selectors import agenda, care_requests, visit_tasks
 from ..services import availability
 from .convert import Converter
@@ -448,3 +450,83 @@ def access_series(*, viewer: Viewer, series_id: uuid.UUID) -> SeriesOccurrences:
         )
         convert = Converter(NOBODY)
         return SeriesOccurrences(occurrences=tuple(convert.appointment(a) for a in rows))
+
+
+@dataclass(frozen=True)
+class HandoverLine:
+    item: str
+    item_label: str
+    outcome_label: str = ""
+    description: str = ""
+    handed_over_at: datetime.datetime | None = None
+    handed_over_by: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.handed_over_at is not None
+
+
+@dataclass(frozen=True)
+class HandoverView:
+    task: VisitTaskView
+    lines: tuple[HandoverLine, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(line.done for line in self.lines)
+
+
+def access_handover(*, viewer: Viewer, task_id: uuid.UUID, purpose: str) -> HandoverView:
+    """The release handover checklist of a pre-release visit (clinicians), every item with
+    what was recorded of it."""
+    user = user_of(viewer)
+    target = _object_target(Action.VISIT_TASK_VIEW, "handover", task_id)
+    task = None
+    if permissions.can_view_visit_tasks(user) and is_clinician(user):
+        task = (
+            VisitTask.objects.select_related("patient__identity_key", "appointment")
+            .filter(pk=task_id, kind=VisitTask.Kind.PRE_RELEASE)
+            .first()
+        )
+    if task is None:
+        record.refuse(viewer, target, purpose=purpose)
+    with transaction.atomic():
+        if purpose != Purpose.WRITE:
+            record.allowed(
+                viewer,
+                Target(
+                    Action.VISIT_TASK_VIEW,
+                    patient_id=task.patient_id,
+                    object_type="handover",
+                    object_id=str(task.pk),
+                ),
+                purpose=purpose,
+            )
+        recorded = {
+            h.item: h
+            for h in HandoverItem.objects.filter(task=task).select_related(
+                "identity_key", "handed_over_by"
+            )
+        }
+        lines = []
+        for value, label in HandoverItem.Item.choices:
+            h = recorded.get(value)
+            lines.append(
+                HandoverLine(value, str(label))
+                if h is None
+                else HandoverLine(
+                    value,
+                    str(label),
+                    outcome_label=h.get_outcome_display(),
+                    description=h.description or "",
+                    handed_over_at=h.handed_over_at,
+                    handed_over_by=str(
+                        h.handed_over_by.get_full_name() or h.handed_over_by.get_username()
+                    ),
+                )
+            )
+        overdue = task.due_by < clock.today()
+        return HandoverView(
+            task=Converter(NOBODY).visit_task(task, overdue=overdue, instance=True),
+            lines=tuple(lines),
+        )

@@ -33,6 +33,17 @@ class PersonRef:
 
 
 @dataclass(frozen=True)
+class MergeView:
+    """A registration merged into this patient's, as the patient's page shows it."""
+
+    absorbed_id: uuid.UUID
+    absorbed_prison_number: str
+    merged_at: datetime.datetime
+    merged_by: PersonRef
+    reason: str
+
+
+@dataclass(frozen=True)
 class PatientView:
     id: uuid.UUID
     prison_number: str
@@ -45,6 +56,10 @@ class PatientView:
     custody_status: str
     expected_release_date: datetime.date | None
     _instance: Patient | None = field(default=None, repr=False, compare=False)
+    # A registration merged into another (a tombstone): the survivor's id.
+    merged_into: uuid.UUID | None = None
+    # The registrations merged into this one (for its page).
+    merges: tuple[MergeView, ...] = ()
 
     @classmethod
     def of(cls, patient: Patient, *, for_change: bool = False) -> PatientView:
@@ -60,6 +75,7 @@ class PatientView:
             custody_status=patient.custody_status,
             expected_release_date=patient.expected_release_date,
             _instance=patient if for_change else None,
+            merged_into=patient.merged_into_id,
         )
 
     @property

@@ -63,7 +63,8 @@ def _resolve(
     access = permissions.dossier_access_for(user_of(viewer), dossier) if dossier else None
     if access is None:
         record.refuse(viewer, target, purpose=purpose)
-    if for_change and not access.can_write:
+    if for_change and (not access.can_write or access.dossier.patient.merged_into_id):
+        # A merged registration's dossiers are kept as they were: write in the survivor's.
         record.refuse(viewer, target, purpose=purpose, hide=False)
     return access
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import uuid
 
@@ -17,9 +18,9 @@ from usmp.crypto.blind_index import blind_index
 from .. import permissions, selectors
 from ..identifiers import validate_prison_number
 from ..keys import prison_numbers
-from ..models import Compartment, Patient
+from ..models import Compartment, Patient, PatientMerge
 from ..selectors import PatientLookup
-from .data import DossierLink, PatientView
+from .data import DossierLink, MergeView, PatientView, PersonRef
 
 
 def user_of(viewer: Viewer) -> object:
@@ -42,8 +43,27 @@ def access_patient(
             if patient is not None:
                 if purpose != Purpose.WRITE:
                     record.allowed(viewer, target, purpose=purpose)
-                return PatientView.of(patient, for_change=for_change)
+                view = PatientView.of(patient, for_change=for_change)
+                if purpose == Purpose.DISPLAY:
+                    view = dataclasses.replace(view, merges=_merges(patient))
+                return view
     record.refuse(viewer, target, purpose=purpose)
+
+
+def _merges(patient: Patient) -> tuple[MergeView, ...]:
+    rows = PatientMerge.objects.filter(survivor=patient).select_related(
+        "absorbed__identity_key", "identity_key", "merged_by"
+    )
+    return tuple(
+        MergeView(
+            absorbed_id=m.absorbed_id,
+            absorbed_prison_number=m.absorbed.prison_number,
+            merged_at=m.merged_at,
+            merged_by=PersonRef.of(m.merged_by),
+            reason=m.reason,
+        )
+        for m in rows.order_by("merged_at")
+    )
 
 
 def reachable_dossiers(*, viewer: Viewer, patient_id: uuid.UUID) -> tuple[DossierLink, ...]:
@@ -124,3 +144,19 @@ def access_prison_numbers_off_format(*, viewer: Viewer) -> tuple[uuid.UUID, ...]
         except ValidationError:
             off.append(patient_id)
     return tuple(off)
+
+
+def access_merge_pair(
+    *, viewer: Viewer, patient_id: uuid.UUID, other_prison_number: str
+) -> tuple[PatientView, PatientView | None]:
+    """The patient (the survivor) and the registration found by OTHER_PRISON_NUMBER (None if
+    none), both opened for a merge: two identity reads."""
+    survivor = access_patient(
+        viewer=viewer, patient_id=patient_id, purpose=Purpose.CHANGE, for_change=True
+    )
+    other = selectors.patient_by_prison_number(other_prison_number)
+    if other is None:
+        return survivor, None
+    return survivor, access_patient(
+        viewer=viewer, patient_id=other.pk, purpose=Purpose.CHANGE, for_change=True
+    )

@@ -106,6 +106,16 @@ ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_AGE
 for _role in (Role.COORDINATOR, Role.PHYSICIAN, Role.PSYCHIATRIST):
     ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "appointments.view_activity_report"]
 
+# Requests for communication of the record (disclosures): the unit's physicians answer them.
+_DISCLOSURES = [
+    "disclosures.view_disclosurerequest",
+    "disclosures.add_disclosurerequest",
+    "disclosures.change_disclosurerequest",
+]
+# Merging two registrations of one person: the unit's physicians.
+for _role in (Role.PHYSICIAN, Role.PSYCHIATRIST):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_DISCLOSURES, "dossiers.merge_patient"]
+
 # The bridge: the coordinator creates, rotates and revokes the prison's clients and sets the
 # movement waves. Nobody else manages them; no role reads the feed (clients are not users).
 _BRIDGE_ADMIN = [

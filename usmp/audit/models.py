@@ -49,6 +49,10 @@ class AccessEvent(models.Model):
         LOCKOUT = "lockout", _("Lockout after repeated failures")
         UNLOCK = "unlock", _("Lockout lifted")
         ROLE_CHANGE = "role_change", _("Role change (proposed, confirmed, refused)")
+        # Communication of the record (issue 13): the register of requests, and the copy of
+        # a whole record (every entry of the compartments asked).
+        DISCLOSURE_VIEW = "disclosure_view", _("Request for the record read")
+        RECORD_COPY = "record_copy", _("Whole record copied")
 
     class Purpose(models.TextChoices):
         """Why the object was read: what the page or the command does with it."""

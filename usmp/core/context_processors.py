@@ -26,6 +26,7 @@ NAVIGATION = [
     NavItem(_("Care requests"), "appointments:request_list", "care_requests_view"),
     NavItem(_("Agenda settings"), "appointments:setup", "reference_edit"),
     NavItem(_("Activity report"), "appointments:report", "activity_report"),
+    NavItem(_("Record requests"), "disclosures:register", "disclosures"),
     NavItem(_("Accounts"), "staff_list", "accounts_manage"),
     NavItem(_("Emergency accesses"), "coordination:break_glass_list", "emergency_review"),
     NavItem(_("Audit log"), "oversight:audit_log", "audit_review"),
