@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "dossiers",
     "appointments",
     "bridge",
+    "certificates",
     "demo",
 ]
 
@@ -326,7 +327,9 @@ USMP_WORKING_HOURS = (
 
 # Apps whose permissions a superuser does NOT get implicitly (usmp.accounts.models.User).
 # The audit trail lists patients' ids and who read what: the coordinator's, not the IT admin's.
-USMP_PROTECTED_APP_LABELS = frozenset({"dossiers", "appointments", "bridge", "audit"})
+USMP_PROTECTED_APP_LABELS = frozenset(
+    {"dossiers", "appointments", "bridge", "audit", "certificates"}
+)
 
 # django-guardian: no anonymous user, no superuser or global-permission shortcuts (see
 # LIBRARIES.md); the shortcuts are also passed explicitly where guardian is queried.

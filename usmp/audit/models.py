@@ -49,6 +49,10 @@ class AccessEvent(models.Model):
         LOCKOUT = "lockout", _("Lockout after repeated failures")
         UNLOCK = "unlock", _("Lockout lifted")
         ROLE_CHANGE = "role_change", _("Role change (proposed, confirmed, refused)")
+        # Certificates and attestations (issue 14): a patient's requests, one request (to
+        # decide it or print it), the register without names.
+        CERTIFICATE_VIEW = "certificate_view", _("Certificate requests read")
+        CERTIFICATE_REGISTER = "certificate_register", _("Register of certificates read")
 
     class Purpose(models.TextChoices):
         """Why the object was read: what the page or the command does with it."""

@@ -26,6 +26,8 @@ NAVIGATION = [
     NavItem(_("Care requests"), "appointments:request_list", "care_requests_view"),
     NavItem(_("Agenda settings"), "appointments:setup", "reference_edit"),
     NavItem(_("Activity report"), "appointments:report", "activity_report"),
+    NavItem(_("Certificates register"), "certificates:register", "certificates_register"),
+    NavItem(_("Certificate types"), "certificates:types", "certificate_types"),
     NavItem(_("Accounts"), "admin:accounts_user_changelist", "accounts_manage"),
     NavItem(_("Emergency accesses"), "coordination:break_glass_list", "emergency_review"),
     NavItem(_("Audit log"), "oversight:audit_log", "audit_review"),

@@ -64,10 +64,10 @@ class Attachment:
 def unit_header() -> dict[str, str]:
     """The unit's letterhead: name, hospital, address and phone, from the settings."""
     return {
-        "name": settings.USMP_UNIT_NAME,
-        "hospital": settings.USMP_UNIT_HOSPITAL,
-        "address": settings.USMP_UNIT_ADDRESS,
-        "phone": settings.USMP_UNIT_PHONE,
+        "name": str(settings.USMP_UNIT_NAME),
+        "hospital": str(settings.USMP_UNIT_HOSPITAL),
+        "address": str(settings.USMP_UNIT_ADDRESS),
+        "phone": str(settings.USMP_UNIT_PHONE),
     }
 
 
