@@ -9,6 +9,11 @@ urlpatterns = [
     path("print/", views.day_print, name="day_print"),
     path("week/", views.week, name="week"),
     path("patient/<uuid:patient_id>/", views.patient, name="patient"),
+    path(
+        "patient/<uuid:patient_id>/prevention/",
+        views.prevention_open,
+        name="prevention_open",
+    ),
     path("book/", views.book, name="book"),
     path("slots/", views.slots, name="slots"),
     path("validate/", views.validate, name="validate"),

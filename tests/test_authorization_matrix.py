@@ -444,6 +444,10 @@ MATRIX: dict[str, Row] = {
     ),
     "bridge:waves": Row("get", _coordinator()),
     "bridge:wave_delete": Row("post", _coordinator(302), kwargs=bridge_rows.matrix_wave, writes=1),
+    # A working detainee's prevention visit opened by those who book (one visit task).
+    "appointments:prevention_open": Row(
+        "post", _patient_desk(302, 404), kwargs=_patient, refusal=A.PATIENT_VIEW, writes=1
+    ),
     # Certificates (issue 14): the patient desk records requests and sees their outcomes;
     # only the roles that sign open one to decide it (an empty form is a 400); the PDF goes
     # through the dossier's document door (the somatic dossier here: a physician signed).

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from appointments.defaults import SPECIALTIES
 from appointments.models import Status
+from certificates.defaults import ensure_types
 from certificates.models import CertificateRequest, CertificateType
 from certificates.services import certificate_request_record
 from dossiers.models import Compartment
@@ -77,6 +78,7 @@ def psychiatrist(db):
 
 
 def request_for(patient, code: str, *, by=None, requester: str = "administration"):
+    ensure_types()
     return certificate_request_record(
         acting_user=by or make_user("secretary"),
         patient=patient,
@@ -88,3 +90,9 @@ def request_for(patient, code: str, *, by=None, requester: str = "administration
 
 def reload(request: CertificateRequest) -> CertificateRequest:
     return CertificateRequest.objects.get(pk=request.pk)
+
+
+@pytest.fixture(autouse=True)
+def _types(db):
+    """The seeded types (a transactional test elsewhere may have flushed them)."""
+    ensure_types()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from certificates.defaults import ensure_types
 from certificates.models import CertificateType
 from certificates.services import certificate_issue, certificate_request_record
 from tests.factories import make_user
@@ -14,6 +15,7 @@ from usmp.access.viewer import Viewer
 
 
 def _request(world: Any, code: str) -> Any:
+    ensure_types()  # transactional tests flush what migration 0002 seeded
     return certificate_request_record(
         acting_user=make_user("secretary"),
         patient=world.patient,
