@@ -22,6 +22,7 @@ urlpatterns = [
     path("requests/<uuid:care_request_id>/close/", views.request_close, name="request_close"),
     path("tasks/", views.tasks, name="tasks"),
     path("report/", views.report, name="report"),
+    path("report/pdf/", views.report_pdf, name="report_pdf"),
     path("setup/", views.setup, name="setup"),
     path("setup/<slug:kind>/new/", views.setup_edit, name="setup_create"),
     path("setup/<slug:kind>/<int:pk>/", views.setup_edit, name="setup_edit"),

@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +27,7 @@ from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import add_service_error, form_refusal
 
-from . import clock, movements, permissions, rendering, reports
+from . import charts, clock, movements, permissions, rendering, report_printing, reports
 from . import forms as agenda_forms
 from .access import lists, objects
 from .access.data import AppointmentView
@@ -874,21 +875,42 @@ def tasks(request: StaffRequest) -> HttpResponse:
 @require_GET
 def report(request: StaffRequest) -> HttpResponse:
     """Aggregates for a period (default: the previous month); bad dates are a 400 with the
-    form's message. Counts only: no patient, no clinical text."""
+    form's message. Counts only: no patient, no clinical text. Charts beside their tables."""
     form = agenda_forms.ReportForm(request.GET)
     if not form.is_valid():
         return render(
             request, "appointments/report.html", {"form": form, "report": None}, status=400
         )
     first, last = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    the_report = reports.activity_report(first, last)
     return render(
         request,
         "appointments/report.html",
         {
             "form": agenda_forms.ReportForm(initial={"first_day": first, "last_day": last}),
-            "report": reports.activity_report(first, last),
+            "report": the_report,
+            "charts": charts.report_charts(the_report),
         },
     )
+
+
+@page("activity_report")
+@require_GET
+def report_pdf(request: StaffRequest) -> HttpResponse:
+    """The same report as an archival PDF (tables and bars), for the yearly report."""
+    form = agenda_forms.ReportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "appointments/report.html", {"form": form, "report": None}, status=400
+        )
+    first, last = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    pdf = report_printing.report_pdf(reports.activity_report(first, last))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"rapport-activite-{first.isoformat()}-{last.isoformat()}.pdf"
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 # -- Reference data (coordinator) ------------------------------------------------------------------

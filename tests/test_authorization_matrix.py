@@ -341,6 +341,9 @@ MATRIX: dict[str, Row] = {
     "appointments:report": Row(
         "get", {**_everyone(403), "coordinator": 200, "physician": 200, "psychiatrist": 200}
     ),
+    "appointments:report_pdf": Row(
+        "get", {**_everyone(403), "coordinator": 200, "physician": 200, "psychiatrist": 200}
+    ),
     "appointments:appointment_detail": Row(
         "get",
         _patient_desk(200, 404),
