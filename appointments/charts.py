@@ -104,7 +104,10 @@ def nice_ceiling(value: int) -> int:
 
 def month_chart(months: Sequence[tuple[datetime.date, dict[str, int]]]) -> ColumnChart:
     """Appointments by month, stacked by status."""
-    top = nice_ceiling(max((sum(c.values()) for _m, c in months), default=0))
+    highest = max((sum(c.values()) for _m, c in months), default=0)
+    # Gridlines at a round step (1, 2, 5, 10...), four or five of them.
+    step = nice_ceiling(math.ceil(highest / 4))
+    top = max(step * math.ceil(highest / step), step)
     plot = COLUMN_HEIGHT - TOP - BOTTOM
     baseline = COLUMN_HEIGHT - BOTTOM
     slot = (WIDTH - LEFT) / max(len(months), 1)
@@ -137,7 +140,9 @@ def month_chart(months: Sequence[tuple[datetime.date, dict[str, int]]]) -> Colum
                 segments=tuple(segments),
             )
         )
-    ticks = tuple(Tick(value=top * i // 4, y=round(baseline - plot * i / 4, 1)) for i in range(5))
+    ticks = tuple(
+        Tick(value=v, y=round(baseline - plot * v / top, 1)) for v in range(0, top + 1, step)
+    )
     return ColumnChart(
         width=WIDTH,
         height=COLUMN_HEIGHT,

@@ -55,6 +55,19 @@ def test_the_bar_charts_carry_the_reports_numbers(october):  # noqa: F811
     assert max(widths) == charts.WIDTH - charts.LABEL_WIDTH - charts.VALUE_WIDTH
 
 
+def test_the_gridlines_fall_on_round_numbers():
+    def ticks(highest):
+        return [
+            t.value
+            for t in charts.month_chart([(datetime.date(2026, 1, 1), {"done": highest})]).ticks
+        ]
+
+    assert ticks(0) == [0, 1]
+    assert ticks(3) == [0, 1, 2, 3]
+    assert ticks(6) == [0, 2, 4, 6]
+    assert ticks(130) == [0, 50, 100, 150]
+
+
 def test_nice_ceilings():
     assert [charts.nice_ceiling(v) for v in (0, 1, 3, 7, 10, 11, 130)] == [1, 1, 5, 10, 10, 20, 200]
 
