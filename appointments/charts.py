@@ -16,9 +16,10 @@ from .models import Side, Status
 from .reports import ActivityReport
 
 WIDTH = 640
-# Columns (months): the plot area inside the margins.
-COLUMN_HEIGHT = 220
-LEFT, BOTTOM, TOP = 44, 36, 12
+# Columns (months): the plot area inside the margins (the month names are HTML below it,
+# so the bottom margin is small; cloison.css indents them by LEFT / WIDTH).
+COLUMN_HEIGHT = 200
+LEFT, BOTTOM, TOP = 40, 4, 8
 # Bars (one row per label).
 ROW_HEIGHT, ROW_GAP, LABEL_WIDTH, VALUE_WIDTH = 22, 8, 210, 48
 
@@ -67,6 +68,8 @@ class ColumnChart:
     columns: tuple[Column, ...]
     ticks: tuple[Tick, ...]
     legend: tuple[tuple[str, str], ...]  # (css class, label)
+    top: int
+    step: int
 
     def total(self, key: str) -> int:
         return sum(s.value for c in self.columns for s in c.segments if s.key == key)
@@ -88,6 +91,7 @@ class BarChart:
     bar_x: int
     value_x: float
     bars: tuple[Bar, ...]
+    span: int
 
     @property
     def values(self) -> list[tuple[str, int]]:
@@ -150,6 +154,8 @@ def month_chart(months: Sequence[tuple[datetime.date, dict[str, int]]]) -> Colum
         columns=tuple(columns),
         ticks=ticks,
         legend=tuple((f"chart-{s.replace('_', '-')}", str(Status(s).label)) for s in STACK),
+        top=top,
+        step=step,
     )
 
 
@@ -176,6 +182,7 @@ def bar_chart(rows: Sequence[tuple[str, int]]) -> BarChart:
         bar_x=LABEL_WIDTH,
         value_x=LABEL_WIDTH + 6,
         bars=tuple(bars),
+        span=span,
     )
 
 

@@ -144,9 +144,9 @@ def request_issue(
                 request=opened.request.instance(),
                 first_day=form.cleaned_data.get("first_day"),
                 last_day=form.cleaned_data.get("last_day"),
-                text=request.POST.get("text", "")
-                if "text" not in form.fields
-                else form.cleaned_data["text"],
+                # A type without text has no field: a posted text reaches the service,
+                # which refuses it rather than dropping it silently.
+                text=form.cleaned_data.get("text", request.POST.get("text", "")),
             )
         except PermissionDenied:
             form.add_error(None, _("You may not sign this certificate in your compartment."))

@@ -79,7 +79,8 @@ def test_the_page_shows_each_chart_with_its_numbers_and_no_inline_style(client, 
         {"first_day": OCTOBER[0].isoformat(), "last_day": OCTOBER[1].isoformat()},
     )
     html = response.content.decode()
-    assert html.count('<svg class="chart"') == 4
+    assert html.count('<svg class="chart"') == 1
+    assert html.count('<div class="bar-chart"') == 3
     assert " style=" not in html and "<style" not in html and "<script>" not in html
     titles = [unescape(t) for t in re.findall(r"<title>([^<]*)</title>", html)]
     report = reports.activity_report(*OCTOBER)

@@ -54,7 +54,8 @@ def test_the_report_page_keeps_a_strict_csp_and_draws_its_charts(page, live_serv
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
     assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
     # Months and care lost (no movement report, no care request: no chart for them).
-    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart").count() == 1
+    assert page.locator(".bar-chart").count() == 1
     assert page.locator("svg.chart rect.chart-done").count() == 1
     # The stylesheet colours the bars: a blocked stylesheet would leave them black.
     fill = page.locator("svg.chart rect.chart-done").first.evaluate(
