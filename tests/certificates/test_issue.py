@@ -195,3 +195,19 @@ def test_the_digest_on_the_page_is_the_registers():
     data = {"b": 1, "a": "é"}
     assert content_digest(data) == content_digest({"a": "é", "b": 1})
     assert len(content_digest(data)) == 64
+
+
+def test_a_dentist_signs_in_the_somatic_dossier_under_their_own_function():
+    from django.contrib.auth.models import Group
+
+    dentist = make_user("nurse")
+    dentist.groups.set([Group.objects.get(name="dentist")])
+    patient = leaking_patient([])
+    issued = issue(
+        dentist, request_for(patient, "blessures", requester="patient"), text="Dent cassée"
+    )
+    assert issued.compartment == Compartment.SOMATIC
+    text = re.sub(r"\s+", " ", pdf_text(pdf_of(issued)))
+    assert "Chirurgien-dentiste de l'unité sanitaire" in text
+    with pytest.raises(PermissionDenied):
+        issue(dentist, request_for(patient, "suivi-jap"))  # not a dentist's
