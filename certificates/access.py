@@ -356,10 +356,7 @@ def access_register(
     )
 
 
-def access_types(*, viewer: Viewer) -> tuple[TypeView, ...]:
-    """Every type, for the coordinator's page (reference data: no patient, no event)."""
-    if not permissions.can_manage_types(_user(viewer)):
-        record.refuse(
-            viewer, Target(Action.PAGE_OPEN, object_type="url"), purpose=Purpose.DISPLAY, hide=False
-        )
+def access_types() -> tuple[TypeView, ...]:
+    """Every type, for the coordinator's page: reference data (no patient), so no event;
+    the page rule ``certificate_types`` is its gate."""
     return tuple(TypeView.of(t) for t in CertificateType.objects.order_by("-active", "name"))

@@ -245,7 +245,7 @@ def types(request: StaffRequest) -> HttpResponse:
         request,
         "certificates/types.html",
         {
-            "types": access.access_types(viewer=Viewer.of(request)),
+            "types": access.access_types(),
             "form": form,
             "editing": instance,
         },

@@ -168,3 +168,26 @@ def test_the_coordinator_adds_a_type_and_a_strict_one_cannot_have_text():
     data.pop("free_text")
     assert client.post(reverse("certificates:types"), data).status_code == 302
     assert CertificateType.objects.get(code="presence").signers == ["physician", "psychiatrist"]
+
+
+def test_the_patient_list_and_the_register_take_a_fixed_number_of_queries(physician):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    patient = leaking_patient([physician])
+    secretary = client_of(make_user("secretary"))
+    coordinator = client_of(make_user("coordinator"))
+    url = reverse("certificates:patient", kwargs={"patient_id": patient.pk})
+
+    def counted() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as desk:
+            assert secretary.get(url).status_code == 200
+        with CaptureQueriesContext(connection) as register:
+            assert coordinator.get(reverse("certificates:register")).status_code == 200
+        return len(desk), len(register)
+
+    request_for(patient, "orientation")
+    few = counted()
+    for code in ("douches", "preconisations", "suivi-jap", "handicap"):
+        request_for(patient, code)
+    assert counted() == few
