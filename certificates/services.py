@@ -22,7 +22,7 @@ from usmp.access.viewer import Viewer
 from usmp.core.audit import acting_as
 from usmp.core.errors import field_error
 
-from . import permissions, texts
+from . import permissions, signing, texts
 from .models import (
     CertificateRequest,
     CertificateType,
@@ -247,7 +247,11 @@ def _issue(
         },
     }
     digest = content_digest(data)
-    pdf = render(data, digest)
+    pdf = signing.sign(
+        render(data, digest),
+        reason=_("Certificate %(number)s") % {"number": request.number},
+        location=str(settings.USMP_UNIT_NAME),
+    )
     document = document_upload(
         acting_user=acting_user,
         access=access,
