@@ -499,11 +499,23 @@ class Appointment(EncryptedModel):
 
 class VisitTask(models.Model):
     """A visit the unit must hold: the entry visit after an arrival, the pre-release visit in
-    the month before a known release date. Listed on the nurses' home page until done."""
+    the month before a known release date, the information and prevention visit of a
+    working detainee (code pénitentiaire L.412-47). Listed on the nurses' home page until
+    done."""
 
     class Kind(models.TextChoices):
         ENTRY = "entry", _("Entry visit")
         PRE_RELEASE = "pre_release", _("Pre-release visit")
+        PREVENTION = "prevention", _("Work information and prevention visit")
+
+    class TreatingOverride(models.TextChoices):
+        """Why a prevention visit was booked with the patient's treating doctor, whom the
+        Ordre asks not to hold it (art. 100: prevention and care not by the same doctor)."""
+
+        NO_OTHER_DOCTOR = "no_other_doctor", _("No other doctor of the unit can hold it")
+        PATIENT_ASKED = "patient_asked", _("The patient asked for their own doctor")
+        DELAY = "delay", _("Another doctor could not hold it in time")
+        LEAD_AGREED = "lead_agreed", _("Agreed with the medical lead")
 
     class Status(models.TextChoices):
         OPEN = "open", _("To book")
@@ -519,6 +531,11 @@ class VisitTask(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     appointment = models.ForeignKey(
         Appointment, on_delete=models.PROTECT, related_name="visit_tasks", null=True
+    )
+    # A prevention visit booked with the treating doctor despite the warning: why (a reason
+    # from the list, no free text); who and when are in the write history.
+    treating_override = models.CharField(
+        max_length=16, choices=TreatingOverride.choices, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)

@@ -2,7 +2,8 @@
 what the prison reported about its movements, and how long care requests waited.
 
 Aggregates only: no patient, practitioner or motive appears, so the coordinator (who has no
-patient access) may read it. A fixed number of queries whatever the period."""
+patient access) may read it. A fixed number of queries whatever the period. The charts
+(``charts.py``) are drawn from these same numbers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import statistics
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext as _
 
 from . import clock
 from .models import (
@@ -74,6 +77,10 @@ class ActivityReport:
     requests_waiting: int
     to_booking: Delays
     to_consultation: Delays
+    # Appointments by month (first day of the month) and status, every month of the period.
+    by_month: list[tuple[datetime.date, dict[str, int]]]
+    # Days from receipt to consultation, counted in bands.
+    consultation_delay_buckets: list[tuple[str, int]]
 
     @property
     def lost_to_penitentiary(self) -> int:
@@ -95,9 +102,41 @@ def _delays(days: list[int]) -> Delays:
     return Delays(count=len(days), median=statistics.median(ordered), p90=p90)
 
 
+# Bands of days from a request's receipt to its consultation: (upper bound, label).
+DELAY_BANDS: tuple[tuple[int | None, str], ...] = (
+    (2, "0\u20132"),
+    (7, "3\u20137"),
+    (14, "8\u201314"),
+    (30, "15\u201330"),
+    (60, "31\u201360"),
+    (None, "> 60"),
+)
+
+
+def delay_buckets(days: list[int]) -> list[tuple[str, int]]:
+    counts = [0] * len(DELAY_BANDS)
+    for value in days:
+        for n, (bound, _label) in enumerate(DELAY_BANDS):
+            if bound is None or value <= bound:
+                counts[n] += 1
+                break
+    return [
+        (_("%(band)s days") % {"band": label}, count)
+        for (_bound, label), count in zip(DELAY_BANDS, counts, strict=True)
+    ]
+
+
+def _months(first_day: datetime.date, last_day: datetime.date) -> list[datetime.date]:
+    month, months = first_day.replace(day=1), []
+    while month <= last_day:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
 def activity_report(first_day: datetime.date, last_day: datetime.date) -> ActivityReport:
     """The report of appointments starting and care requests received from FIRST_DAY to
-    LAST_DAY included (local days). Five queries."""
+    LAST_DAY included (local days). Six queries."""
     start, end = clock.day_bounds(first_day)[0], clock.day_bounds(last_day)[1]
     appointments = Appointment.objects.filter(start__gte=start, start__lt=end)
     by_specialty = {
@@ -158,6 +197,33 @@ def activity_report(first_day: datetime.date, last_day: datetime.date) -> Activi
         ).values_list("received_on", "first_booked_at", "consulted_at", "status")
     )
     tz = clock.unit_tz()
+    monthly = {
+        row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]: row
+        for row in appointments.annotate(month=TruncMonth("start", tzinfo=tz))
+        .values("month")
+        .annotate(
+            planned=Count("pk", filter=Q(status=Status.PLANNED)),
+            done=Count("pk", filter=Q(status=Status.DONE)),
+            not_done=Count("pk", filter=Q(status=Status.NOT_DONE)),
+            cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+        )
+    }
+    empty = {"done": 0, "not_done": 0, "cancelled": 0, "planned": 0}
+    by_month: list[tuple[datetime.date, dict[str, int]]] = []
+    for month in _months(first_day, last_day):
+        found = monthly.get(month)
+        counts = dict(empty)
+        if found is not None:
+            counts.update(
+                done=found["done"],
+                not_done=found["not_done"],
+                cancelled=found["cancelled"],
+                planned=found["planned"],
+            )
+        by_month.append((month, counts))
+    consultation_days = [
+        (seen.astimezone(tz).date() - received).days for received, _b, seen, _s in requests if seen
+    ]
     return ActivityReport(
         first_day=first_day,
         last_day=last_day,
@@ -175,11 +241,7 @@ def activity_report(first_day: datetime.date, last_day: datetime.date) -> Activi
                 if booked
             ]
         ),
-        to_consultation=_delays(
-            [
-                (seen.astimezone(tz).date() - received).days
-                for received, _b, seen, _s in requests
-                if seen
-            ]
-        ),
+        to_consultation=_delays(consultation_days),
+        by_month=by_month,
+        consultation_delay_buckets=delay_buckets(consultation_days),
     )

@@ -27,6 +27,8 @@ register(
 register("agenda_open", can_view_agenda, hidden=True, action=Action.APPOINTMENT_VIEW)
 register("agenda_patient", can_view_agenda, hidden=True, action=Action.AGENDA_VIEW)
 register("agenda_change", can_change_appointments, hidden=True, action=Action.APPOINTMENT_VIEW)
+# Opening a working detainee's prevention visit (L.412-47): those who book.
+register("agenda_prevention", can_book, hidden=True, action=Action.PATIENT_VIEW)
 register("care_requests_view", can_view_care_requests, action=Action.LIST_VIEW)
 register("care_requests_add", can_add_care_requests)
 register(

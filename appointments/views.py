@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,7 +28,7 @@ from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
 from usmp.core.errors import add_service_error, form_refusal, service_call
 
-from . import clock, movements, permissions, rendering, reports
+from . import charts, clock, movements, permissions, rendering, report_printing, reports
 from . import forms as agenda_forms
 from .access import lists, objects
 from .access.data import AppointmentView
@@ -40,14 +41,16 @@ from .models import (
     Room,
     RoomClosure,
     Specialty,
+    VisitTask,
 )
 from .selectors.care_requests import care_request_stats
 from .selectors.slots import Slot, free_slots
 from .services import changes, handover
 from .services.availability import BookingConflict
-from .services.booking import appointment_book, appointment_series_book
+from .services.booking import appointment_book, appointment_series_book, is_treating_doctor
 from .services.care_requests import care_request_close, care_request_create
 from .services.reference import reference_save
+from .services.visit_tasks import prevention_visit_open
 
 # -- Helpers ------------------------------------------------------------------------------------
 
@@ -253,6 +256,22 @@ def patient(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     )
 
 
+@page("agenda_prevention")
+@require_POST
+def prevention_open(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The prison reports that the patient works: open their prevention visit (L.412-47)."""
+    opened = objects.access_agenda_patient(
+        viewer=Viewer.of(request), patient_id=patient_id, purpose=Purpose.WRITE
+    )
+    try:
+        prevention_visit_open(acting_user=request.user, patient=opened.instance())
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Prevention visit opened: it is in the visits to book."))
+    return redirect("appointments:patient", patient_id=patient_id)
+
+
 # -- Booking ------------------------------------------------------------------------------------
 
 
@@ -289,6 +308,30 @@ def _leak_warning(
     ) % {"point": named_point.label, "specialty": named_specialty.name}
 
 
+TREATING_CONFIRM = "confirm_treating_doctor"
+TREATING_REASON = "treating_reason"
+
+
+def _treating_warning(
+    request: StaffRequest, *, visit_task: Any, practitioner: Any
+) -> tuple[str | None, str]:
+    """(the warning to show, the override to record) before booking a prevention visit with
+    the patient's treating doctor: the booker ticks the box and gives a reason, or chooses
+    another practitioner."""
+    task = visit_task.instance() if visit_task is not None else None
+    if not is_treating_doctor(visit_task=task, practitioner=practitioner, now=timezone.now()):
+        return None, ""
+    reason = request.POST.get(TREATING_REASON, "")
+    if request.POST.get(TREATING_CONFIRM) == "on" and reason in VisitTask.TreatingOverride.values:
+        return None, reason
+    return _(
+        "Careful: %(name)s is this patient's treating doctor (the one who saw them most in the "
+        "last twelve months). The Ordre asks that the prevention visit of a working detainee be "
+        "held by another doctor. Choose another practitioner if you can; otherwise tick the box "
+        "and give the reason, which is recorded."
+    ) % {"name": practitioner.get_full_name() or practitioner.get_username()}, ""
+
+
 @page("agenda_book")
 @require_http_methods(["GET", "POST"])
 def book(request: StaffRequest) -> HttpResponse:
@@ -320,7 +363,8 @@ def book(request: StaffRequest) -> HttpResponse:
         with_motive=permissions.can_view_motive(request.user),
     )
     conflict = False
-    leak_warning = None
+    leak_warning = treating_warning = None
+    treating_override = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         room = data["room"]
@@ -331,7 +375,15 @@ def book(request: StaffRequest) -> HttpResponse:
             else data["movement_point"],
             specialty=data["specialty"],
         )
-    if request.method == "POST" and form.is_valid() and leak_warning is None:
+        treating_warning, treating_override = _treating_warning(
+            request, visit_task=ctx.visit_task, practitioner=data["practitioner"]
+        )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and leak_warning is None
+        and treating_warning is None
+    ):
         data = form.cleaned_data
         patient = ctx.patient_instance()
         if patient is None:
@@ -363,6 +415,7 @@ def book(request: StaffRequest) -> HttpResponse:
                     appointment_book(
                         **common,
                         visit_task=ctx.visit_task.instance() if ctx.visit_task else None,
+                        treating_override=treating_override,
                     )
                 ]
         except BookingConflict as exc:
@@ -399,6 +452,11 @@ def book(request: StaffRequest) -> HttpResponse:
             "unavailabilities": ctx.unavailabilities,
             "leak_warning": leak_warning,
             "leak_confirm": LEAK_CONFIRM,
+            "treating_warning": treating_warning,
+            "treating_confirm": TREATING_CONFIRM,
+            "treating_reason": TREATING_REASON,
+            "treating_reasons": VisitTask.TreatingOverride.choices,
+            "treating_chosen": request.POST.get(TREATING_REASON, ""),
         },
         status=409 if conflict else (400 if form.is_bound and form.errors else 200),
     )
@@ -825,21 +883,42 @@ def tasks(request: StaffRequest) -> HttpResponse:
 @require_GET
 def report(request: StaffRequest) -> HttpResponse:
     """Aggregates for a period (default: the previous month); bad dates are a 400 with the
-    form's message. Counts only: no patient, no clinical text."""
+    form's message. Counts only: no patient, no clinical text. Charts beside their tables."""
     form = agenda_forms.ReportForm(request.GET)
     if not form.is_valid():
         return render(
             request, "appointments/report.html", {"form": form, "report": None}, status=400
         )
     first, last = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    the_report = reports.activity_report(first, last)
     return render(
         request,
         "appointments/report.html",
         {
             "form": agenda_forms.ReportForm(initial={"first_day": first, "last_day": last}),
-            "report": reports.activity_report(first, last),
+            "report": the_report,
+            "charts": charts.report_charts(the_report),
         },
     )
+
+
+@page("activity_report")
+@require_GET
+def report_pdf(request: StaffRequest) -> HttpResponse:
+    """The same report as an archival PDF (tables and bars), for the yearly report."""
+    form = agenda_forms.ReportForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "appointments/report.html", {"form": form, "report": None}, status=400
+        )
+    first, last = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    pdf = report_printing.report_pdf(reports.activity_report(first, last))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"rapport-activite-{first.isoformat()}-{last.isoformat()}.pdf"
+    )
+    response["Cache-Control"] = "no-store, private"
+    return response
 
 
 # -- Reference data (coordinator) ------------------------------------------------------------------

@@ -406,6 +406,12 @@ class Consent(EncryptedModel):
         SHARE_SPIP = "share_spip", _("Sharing with the SPIP (probation service)")
         SHARE_PROFESSIONAL = "share_professional", _("Sharing with a named professional")
         TELECONSULTATION = "teleconsultation", _("Teleconsultation")
+        # Code pénitentiaire D.115-25: certificates for the family or counsel, only with the
+        # patient's express consent.
+        SHARE_FAMILY_COUNSEL = (
+            "share_family_counsel",
+            _("Certificates for the family or counsel (express consent)"),
+        )
 
     class Decision(models.TextChoices):
         CONSENT = "consent", _("Consents")

@@ -42,6 +42,8 @@ THINGS: dict[str, Any] = {
     "bridge.bridgeclient": gettext_lazy("a bridge client"),
     "bridge.bridgedevice": gettext_lazy("a guards' workstation"),
     "bridge.movementwave": gettext_lazy("a movement wave"),
+    "certificates.certificatetype": gettext_lazy("a certificate type"),
+    "certificates.certificaterequest": gettext_lazy("a certificate request"),
 }
 
 # Column names as people call them (the models' fields carry no verbose names).
@@ -156,6 +158,7 @@ OBJECTS: dict[str, Any] = {
     "agenda_week": gettext_lazy("a practitioner's week"),
     "anonymous": gettext_lazy("unidentified requests"),
     "appointment": gettext_lazy("appointment"),
+    "attendance": gettext_lazy("consultations attended (count for a certificate)"),
     "booking": gettext_lazy("booking"),
     "break_glass": gettext_lazy("emergency access"),
     "break_glass_form": gettext_lazy("emergency access form"),
@@ -165,6 +168,7 @@ OBJECTS: dict[str, Any] = {
     "bridge_token": gettext_lazy("bridge token"),
     "care_request": gettext_lazy("care request"),
     "care_request_queue": gettext_lazy("care request queue"),
+    "certificate_request": gettext_lazy("certificate request"),
     "chain": gettext_lazy("audit chain"),
     "consent": gettext_lazy("consent or opposition"),
     "custody_event": gettext_lazy("custody event"),
@@ -181,6 +185,7 @@ OBJECTS: dict[str, Any] = {
     "movements": gettext_lazy("movements"),
     "prison_number_format": gettext_lazy("prison number format check"),
     "rate_limit": gettext_lazy("rate limit"),
+    "register": gettext_lazy("register of certificates"),
     "series": gettext_lazy("series of appointments"),
     "sharing": gettext_lazy("dossier sharing"),
     "unavailability": gettext_lazy("unavailability window"),

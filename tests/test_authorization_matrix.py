@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.appointments import factories as agenda
 from tests.bridge import factories as bridge_rows
+from tests.certificates import factories as certificate_rows
 from tests.conftest import ALL_PERSONAS, PASSWORD_ONLY
 from tests.factories import make_patient
 from usmp.access import rules
@@ -95,6 +96,11 @@ def _somatic_team(allowed: int | str, denied: int | str = 404) -> dict[str, int 
 
 def _clinicians(allowed: int | str, denied: int | str = 404) -> dict[str, int | str]:
     return {**_somatic_team(allowed, denied), "psychiatrist": allowed}
+
+
+def _signers(allowed: int | str, denied: int | str = 404) -> dict[str, int | str]:
+    """The roles that sign certificates (physician, psychiatrist; dentist not a persona)."""
+    return {**_clinicians(allowed, denied), "nurse": denied}
 
 
 def _coordinator(allowed: int = 200) -> dict[str, int | str]:
@@ -392,6 +398,9 @@ MATRIX: dict[str, Row] = {
     "appointments:report": Row(
         "get", {**_everyone(403), "coordinator": 200, "physician": 200, "psychiatrist": 200}
     ),
+    "appointments:report_pdf": Row(
+        "get", {**_everyone(403), "coordinator": 200, "physician": 200, "psychiatrist": 200}
+    ),
     "appointments:appointment_detail": Row(
         "get",
         _patient_desk(200, 404),
@@ -557,6 +566,64 @@ MATRIX: dict[str, Row] = {
         reads=(A.DISCLOSURE_VIEW,),
         refusal=A.DISCLOSURE_VIEW,
     ),
+    # A working detainee's prevention visit opened by those who book (one visit task).
+    "appointments:prevention_open": Row(
+        "post", _patient_desk(302, 404), kwargs=_patient, refusal=A.PATIENT_VIEW, writes=1
+    ),
+    # Certificates (issue 14): the patient desk records requests and sees their outcomes;
+    # only the roles that sign open one to decide it (an empty form is a 400); the PDF goes
+    # through the dossier's document door (the somatic dossier here: a physician signed).
+    "certificates:patient": Row(
+        "get",
+        _patient_desk(200, 404),
+        kwargs=_patient,
+        reads=(A.CERTIFICATE_VIEW,),
+        refusal=A.CERTIFICATE_VIEW,
+    ),
+    "certificates:request_add": Row(
+        "post",
+        _patient_desk(400, 404),
+        kwargs=_patient,
+        reads=(A.CERTIFICATE_VIEW,),
+        refusal=A.CERTIFICATE_VIEW,
+    ),
+    "certificates:request_detail": Row(
+        "get",
+        _signers(200),
+        kwargs=certificate_rows.matrix_request,
+        reads=(A.CERTIFICATE_VIEW,),
+        refusal=A.CERTIFICATE_VIEW,
+    ),
+    "certificates:request_issue": Row(
+        "post",
+        _signers(400),
+        kwargs=certificate_rows.matrix_request,
+        reads=(A.CERTIFICATE_VIEW,),
+        refusal=A.CERTIFICATE_VIEW,
+    ),
+    "certificates:request_refuse": Row(
+        "post",
+        _signers(400),
+        kwargs=certificate_rows.matrix_request,
+        reads=(A.CERTIFICATE_VIEW,),
+        refusal=A.CERTIFICATE_VIEW,
+    ),
+    "certificates:pdf": Row(
+        "get",
+        {**_somatic_team(200), "secretary": 404},
+        kwargs=certificate_rows.matrix_issued,
+        reads=(A.DOCUMENT_DOWNLOAD,),
+        refusal={
+            "psychiatrist": A.DOCUMENT_DOWNLOAD,
+            "secretary": A.DOCUMENT_DOWNLOAD,
+            "coordinator": A.CERTIFICATE_VIEW,
+            "superuser": A.CERTIFICATE_VIEW,
+        },
+    ),
+    "certificates:register": Row(
+        "get", _coordinator(), reads=(A.CERTIFICATE_REGISTER,), refusal=A.CERTIFICATE_REGISTER
+    ),
+    "certificates:types": Row("get", _coordinator()),
 }
 
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
@@ -587,6 +654,12 @@ SHOWS_SENTINEL = {
     "disclosures:request_send",
     "disclosures:request_refuse",
     "disclosures:record_copy",
+    "certificates:patient",
+    "certificates:request_add",
+    "certificates:request_detail",
+    "certificates:request_issue",
+    "certificates:request_refuse",
+    "certificates:pdf",
 }
 
 # Views that need no page rule: open to anyone (or any logged-in user) by design, or

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "disclosures",
     "bridge",
     "onboarding",
+    "certificates",
     "demo",
 ]
 
@@ -303,6 +304,12 @@ USMP_UNIT_NAME = env("USMP_UNIT_NAME", "Centre pénitentiaire de Démo")
 USMP_UNIT_HOSPITAL = env("USMP_UNIT_HOSPITAL", "Centre hospitalier de Démo")
 USMP_UNIT_ADDRESS = env("USMP_UNIT_ADDRESS", "1 rue de l'Exemple, 00000 Démo")
 USMP_UNIT_PHONE = env("USMP_UNIT_PHONE", "01 00 00 00 00")
+# Certificates and attestations (issue 14): a PAdES signature with the unit's certificate,
+# only where the hospital provides one (PEM files; the key may be protected by a passphrase
+# read from a file). Unset: certificates are issued unsigned, with their printed digest.
+USMP_CERTIFICATE_SIGNING_CERT_FILE = env("USMP_CERTIFICATE_SIGNING_CERT_FILE", "")
+USMP_CERTIFICATE_SIGNING_KEY_FILE = env("USMP_CERTIFICATE_SIGNING_KEY_FILE", "")
+USMP_CERTIFICATE_SIGNING_PASSPHRASE_FILE = env("USMP_CERTIFICATE_SIGNING_PASSPHRASE_FILE", "")
 # The unit's prison numbers (numéros d'écrou): digits only, this many (dossiers.identifiers;
 # the check dossiers.E001 refuses a range that is empty or longer than a form takes).
 USMP_PRISON_NUMBER_MIN_DIGITS = int(env("USMP_PRISON_NUMBER_MIN_DIGITS", "4") or "4")
@@ -329,7 +336,7 @@ USMP_WORKING_HOURS = (
 # Apps whose permissions a superuser does NOT get implicitly (usmp.accounts.models.User).
 # The audit trail lists patients' ids and who read what: the coordinator's, not the IT admin's.
 USMP_PROTECTED_APP_LABELS = frozenset(
-    {"dossiers", "appointments", "bridge", "audit", "disclosures"}
+    {"dossiers", "appointments", "bridge", "audit", "disclosures", "certificates"}
 )
 
 # django-guardian: no anonymous user, no superuser or global-permission shortcuts (see

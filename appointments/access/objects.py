@@ -530,3 +530,44 @@ def access_handover(*, viewer: Viewer, task_id: uuid.UUID, purpose: str) -> Hand
             task=Converter(NOBODY).visit_task(task, overdue=overdue, instance=True),
             lines=tuple(lines),
         )
+class AttendanceView:
+    """What the agenda can attest of a patient in one compartment: no specialty, no motive."""
+
+    count: int
+    first: Any
+    last: Any
+
+
+def access_attendance(
+    *,
+    viewer: Viewer,
+    patient_id: uuid.UUID,
+    compartment: str,
+    first_day: Any,
+    last_day: Any,
+) -> AttendanceView:
+    """The patient's consultations attended in COMPARTMENT over a period, for an attestation
+    signed in that compartment: only those who reach its dossier count them (the wall)."""
+    user = user_of(viewer)
+    target = Target(
+        Action.AGENDA_VIEW,
+        patient_id=patient_id,
+        compartment=compartment,
+        object_type="attendance",
+    )
+    patient = (
+        Patient.objects.prefetch_related("dossiers").filter(pk=patient_id).first()
+        if permissions.can_view_agenda(user)
+        else None
+    )
+    reach = dossier_access(user, patient, compartment) if patient is not None else None
+    if reach is None:
+        record.refuse(viewer, target, purpose=Purpose.PRINT)
+    with transaction.atomic():
+        record.allowed(
+            viewer, replace(target, break_glass=reach.is_break_glass), purpose=Purpose.PRINT
+        )
+        found = agenda.attendance(
+            patient_id=patient_id, compartment=compartment, first_day=first_day, last_day=last_day
+        )
+    return AttendanceView(count=found.consultations, first=found.first, last=found.last)

@@ -315,3 +315,55 @@ def patient_next_appointments(*, patient_id: uuid.UUID, limit: int) -> list[Appo
         .filter(patient_id=patient_id, end__gt=timezone.now(), status__in=ACTIVE_STATUSES)
         .order_by("start")[:limit]
     )
+
+
+class Attendance(NamedTuple):
+    """Consultations a patient attended in one compartment: a count and its bounds, never
+    which specialty."""
+
+    consultations: int
+    first: datetime.date | None
+    last: datetime.date | None
+
+
+def attendance(
+    *, patient_id: uuid.UUID, compartment: str, first_day: datetime.date, last_day: datetime.date
+) -> Attendance:
+    """The patient's done consultations in COMPARTMENT between the two days (inclusive)."""
+    from django.db.models import Count, Max, Min
+
+    found = Appointment.objects.filter(
+        patient_id=patient_id,
+        specialty__compartment=compartment,
+        status=Status.DONE,
+        start__gte=clock.day_bounds(first_day)[0],
+        start__lt=clock.day_bounds(last_day)[1],
+    ).aggregate(count=Count("id"), first=Min("start"), last=Max("start"))
+    return Attendance(
+        consultations=found["count"],
+        first=clock.local(found["first"]).date() if found["first"] else None,
+        last=clock.local(found["last"]).date() if found["last"] else None,
+    )
+
+
+TREATING_WINDOW = datetime.timedelta(days=365)
+
+
+def treating_practitioner_id(*, patient_id: uuid.UUID, at: datetime.datetime) -> int | None:
+    """The practitioner who saw the patient most (done consultations) in the twelve months
+    before AT: the patient's treating doctor. Ties go to the most recent consultation."""
+    from django.db.models import Count, Max
+
+    row = (
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            status=Status.DONE,
+            start__gte=at - TREATING_WINDOW,
+            start__lt=at,
+        )
+        .values("practitioner_id")
+        .annotate(seen=Count("id"), latest=Max("start"))
+        .order_by("-seen", "-latest")
+        .first()
+    )
+    return row["practitioner_id"] if row else None

@@ -99,9 +99,11 @@ def appointment_book(
     motive: str | None = None,
     care_request: CareRequest | None = None,
     visit_task: VisitTask | None = None,
+    treating_override: str = "",
 ) -> Appointment:
     """Book one appointment; refused with a clear message when the time is skipped, outside
-    opening hours, taken, or the patient has left."""
+    opening hours, taken, or the patient has left. A prevention visit with the patient's
+    treating doctor needs TREATING_OVERRIDE, a reason from the list, kept on the visit."""
     now = timezone.now()
     appointment = _build(
         acting_user=acting_user,
@@ -117,12 +119,52 @@ def appointment_book(
         now=now,
     )
     _check_links(patient=patient, care_request=care_request, visit_task=visit_task)
+    override = check_prevention_practitioner(
+        visit_task=visit_task, practitioner=practitioner, override=treating_override, now=now
+    )
     availability.check_overlaps(appointment)
     appointment.care_request = care_request
     with acting_as(acting_user):
         availability.save_guarded(appointment, force_insert=True)
         _link(appointment, care_request=care_request, visit_task=visit_task, now=now)
+        if override:
+            assert visit_task is not None  # noqa: S101 - an override needs a prevention visit
+            visit_task.treating_override = override
+            visit_task.save(update_fields=["treating_override"])
     return appointment
+
+
+def is_treating_doctor(
+    *, visit_task: VisitTask | None, practitioner: User | None, now: datetime.datetime
+) -> bool:
+    """Whether PRACTITIONER would hold a prevention visit of their own patient: the one who
+    saw the patient most in the last twelve months (seed 004, art. 100)."""
+    if visit_task is None or practitioner is None or visit_task.kind != VisitTask.Kind.PREVENTION:
+        return False
+    from ..selectors.agenda import treating_practitioner_id
+
+    return treating_practitioner_id(patient_id=visit_task.patient_id, at=now) == practitioner.pk
+
+
+def check_prevention_practitioner(
+    *,
+    visit_task: VisitTask | None,
+    practitioner: User | None,
+    override: str,
+    now: datetime.datetime,
+) -> str:
+    """The override to record ("" when none is needed), or the refusal."""
+    if not is_treating_doctor(visit_task=visit_task, practitioner=practitioner, now=now):
+        return ""
+    if override not in VisitTask.TreatingOverride.values:
+        raise ValidationError(
+            _(
+                "This practitioner is the patient's treating doctor: the prevention visit should "
+                "be held by another doctor. Choose another practitioner, or give the reason."
+            ),
+            code="treating_doctor",
+        )
+    return override
 
 
 @transaction.atomic

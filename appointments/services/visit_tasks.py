@@ -106,3 +106,33 @@ def visit_tasks_sync(
             move_booked=True,
             done_since={"due_by__gte": due_from},
         )
+
+
+# The information and prevention visit of a working detainee (code pénitentiaire L.412-47,
+# decree of 8 July 2024): opened when the prison reports that the patient works, due within
+# this many days (the unit's rule: to be set by its medical lead).
+PREVENTION_VISIT_DAYS = 30
+
+
+@transaction.atomic
+def prevention_visit_open(*, acting_user: User | None, patient: Patient) -> VisitTask:
+    """Open the prevention visit of a working detainee (one pending at a time)."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if patient.custody_status != Patient.CustodyStatus.PRESENT:
+        raise ValidationError(_("The patient is no longer in custody."), code="not_present")
+    if _pending(patient, VisitTask.Kind.PREVENTION) is not None:
+        raise ValidationError(
+            _("A prevention visit is already waiting for this patient."), code="pending"
+        )
+    today = clock.today()
+    task = VisitTask(
+        patient=patient,
+        kind=VisitTask.Kind.PREVENTION,
+        due_from=today,
+        due_by=today + datetime.timedelta(days=PREVENTION_VISIT_DAYS),
+    )
+    with acting_as(acting_user):
+        task.save(force_insert=True)
+    return task

@@ -42,6 +42,8 @@ SERIOUS = {"serious", "critical"}
 NOT_HTML = {
     "oversight:audit_export",
     "dossiers:document_download",
+    "certificates:pdf",
+    "appointments:report_pdf",
     "healthz",
     "otp_webauthn:js-i18n-catalog",
 }

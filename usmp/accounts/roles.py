@@ -128,6 +128,20 @@ _BRIDGE_ADMIN = [
     "bridge.delete_movementwave",
 ]
 ROLE_PERMISSIONS[Role.COORDINATOR] = [*ROLE_PERMISSIONS[Role.COORDINATOR], *_BRIDGE_ADMIN]
+# Certificates and attestations (issue 14): the patient desk records a request; the roles
+# that sign decide it; the coordinator keeps the types and reads the register (no names).
+_CERTIFICATE_DESK = ["certificates.view_certificaterequest", "certificates.add_certificaterequest"]
+for _role in (*CLINICAL_ROLES, Role.SECRETARY):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], *_CERTIFICATE_DESK]
+for _role in (Role.PHYSICIAN, Role.DENTIST, Role.PSYCHIATRIST):
+    ROLE_PERMISSIONS[_role] = [*ROLE_PERMISSIONS[_role], "certificates.sign_certificate"]
+ROLE_PERMISSIONS[Role.COORDINATOR] = [
+    *ROLE_PERMISSIONS[Role.COORDINATOR],
+    "certificates.view_register",
+    "certificates.view_certificatetype",
+    "certificates.add_certificatetype",
+    "certificates.change_certificatetype",
+]
 # The medical lead holds no permission of its own: it confirms role changes (a page rule),
 # and reads dossiers only through a clinical role it also holds.
 ROLE_PERMISSIONS[Role.MEDICAL_LEAD] = []

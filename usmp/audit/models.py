@@ -53,6 +53,10 @@ class AccessEvent(models.Model):
         # a whole record (every entry of the compartments asked).
         DISCLOSURE_VIEW = "disclosure_view", _("Request for the record read")
         RECORD_COPY = "record_copy", _("Whole record copied")
+        # Certificates and attestations (issue 14): a patient's requests, one request (to
+        # decide it or print it), the register without names.
+        CERTIFICATE_VIEW = "certificate_view", _("Certificate requests read")
+        CERTIFICATE_REGISTER = "certificate_register", _("Register of certificates read")
 
     class Purpose(models.TextChoices):
         """Why the object was read: what the page or the command does with it."""

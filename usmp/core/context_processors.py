@@ -27,6 +27,8 @@ NAVIGATION = [
     NavItem(_("Agenda settings"), "appointments:setup", "reference_edit"),
     NavItem(_("Activity report"), "appointments:report", "activity_report"),
     NavItem(_("Record requests"), "disclosures:register", "disclosures"),
+    NavItem(_("Certificates register"), "certificates:register", "certificates_register"),
+    NavItem(_("Certificate types"), "certificates:types", "certificate_types"),
     NavItem(_("Accounts"), "staff_list", "accounts_manage"),
     NavItem(_("Emergency accesses"), "coordination:break_glass_list", "emergency_review"),
     NavItem(_("Audit log"), "oversight:audit_log", "audit_review"),
