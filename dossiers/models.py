@@ -234,6 +234,10 @@ class Entry(EncryptedModel):
         related_name="superseded_by",
     )
     break_glass = models.BooleanField(default=False)
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````author```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("entry")
@@ -273,6 +277,10 @@ class Document(EncryptedModel):
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
     break_glass = models.BooleanField(default=False)
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````uploaded_by```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("document")
@@ -351,6 +359,13 @@ class Consent(EncryptedModel):
         SHARE_SPIP = "share_spip", _("Sharing with the SPIP (probation service)")
         SHARE_PROFESSIONAL = "share_professional", _("Sharing with a named professional")
         TELECONSULTATION = "teleconsultation", _("Teleconsultation")
+        # Sending the record to the next unit at a transfer (transfers): an opposition keeps
+        # that compartment out of the package.
+        TRANSFER_SOMATIC = "transfer_somatic", _("Sending the somatic record to the next unit")
+        TRANSFER_PSYCHIATRIC = (
+            "transfer_psychiatric",
+            _("Sending the psychiatric record to the next unit"),
+        )
 
     class Decision(models.TextChoices):
         CONSENT = "consent", _("Consents")
@@ -375,6 +390,10 @@ class Consent(EncryptedModel):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````recorded_by```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("consent or opposition")

@@ -26,6 +26,7 @@ from .data import (
     PageInfo,
     PatientView,
     PersonRef,
+    received_author,
 )
 from .patients import user_of
 
@@ -70,11 +71,12 @@ def _entry(entry: Entry, *, has_versions: bool | None = None) -> EntryView:
         id=entry.pk,
         kind=entry.kind,
         text=entry.text,
-        author=PersonRef.of(entry.author),
+        author=received_author(entry, entry.author),
         created_at=entry.created_at,
         occurred_at=entry.occurred_at,
         break_glass=entry.break_glass,
         has_versions=entry.supersedes_id is not None if has_versions is None else has_versions,
+        received_from=entry.received_from,
     )
 
 
@@ -148,7 +150,8 @@ def access_dossier(
                     content_type=d.content_type,
                     size=d.size,
                     uploaded_at=d.uploaded_at,
-                    uploaded_by=PersonRef.of(d.uploaded_by),
+                    uploaded_by=received_author(d, d.uploaded_by),
+                    received_from=d.received_from,
                 )
                 for d in selectors.dossier_documents(dossier)
             ),
