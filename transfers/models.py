@@ -119,3 +119,18 @@ class ImportedResource(models.Model):
 
     def __str__(self) -> str:
         return f"ImportedResource {self.fhir_id}"
+
+
+class ReceivedPackage(models.Model):
+    """A package file uploaded for import, kept between the check and the user's choice of
+    the patient. It is stored as received: encrypted to this unit's key."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    data = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"ReceivedPackage {self.digest[:12]}"

@@ -17,6 +17,7 @@ urlpatterns = [
     path("patients/", include("dossiers.urls")),
     path("agenda/", include("appointments.urls")),
     path("bridge/", include("bridge.urls")),
+    path("transfers/", include("transfers.urls")),
     path("coordination/", include(dossiers_urls.coordination_patterns)),
     path("coordination/audit/", include("oversight.urls")),
     path("admin/", admin.site.urls),
