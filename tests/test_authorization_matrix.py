@@ -114,8 +114,8 @@ def _entry(world: Any) -> dict[str, Any]:
 
 
 def _partner_unit(world: Any) -> dict[str, Any]:
-    from tests.transfers.helpers import keys_of_b, register
     from tests.factories import make_user
+    from tests.transfers.helpers import keys_of_b, register
 
     return {"unit_id": register(make_user("coordinator"), keys_of_b(), "Matrice").pk}
 
@@ -455,7 +455,7 @@ MATRIX: dict[str, Row] = {
         kwargs=_somatic,
         reads=(A.PATIENT_VIEW,),
         # The psychiatrist passes the page rule (a doctor) but not the compartment.
-        refusal={p: A.DOSSIER_VIEW for p in ALL_PERSONAS} | {"psychiatrist": A.PAGE_OPEN},
+        refusal=dict.fromkeys(ALL_PERSONAS, A.DOSSIER_VIEW) | {"psychiatrist": A.PAGE_OPEN},
     ),
     "transfers:upload": Row("get", {**_everyone(403), "physician": 200, "psychiatrist": 200}),
     "transfers:import_confirm": Row(
