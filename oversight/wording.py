@@ -39,6 +39,10 @@ THINGS: dict[str, Any] = {
     "bridge.bridgeclient": gettext_lazy("a bridge client"),
     "bridge.bridgedevice": gettext_lazy("a guards' workstation"),
     "bridge.movementwave": gettext_lazy("a movement wave"),
+    "transfers.partnerunit": gettext_lazy("a partner unit"),
+    "transfers.sentpackage": gettext_lazy("a transfer package sent"),
+    "transfers.receivedpackage": gettext_lazy("a transfer package received"),
+    "transfers.packageimport": gettext_lazy("the import of a transfer package"),
 }
 
 # Column names as people call them (the models' fields carry no verbose names).

@@ -11,5 +11,10 @@ class TransfersConfig(AppConfig):
 
         from . import models, rules  # noqa: F401
 
-        for model in (models.PartnerUnit, models.SentPackage, models.PackageImport):
+        for model in (
+            models.PartnerUnit,
+            models.SentPackage,
+            models.ReceivedPackage,
+            models.PackageImport,
+        ):
             register_audited(model)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,8 +21,9 @@ from appointments.access.objects import access_patient_agenda
 from dossiers import received as receive
 from dossiers.access.dossier import access_dossier
 from dossiers.access.export import access_dossier_export, transfer_opposed
-from dossiers.models import Compartment, Consent, EntryKind
+from dossiers.models import Compartment, Consent, Entry, EntryKind
 from dossiers.services import patient_create
+from usmp.access.kinds import Purpose
 from usmp.access.viewer import Viewer
 from usmp.core.audit import acting_as
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from usmp.accounts.models import User
 
 FORMAT = "cloison-transfer/1"
+# Records applied per transaction (each in its own savepoint): what a crash can lose.
+IMPORT_BATCH = 50
 
 
 def unit_label() -> dict[str, str]:
@@ -303,7 +306,7 @@ def _new_job(
         viewer=viewer,
         patient_id=patient_id,
         compartment=checked.compartment,
-        purpose="write",
+        purpose=Purpose.WRITE,
         for_change=True,
     )
     job = PackageImport(
@@ -315,8 +318,15 @@ def _new_job(
         total=checked.received.total,
         started_by=user,
     )
-    with acting_as(user):
-        job.save(force_insert=True)
+    try:
+        with transaction.atomic(), acting_as(user):
+            job.save(force_insert=True)
+    except IntegrityError:
+        # The same file imported at the same moment by someone else: theirs goes on.
+        raise ValidationError(
+            _("This package is being imported by someone else: try again in a moment."),
+            code="import_running",
+        ) from None
     return job
 
 
@@ -335,13 +345,12 @@ def _apply(
             viewer=viewer,
             patient_id=job.patient_id,
             compartment=job.compartment,
-            purpose="write",
+            purpose=Purpose.WRITE,
             for_change=True,
         )
         .access()
         .dossier
     )
-    patient = dossier.patient
     done = dict(ImportedResource.objects.filter(sender=sender).values_list("fhir_id", "object_id"))
     received = checked.received
     steps: list[tuple[str, Any]] = [
@@ -349,69 +358,85 @@ def _apply(
         *(("Entry", e) for e in received.entries),
         *(("Document", d) for d in received.documents),
     ]
-    applied_now = 0
-    for kind, record in steps:
-        if record.id in done:
-            continue
-        if limit is not None and applied_now >= limit:
-            return
+    pending = [(kind, record) for kind, record in steps if record.id not in done]
+    if limit is not None and len(pending) > limit:
+        pending, finished = pending[:limit], False
+    else:
+        finished = True
+    for first in range(0, len(pending), IMPORT_BATCH):
+        batch = pending[first : first + IMPORT_BATCH]
         with transaction.atomic():
-            if kind == "Consent":
-                obj: Any = receive.consent_receive(
-                    acting_user=acting_user,
-                    patient=patient,
-                    kind=record.kind,
-                    decision=record.decision,
-                    recipient=record.recipient,
-                    scope=record.scope,
-                    given_on=record.given_on,
-                    withdrawn_on=record.withdrawn_on,
-                    original_author=record.author[:200],
-                    recorded_at=record.recorded_at,
-                    received_from=origin[:200],
-                )
-            elif kind == "Entry":
-                from dossiers.models import Entry
-
-                supersedes = (
-                    Entry.objects.get(pk=done[record.supersedes]) if record.supersedes else None
-                )
-                obj = receive.entry_receive(
-                    acting_user=acting_user,
-                    dossier=dossier,
-                    kind=record.kind,
-                    text=record.text,
-                    original_author=record.author[:200],
-                    created_at=record.created_at,
-                    occurred_at=record.occurred_at,
-                    supersedes=supersedes,
-                    received_from=origin[:200],
-                )
-            else:
-                obj = receive.document_receive(
-                    acting_user=acting_user,
-                    dossier=dossier,
-                    title=record.title,
-                    filename=record.filename,
-                    content=record.content,
-                    content_type=record.content_type,
-                    original_author=record.author[:200],
-                    uploaded_at=record.uploaded_at,
-                    received_from=origin[:200],
-                )
-            ImportedResource.objects.create(
-                sender=sender,
-                fhir_id=record.id,
-                resource_type=kind,
-                object_id=obj.pk,
-                package_import=job,
-            )
-            job.applied += 1
+            for kind, record in batch:
+                # A savepoint per record, keyed by its FHIR id (unique per sender).
+                with transaction.atomic():
+                    obj = _apply_one(
+                        kind,
+                        record,
+                        acting_user=acting_user,
+                        dossier=dossier,
+                        origin=origin,
+                        done=done,
+                    )
+                    ImportedResource.objects.create(
+                        sender=sender,
+                        fhir_id=record.id,
+                        resource_type=kind,
+                        object_id=obj.pk,
+                        package_import=job,
+                    )
+                done[record.id] = obj.pk
+            job.applied += len(batch)
             with acting_as(acting_user):
                 job.save(update_fields=["applied"])
-        done[record.id] = obj.pk
-        applied_now += 1
+    if not finished:
+        return
     _reconcile(viewer=viewer, acting_user=acting_user, checked=checked, job=job)
+
+
+def _apply_one(
+    kind: str, record: Any, *, acting_user: User, dossier: Any, origin: str, done: dict[str, Any]
+) -> Any:
+    """Recreate one received record (consent, entry version or document) here."""
+    patient = dossier.patient
+    if kind == "Consent":
+        return receive.consent_receive(
+            acting_user=acting_user,
+            patient=patient,
+            kind=record.kind,
+            decision=record.decision,
+            recipient=record.recipient,
+            scope=record.scope,
+            given_on=record.given_on,
+            withdrawn_on=record.withdrawn_on,
+            original_author=record.author[:200],
+            recorded_at=record.recorded_at,
+            received_from=origin[:200],
+        )
+    elif kind == "Entry":
+        supersedes = Entry.objects.get(pk=done[record.supersedes]) if record.supersedes else None
+        return receive.entry_receive(
+            acting_user=acting_user,
+            dossier=dossier,
+            kind=record.kind,
+            text=record.text,
+            original_author=record.author[:200],
+            created_at=record.created_at,
+            occurred_at=record.occurred_at,
+            supersedes=supersedes,
+            received_from=origin[:200],
+        )
+    else:
+        return receive.document_receive(
+            acting_user=acting_user,
+            dossier=dossier,
+            title=record.title,
+            filename=record.filename,
+            content=record.content,
+            content_type=record.content_type,
+            original_author=record.author[:200],
+            uploaded_at=record.uploaded_at,
+            received_from=origin[:200],
+        )
 
 
 def _reconcile(

@@ -30,12 +30,12 @@ def setup(recipient: str, verify_key: str) -> None:
 
 def report(username: str) -> None:
     """Every received record's plaintext digest, read back through the access layer."""
+    from dossiers.access.export import access_dossier_export
     from dossiers.models import Patient
     from transfers import fhir
     from transfers.models import ImportedResource
     from usmp.access.viewer import Viewer
     from usmp.accounts.models import User
-    from dossiers.access.export import access_dossier_export
 
     user = User.objects.get(username=username)
     to_fhir = {o: f for f, o in ImportedResource.objects.values_list("fhir_id", "object_id")}
@@ -64,7 +64,7 @@ def report(username: str) -> None:
             str(export.patient.birth_date),
             export.patient.ins,
         ]
-    print(json.dumps(out))
+    sys.stdout.write(json.dumps(out) + "\n")
 
 
 if __name__ == "__main__":
