@@ -48,7 +48,9 @@ class ConfirmForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].choices = [*choices, ("new", _("A new patient"))]
+        field = self.fields["patient"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - declared above
+        field.choices = [*choices, ("new", _("A new patient"))]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -39,7 +39,7 @@ def _canonical(data: dict[str, Any]) -> bytes:
 
 def seal(*, header: dict[str, Any], payload: bytes, recipient: str, keys: UnitKeys) -> bytes:
     """The package file: PAYLOAD encrypted to RECIPIENT (an age key), signed by KEYS."""
-    ciphertext = pyrage.encrypt(payload, [x25519.Recipient.from_str(recipient)])
+    ciphertext: bytes = pyrage.encrypt(payload, [x25519.Recipient.from_str(recipient)])
     header = {
         **header,
         "ciphertext_length": len(ciphertext),
@@ -132,7 +132,7 @@ def open_package(data: bytes, *, keys: UnitKeys, sender_key: Callable[[str], str
     if len(ciphertext) != length or hashlib.sha256(ciphertext).hexdigest() != expected_sha:
         raise refused(_("The package is damaged."), "damaged")
     try:
-        payload = pyrage.decrypt(ciphertext, [x25519.Identity.from_str(keys.identity)])
+        payload: bytes = pyrage.decrypt(ciphertext, [x25519.Identity.from_str(keys.identity)])
     except pyrage.DecryptError:
         raise refused(
             _("The package cannot be decrypted with this unit's key."), "undecryptable"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -47,7 +47,7 @@ def unit_label() -> dict[str, str]:
 
     keys = own_keys()
     return {
-        "name": settings.USMP_UNIT_NAME,
+        "name": str(settings.USMP_UNIT_NAME),
         "fingerprint": keys.fingerprint,
         "signing_key": keys.verify_key,
     }
@@ -289,9 +289,9 @@ def package_import(
                     ins=p.ins,
                 )
                 job = _new_job(checked, created.pk, acting_user, viewer)
-        elif patient_id is not None:
+        else:
             with transaction.atomic():
-                job = _new_job(checked, patient_id, acting_user, viewer)
+                job = _new_job(checked, cast(uuid.UUID, patient_id), acting_user, viewer)
     elif job.status == PackageImport.Status.COMPLETE:
         return job
     _apply(viewer=viewer, acting_user=acting_user, checked=checked, job=job, limit=limit)
@@ -447,33 +447,31 @@ def _reconcile(
     export = access_dossier_export(
         viewer=viewer, patient_id=job.patient_id, compartment=job.compartment
     )
-    by_object = {
+    by_object: dict[uuid.UUID, str] = {
         obj: fid
         for fid, obj in ImportedResource.objects.filter(sender=checked.sender).values_list(
             "fhir_id", "object_id"
         )
     }
-    wanted = {
-        r.id
-        for r in (
-            *checked.received.entries,
-            *checked.received.documents,
-            *checked.received.consents,
-        )
-    }
+    received = checked.received
+    wanted = (
+        {e.id for e in received.entries}
+        | {d.id for d in received.documents}
+        | {c.id for c in received.consents}
+    )
     digests: dict[str, dict[str, str]] = {"entries": {}, "documents": {}, "consents": {}}
     for e in export.entries:
         fid = by_object.get(e.id)
-        if fid in wanted:
+        if fid is not None and fid in wanted:
             sup = by_object.get(e.supersedes_id) if e.supersedes_id else None
             digests["entries"][fid] = fhir.digest_of(fhir.entry_facts(e, sup))
     for d in export.documents:
         fid = by_object.get(d.id)
-        if fid in wanted:
+        if fid is not None and fid in wanted:
             digests["documents"][fid] = fhir.digest_of(fhir.document_facts(d))
     for c in export.consents:
         fid = by_object.get(c.id)
-        if fid in wanted:
+        if fid is not None and fid in wanted:
             digests["consents"][fid] = fhir.digest_of(fhir.consent_facts(c))
     got = fhir.summary(digests)
     sent = checked.manifest.get("records", {})
