@@ -180,6 +180,7 @@ OBJECTS: dict[str, Any] = {
     "rate_limit": gettext_lazy("rate limit"),
     "series": gettext_lazy("series of appointments"),
     "sharing": gettext_lazy("dossier sharing"),
+    "transfer_package": gettext_lazy("dossier read for a transfer package"),
     "unavailability": gettext_lazy("unavailability window"),
     "url": gettext_lazy("page"),
     "username": gettext_lazy("user name"),
