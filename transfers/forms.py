@@ -23,8 +23,13 @@ class PartnerForm(forms.Form):
     verify_key = forms.CharField(label=_("Signature key (Ed25519)"), max_length=60)
 
 
+class PartnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.label} · {obj.fingerprint}"
+
+
 class PrepareForm(forms.Form):
-    recipient = forms.ModelChoiceField(
+    recipient = PartnerChoiceField(
         label=_("Receiving unit"), queryset=PartnerUnit.objects.filter(active=True)
     )
 
