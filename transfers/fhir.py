@@ -262,7 +262,14 @@ def build_bundle(
         if refs:
             item["entry"] = refs
         else:
-            item["emptyReason"] = {"text": "nilknown"}
+            item["emptyReason"] = {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/list-empty-reason",
+                        "code": "nilknown",
+                    }
+                ]
+            }
         section.append(item)
     composition = {
         "resourceType": "Composition",

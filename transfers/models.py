@@ -123,7 +123,8 @@ class ImportedResource(models.Model):
 
 class ReceivedPackage(models.Model):
     """A package file uploaded for import, kept between the check and the user's choice of
-    the patient. It is stored as received: encrypted to this unit's key."""
+    the patient (and until the import completes). Stored as received: encrypted to this
+    unit's key."""
 
     digest = models.CharField(max_length=64, unique=True)
     data = models.BinaryField()

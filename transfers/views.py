@@ -215,6 +215,10 @@ def confirm(request: StaffRequest, digest: str) -> HttpResponse:
             except ValidationError as exc:
                 add_service_error(form, exc)
             else:
+                if job.status == PackageImport.Status.COMPLETE:
+                    # Imported: the file is not kept (the import keeps its reconciliation).
+                    with acting_as(request.user):
+                        stored.delete()
                 return redirect("transfers:import_result", import_id=job.pk)
     return render(
         request,

@@ -11,7 +11,7 @@ from dossiers.models import Entry, Patient
 from dossiers.services import patient_update
 from tests.factories import make_patient, make_user
 from transfers.keys import own_keys
-from transfers.models import PackageImport, PartnerUnit
+from transfers.models import PackageImport, PartnerUnit, ReceivedPackage
 
 from .helpers import as_unit_b, fill, keys_of_b, register
 
@@ -97,6 +97,7 @@ def test_package_prepared_downloaded_then_imported_in_the_other_unit():
         )
         assert done.status_code == 302
         job = PackageImport.objects.get()
+        assert not ReceivedPackage.objects.exists()  # the file is not kept once imported
         result = client_b.get(done["Location"])
         assert result.status_code == 200
         assert job.reconciliation["matches"] is True
