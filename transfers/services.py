@@ -1,12 +1,14 @@
 """Preparing a transfer package, registering partner units, importing a package.
 
 An import checks everything before it writes anything (signature, addressing, decryption,
-FHIR validation). It then records a PackageImport and applies each record in its own
-transaction with the ImportedResource row that marks it applied, so that an interrupted
-import resumes where it stopped and a package applied twice creates nothing."""
+FHIR validation). It then records a PackageImport and applies the records in batches, one
+transaction per batch and a savepoint per record with the ImportedResource row that marks
+it applied, so that an interrupted import resumes where it stopped and a package applied
+twice creates nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -33,8 +35,6 @@ from .models import ImportedResource, PackageImport, PartnerUnit, SentPackage
 from .permissions import can_transfer
 
 if TYPE_CHECKING:
-    import datetime
-
     from usmp.accounts.models import User
 
 FORMAT = "cloison-transfer/1"
@@ -176,8 +176,6 @@ def package_build(
     data = package.seal(
         header=header, payload=payload, recipient=recipient.recipient, keys=own_keys()
     )
-    import hashlib
-
     sent = SentPackage(
         id=package_id,
         patient_id=patient_id,
@@ -508,9 +506,3 @@ def reconciliation_rows(job: PackageImport) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def parse_date(value: str) -> datetime.date:
-    import datetime as dt
-
-    return dt.date.fromisoformat(value)
