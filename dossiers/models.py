@@ -282,10 +282,15 @@ class Entry(EncryptedModel):
     # corrected by its author only; others add to it.
     addendum_to = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="addenda"
+    )
     # A copy made by a merge: the original stays in the absorbed registration's dossier.
     merged_from = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````author```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("entry")
@@ -328,6 +333,10 @@ class Document(EncryptedModel):
     merged_from = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````uploaded_by```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("document")
@@ -412,6 +421,13 @@ class Consent(EncryptedModel):
             "share_family_counsel",
             _("Certificates for the family or counsel (express consent)"),
         )
+        # Sending the record to the next unit at a transfer (transfers): an opposition keeps
+        # that compartment out of the package.
+        TRANSFER_SOMATIC = "transfer_somatic", _("Sending the somatic record to the next unit")
+        TRANSFER_PSYCHIATRIC = (
+            "transfer_psychiatric",
+            _("Sending the psychiatric record to the next unit"),
+        )
 
     class Decision(models.TextChoices):
         CONSENT = "consent", _("Consents")
@@ -436,6 +452,10 @@ class Consent(EncryptedModel):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # A record received in a transfer package (transfers): the unit it came from and the
+    # name of its author there; ````recorded_by```` is then whoever imported it here.
+    received_from = models.CharField(max_length=200, blank=True, default="")
+    original_author = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("consent or opposition")

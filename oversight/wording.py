@@ -44,6 +44,10 @@ THINGS: dict[str, Any] = {
     "bridge.movementwave": gettext_lazy("a movement wave"),
     "certificates.certificatetype": gettext_lazy("a certificate type"),
     "certificates.certificaterequest": gettext_lazy("a certificate request"),
+    "transfers.partnerunit": gettext_lazy("a partner unit"),
+    "transfers.sentpackage": gettext_lazy("a transfer package sent"),
+    "transfers.receivedpackage": gettext_lazy("a transfer package received"),
+    "transfers.packageimport": gettext_lazy("the import of a transfer package"),
 }
 
 # Column names as people call them (the models' fields carry no verbose names).
@@ -188,6 +192,7 @@ OBJECTS: dict[str, Any] = {
     "register": gettext_lazy("register of certificates"),
     "series": gettext_lazy("series of appointments"),
     "sharing": gettext_lazy("dossier sharing"),
+    "transfer_package": gettext_lazy("dossier read for a transfer package"),
     "unavailability": gettext_lazy("unavailability window"),
     "url": gettext_lazy("page"),
     "username": gettext_lazy("user name"),

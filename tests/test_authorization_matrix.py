@@ -150,6 +150,13 @@ def _entry(world: Any) -> dict[str, Any]:
     return {**_somatic(world), "entry_id": world.entry.pk}
 
 
+def _partner_unit(world: Any) -> dict[str, Any]:
+    from tests.factories import make_user
+    from tests.transfers.helpers import keys_of_b, register
+
+    return {"unit_id": register(make_user("coordinator"), keys_of_b(), "Matrice").pk}
+
+
 def _by_rule(object_action: str) -> dict[str, str]:
     """Refused by the access function (the object's action) where the page rule passes
     (the patient desk), by the page rule (the dossier's action) for the others."""
@@ -624,6 +631,29 @@ MATRIX: dict[str, Row] = {
         "get", _coordinator(), reads=(A.CERTIFICATE_REGISTER,), refusal=A.CERTIFICATE_REGISTER
     ),
     "certificates:types": Row("get", _coordinator()),
+    # Transfer packages (issue 13): partner units for the coordinator; preparing a package
+    # for the compartment's doctor (the somatic one here); importing for either doctor.
+    "transfers:partners": Row("get", _coordinator()),
+    "transfers:partner_deactivate": Row("post", _coordinator(302), kwargs=_partner_unit, writes=1),
+    "transfers:prepare": Row(
+        "get",
+        {**_somatic_team(404), "physician": 200},
+        kwargs=_somatic,
+        reads=(A.PATIENT_VIEW,),
+        # The psychiatrist passes the page rule (a doctor) but not the compartment.
+        refusal=dict.fromkeys(ALL_PERSONAS, A.DOSSIER_VIEW) | {"psychiatrist": A.PAGE_OPEN},
+    ),
+    "transfers:upload": Row("get", {**_everyone(403), "physician": 200, "psychiatrist": 200}),
+    "transfers:import_confirm": Row(
+        "get",
+        {**_everyone(403), "physician": 404, "psychiatrist": 404},
+        kwargs=lambda w: {"digest": "0" * 64},
+    ),
+    "transfers:import_result": Row(
+        "get",
+        {**_everyone(403), "physician": 404, "psychiatrist": 404},
+        kwargs=lambda w: {"import_id": "00000000-0000-4000-8000-000000000000"},
+    ),
 }
 
 # Pages that legitimately show the sentinel identity or clinical text to those allowed.
@@ -642,6 +672,7 @@ SHOWS_SENTINEL = {
     "dossiers:document_upload",  # the team's form error re-displays the dossier
     "dossiers:entry_create",
     "dossiers:document_download",
+    "transfers:prepare",
     "dossiers:dossier_sharing",
     "dossiers:break_glass",
     "dossiers:consents",

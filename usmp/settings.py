@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "bridge",
     "onboarding",
     "certificates",
+    "transfers",
     "demo",
 ]
 

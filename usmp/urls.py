@@ -19,6 +19,7 @@ urlpatterns = [
     path("record-requests/", include("disclosures.urls")),
     path("bridge/", include("bridge.urls")),
     path("certificates/", include("certificates.urls")),
+    path("transfers/", include("transfers.urls")),
     path("coordination/", include(dossiers_urls.coordination_patterns)),
     path("coordination/audit/", include("oversight.urls")),
     path("admin/", admin.site.urls),

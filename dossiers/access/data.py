@@ -32,6 +32,14 @@ class PersonRef:
         return cls(user.pk, str(user.get_full_name() or user.get_username()))
 
 
+def received_author(row: Any, local_user: Any) -> PersonRef:
+    """Who wrote a record: its author there, by name, when it was received from another
+    unit; else the local user."""
+    if getattr(row, "received_from", ""):
+        return PersonRef(None, row.original_author)
+    return PersonRef.of(local_user)
+
+
 @dataclass(frozen=True)
 class MergeView:
     """A registration merged into this patient's, as the patient's page shows it."""
@@ -141,6 +149,9 @@ class EntryView:
     correction_reason: str = ""
     # The note this entry adds to (another clinician's addendum), if any.
     addendum_of: AddendumRef | None = None
+    # The unit it was received from in a transfer package; ``author`` is then its author
+    # there (by name).
+    received_from: str = ""
 
     @property
     def pk(self) -> uuid.UUID:
@@ -159,6 +170,7 @@ class DocumentView:
     size: int
     uploaded_at: datetime.datetime
     uploaded_by: PersonRef
+    received_from: str = ""
 
     @property
     def pk(self) -> uuid.UUID:
@@ -196,6 +208,7 @@ class ConsentView:
     given_on: datetime.date
     recorded_by: PersonRef
     withdrawn_on: datetime.date | None
+    received_from: str = ""
     _instance: Consent | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -207,8 +220,9 @@ class ConsentView:
             recipient=consent.recipient,
             scope=consent.scope,
             given_on=consent.given_on,
-            recorded_by=PersonRef.of(consent.recorded_by),
+            recorded_by=received_author(consent, consent.recorded_by),
             withdrawn_on=consent.withdrawn_on,
+            received_from=consent.received_from,
             _instance=consent if for_change else None,
         )
 

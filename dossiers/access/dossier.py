@@ -29,6 +29,7 @@ from .data import (
     PageInfo,
     PatientView,
     PersonRef,
+    received_author,
 )
 from .patients import user_of
 
@@ -75,7 +76,7 @@ def _entry(entry: Entry, *, has_versions: bool | None = None) -> EntryView:
         id=entry.pk,
         kind=entry.kind,
         text=entry.text,
-        author=PersonRef.of(entry.author),
+        author=received_author(entry, entry.author),
         created_at=entry.created_at,
         occurred_at=entry.occurred_at,
         break_glass=entry.break_glass,
@@ -86,6 +87,7 @@ def _entry(entry: Entry, *, has_versions: bool | None = None) -> EntryView:
             if note is not None
             else None
         ),
+        received_from=entry.received_from,
     )
 
 
@@ -159,7 +161,8 @@ def access_dossier(
                     content_type=d.content_type,
                     size=d.size,
                     uploaded_at=d.uploaded_at,
-                    uploaded_by=PersonRef.of(d.uploaded_by),
+                    uploaded_by=received_author(d, d.uploaded_by),
+                    received_from=d.received_from,
                 )
                 for d in selectors.dossier_documents(dossier)
             ),

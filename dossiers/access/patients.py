@@ -160,3 +160,46 @@ def access_merge_pair(
     return survivor, access_patient(
         viewer=viewer, patient_id=other.pk, purpose=Purpose.CHANGE, for_change=True
     )
+def access_transfer_matches(
+    *,
+    viewer: Viewer,
+    last_name: str,
+    first_name: str,
+    birth_date: datetime.date,
+    ins: str | None,
+) -> tuple[tuple[PatientView, bool], ...]:
+    """The patients a received transfer package may be about: the same INS (strong, flagged
+    True), then the same last name and birth date. Prison numbers differ between
+    establishments, so they are never compared. A search, recorded as one per index."""
+    user = user_of(viewer)
+    index = blind_index("patient.last_birth", last_name, birth_date.isoformat())
+    if not permissions.can_view_patients(user):
+        record.refuse(
+            viewer,
+            Target(Action.PATIENT_SEARCH, search_index=index),
+            purpose=Purpose.SEARCH,
+            hide=False,
+        )
+    with transaction.atomic():
+        found: list[tuple[PatientView, bool]] = []
+        if ins:
+            ins_index = blind_index("patient.ins", ins)
+            record.allowed(
+                viewer,
+                Target(Action.PATIENT_SEARCH, search_index=ins_index),
+                purpose=Purpose.SEARCH,
+            )
+            found = [
+                (PatientView.of(p), True)
+                for p in Patient.objects.select_related("identity_key").filter(ins_bidx=ins_index)
+            ]
+        record.allowed(
+            viewer, Target(Action.PATIENT_SEARCH, search_index=index), purpose=Purpose.SEARCH
+        )
+        seen = {view.id for view, _ in found}
+        for p in selectors.patient_likely_duplicates(
+            last_name=last_name, first_name=first_name, birth_date=birth_date
+        ):
+            if p.pk not in seen:
+                found.append((PatientView.of(p), False))
+        return tuple(found)

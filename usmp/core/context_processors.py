@@ -34,6 +34,8 @@ NAVIGATION = [
     NavItem(_("Audit log"), "oversight:audit_log", "audit_review"),
     NavItem(_("Access report"), "oversight:patient_report_lookup", "audit_review"),
     NavItem(_("Prison bridge"), "bridge:clients", "bridge_manage"),
+    NavItem(_("Import a transfer"), "transfers:upload", "transfer_import"),
+    NavItem(_("Partner units"), "transfers:partners", "partner_units"),
     NavItem(_("Lockouts"), "lockouts", "lockouts_manage"),
     NavItem(_("Role changes"), "role_changes", "role_changes_view"),
     NavItem(_("Account security"), "security"),

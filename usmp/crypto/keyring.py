@@ -7,12 +7,19 @@ Format (JSON, from ``USMP_KEYRING`` or the file named by ``USMP_KEYRING_FILE``):
       "master_keys": {"m2026a": "<base64 of 32 bytes>", "m2025b": "..."},
       "blind_index_key": "<base64 of 32 bytes>",
       "audit_key": "<base64 of 32 bytes>",
-      "audit_signing_key": "<base64 of 32 bytes>"
+      "audit_signing_key": "<base64 of 32 bytes>",
+      "transfer_encryption_key": "<base64 of 32 bytes>",
+      "transfer_signing_key": "<base64 of 32 bytes>"
     }
 
 ``audit_signing_key`` is the Ed25519 private key (its 32-byte seed) that signs the audit
 log's checkpoints; ``manage.py audit_public_key`` prints its public half. A keyring from
 before it derives one from ``audit_key`` (HKDF-SHA256), so that it needs no edit.
+
+``transfer_encryption_key`` (an X25519 private key, the unit's age identity) and
+``transfer_signing_key`` (an Ed25519 seed) are the unit's keys for transfer packages
+(``transfers``); ``manage.py unit_keys`` prints their public halves. Absent, each is derived
+from ``audit_key`` by HKDF-SHA256 with its own label, like the checkpoint key.
 
 Old master keys stay in the keyring until ``rotate_keys`` has re-wrapped every data key. The
 keyring never lives in the database.
@@ -41,6 +48,8 @@ class Keyring:
     blind_index_key: bytes
     audit_key: bytes
     audit_signing_seed: bytes
+    transfer_encryption_seed: bytes = b""
+    transfer_signing_seed: bytes = b""
 
     def master_key(self, key_id: str) -> bytes:
         try:
@@ -92,6 +101,13 @@ def parse_keyring(text: str) -> Keyring:
         raise KeyringError(f"Keyring: the active master key {active!r} is not in master_keys.")
     audit_key = _decode_key(data["audit_key"], "audit_key")
     signing = data.get("audit_signing_key")
+
+    def optional(name: str, label: bytes) -> bytes:
+        value = data.get(name)
+        if value is not None:
+            return _decode_key(value, name)
+        return derive_key(audit_key, label)
+
     return Keyring(
         active_id=active,
         master_keys=decoded,
@@ -102,20 +118,26 @@ def parse_keyring(text: str) -> Keyring:
             if signing is not None
             else derive_signing_seed(audit_key)
         ),
+        transfer_encryption_seed=optional(
+            "transfer_encryption_key", b"cloison transfer encryption key v1"
+        ),
+        transfer_signing_seed=optional("transfer_signing_key", b"cloison transfer signing key v1"),
     )
 
 
 def derive_signing_seed(audit_key: bytes) -> bytes:
     """The checkpoint signing key of a keyring written before it had one."""
+    return derive_key(audit_key, b"cloison audit checkpoint signing key v1")
+
+
+def derive_key(audit_key: bytes, label: bytes) -> bytes:
+    """A 32-byte key derived from ``audit_key`` for one use, named by LABEL (HKDF-SHA256)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    return HKDF(
-        algorithm=hashes.SHA256(),
-        length=KEY_BYTES,
-        salt=None,
-        info=b"cloison audit checkpoint signing key v1",
-    ).derive(audit_key)
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=label).derive(
+        audit_key
+    )
 
 
 def generate_keyring_document(active_id: str = "m1") -> str:
@@ -131,6 +153,8 @@ def generate_keyring_document(active_id: str = "m1") -> str:
             "blind_index_key": new_key(),
             "audit_key": new_key(),
             "audit_signing_key": new_key(),
+            "transfer_encryption_key": new_key(),
+            "transfer_signing_key": new_key(),
         },
         indent=2,
     )
