@@ -113,6 +113,8 @@ def _account_managers() -> dict[str, int | str]:
 
 def _staff_account(world: Any) -> dict[str, Any]:
     return {"user_id": world.role_change.user.pk}
+
+
 def _physicians(allowed: int, denied: int) -> dict[str, int | str]:
     """The unit's physicians (somatic and psychiatric), who answer requests for the record."""
     return {**_everyone(denied), "physician": allowed, "psychiatrist": allowed}

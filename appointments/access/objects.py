@@ -530,6 +530,9 @@ def access_handover(*, viewer: Viewer, task_id: uuid.UUID, purpose: str) -> Hand
             task=Converter(NOBODY).visit_task(task, overdue=overdue, instance=True),
             lines=tuple(lines),
         )
+
+
+@dataclass(frozen=True)
 class AttendanceView:
     """What the agenda can attest of a patient in one compartment: no specialty, no motive."""
 

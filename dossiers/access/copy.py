@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 

@@ -160,6 +160,8 @@ def access_merge_pair(
     return survivor, access_patient(
         viewer=viewer, patient_id=other.pk, purpose=Purpose.CHANGE, for_change=True
     )
+
+
 def access_transfer_matches(
     *,
     viewer: Viewer,
