@@ -138,7 +138,7 @@ def month_chart(months: Sequence[tuple[datetime.date, dict[str, int]]]) -> Colum
             )
         columns.append(
             Column(
-                label=formats.date_format(month, "M Y"),
+                label=formats.date_format(month, "N Y"),
                 x=round(x, 1),
                 label_x=round(x + width / 2, 1),
                 segments=tuple(segments),

@@ -177,7 +177,7 @@ def entry_create(
     if not access.can_write:
         raise PermissionDenied
     if supersedes is not None:
-        if supersedes.author_id != acting_user.pk:
+        if supersedes.author_id != acting_user.pk or supersedes.received_from:
             # Another clinician adds an addendum; a note's text is its author's.
             raise PermissionDenied
         addendum_to = supersedes.addendum_to

@@ -253,7 +253,13 @@ def access_entry(
         if (
             entry is not None
             and author_only
-            and (viewer.user is None or entry.author_id != viewer.user.pk)
+            and (
+                viewer.user is None
+                or entry.author_id != viewer.user.pk
+                # A note received from another unit keeps its text: it is completed here
+                # (an addendum), never corrected by whoever imported it.
+                or bool(entry.received_from)
+            )
         ):
             record.refuse(viewer, target, purpose=purpose, hide=False)
         if entry is not None:

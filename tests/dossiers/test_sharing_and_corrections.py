@@ -307,3 +307,28 @@ def test_removing_a_grant_ends_it_now(client):
     )
     assert response.status_code == 302
     assert dossier_access_for(visiting, dossier_of(patient, Compartment.PSYCHIATRIC)) is None
+
+
+def test_a_note_received_from_another_unit_is_completed_never_corrected(client):
+    importer, patient = make_user("physician"), make_patient()
+    dossier = dossier_of(patient, Compartment.SOMATIC)
+    received = Entry(
+        dossier=dossier,
+        data_key=dossier.data_key,
+        kind="consultation",
+        text="Note de l'unité d'origine.",
+        author=importer,
+        received_from="USMP d'ailleurs",
+        original_author="Dr Ailleurs",
+    )
+    received.save(force_insert=True)
+    client.force_login(importer)
+    page = client.get(url("dossier_detail", patient)).content.decode()
+    assert url("entry_correct", patient, entry_id=received.pk) not in page
+    assert url("entry_addendum", patient, entry_id=received.pk) in page
+    response = client.post(
+        url("entry_correct", patient, entry_id=received.pk),
+        {"kind": "consultation", "text": "Réécrite.", "reason": "Je corrige l'origine"},
+    )
+    assert response.status_code == 403
+    assert not Entry.objects.filter(supersedes=received).exists()

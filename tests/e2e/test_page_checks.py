@@ -43,6 +43,7 @@ NOT_HTML = {
     "oversight:audit_export",
     "dossiers:document_download",
     "certificates:pdf",
+    "disclosures:mandate",
     "appointments:report_pdf",
     "healthz",
     "otp_webauthn:js-i18n-catalog",
