@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "dossiers",
     "appointments",
     "bridge",
+    "operations",
     "demo",
 ]
 
