@@ -64,7 +64,7 @@ def generate_patients(target: int, rng: random.Random) -> None:
             keys += [identity, somatic]
             patient = Patient(
                 identity_key=identity,
-                prison_number=f"{100000 + i}",
+                prison_number=f"{50_000_000 + i}",
                 last_name=rng.choice(NAMES),
                 first_name=rng.choice(FIRST),
                 birth_date=datetime.date(1960, 1, 1)

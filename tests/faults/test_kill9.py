@@ -174,3 +174,138 @@ def test_kill_9_of_rotate_keys_and_of_postgresql_then_rotate_keys_resumes(cluste
         (0,)
     ]
     sequence_and_verify(cluster)
+
+
+SETUP_BRIDGE = """
+from appointments.services.custody import patient_admit
+from bridge import services
+from bridge.models import Scope
+from django.utils import timezone
+from usmp.accounts.models import User
+coordinator = User.objects.create(username="faults-coordinator")
+for i in range(20):
+    patient_admit(acting_user=None, prison_number=f"{9_100_000 + i}", last_name="Pont",
+                  first_name="Essai", birth_date=timezone.localdate().replace(year=1975),
+                  sex="M", arrival_date=timezone.localdate().replace(day=1), ins=None)
+issued = services.client_create(acting_user=coordinator, establishment="Maison d'arrêt de Démo",
+    scopes=[Scope.CUSTODY_WRITE], allowed_networks=[], rate_limit_per_minute=10_000)
+print(issued.token)
+"""
+
+
+class Gunicorn:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        from tests.faults.cluster import free_port
+
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "usmp.wsgi:application",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
+             "--worker-class", "gthread", "--log-level", "warning"],
+            env=env(self.cluster), cwd=ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                assert time.monotonic() < deadline and self.process.poll() is None
+                time.sleep(0.2)
+
+    def kill9(self) -> None:
+        """SIGKILL to the arbiter and its workers at once, requests in flight."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+
+def test_kill_9_of_gunicorn_and_of_postgresql_mid_pushes_what_the_client_saw_is_stored(cluster):
+    import http.client
+    import json
+    import uuid
+
+    from django.utils import timezone
+
+    result = manage(cluster, "shell", "-c", SETUP_BRIDGE)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    server = Gunicorn(cluster)
+    server.start()
+    seen: dict[str, list[str]] = {"ok": [], "refused": [], "cut": []}
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            ref = f"faults-{n}-{i}-{uuid.uuid4().hex[:6]}"
+            body = json.dumps(
+                {"id": ref, "prison_number": f"{9_100_000 + (n * 7 + i) % 20}",
+                 "kind": "arrival", "date": timezone.localdate().isoformat()}
+            )  # fmt: skip
+            i += 1
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+                conn.request(
+                    "POST", "/bridge/v1/custody-events", body=body,
+                    headers={"Authorization": f"Bearer {token}",
+                             "Content-Type": "application/json"},
+                )  # fmt: skip
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                seen["cut"].append(ref)
+                time.sleep(0.05)
+                continue
+            seen["ok" if status in (200, 201) else "refused"].append(ref)
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
+    for thread in threads:
+        thread.start()
+
+    def wait_ok(n: int) -> None:
+        deadline = time.monotonic() + 120
+        while len(seen["ok"]) < n:
+            assert time.monotonic() < deadline, seen["refused"][-3:]
+            time.sleep(0.05)
+
+    try:
+        wait_ok(40)
+        server.kill9()  # the application server dies with requests in flight
+        time.sleep(0.5)
+        server.start()
+        wait_ok(len(seen["ok"]) + 40)
+        cluster.kill9()  # then PostgreSQL under the workers
+        time.sleep(0.5)
+        cluster.start()
+        wait_ok(len(seen["ok"]) + 40)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+        if server.process is not None:
+            server.kill9()
+    assert seen["cut"] or seen["refused"], "no request was cut"
+    stored = {row[0] for row in cluster.query("SELECT client_ref FROM appointments_custodyevent")}
+    # Every push the client saw accepted is stored; none it saw refused (a 5xx while the
+    # database was down) is, and a cut one is whole or absent (its access event with it).
+    assert set(seen["ok"]) <= stored
+    assert not set(seen["refused"]) & stored
+    orphans = cluster.query(
+        "SELECT e.client_ref FROM appointments_custodyevent e WHERE e.client_ref LIKE 'faults-%%' "
+        "AND NOT EXISTS (SELECT 1 FROM audit_accessevent a WHERE a.object_id LIKE "
+        "'%%' || e.client_ref || '%%')"
+    )
+    assert orphans == []
+    sequence_and_verify(cluster)
