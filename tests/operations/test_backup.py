@@ -196,3 +196,49 @@ def test_restore_verify_refuses_bad_input(tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         call_command("restore_verify", str(tmp_path), "--checkpoint", str(tmp_path / "none"))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_write_committed_between_the_manifest_and_the_dump_is_in_neither(tmp_path, monkeypatch):
+    """The manifest and the dump share one snapshot: a note committed by another connection
+    after the manifest was computed, before pg_dump started, is in neither, and the restore
+    verifies (without the shared snapshot the dump would hold one entry more)."""
+    import threading
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from dossiers.models import Dossier, Entry
+    from operations import backup as backup_module
+    from usmp.accounts.models import User
+
+    build_unit(patients=2)
+    before = Entry.objects.count()
+    computed = backup_module.mf.audit_state
+
+    def audit_state_then_a_write():
+        state = computed()
+
+        def write() -> None:
+            dossier = Dossier.objects.first()
+            Entry(
+                dossier=dossier,
+                data_key=dossier.data_key,
+                kind="consultation",
+                text="written during the backup",
+                author=User.objects.first(),
+                occurred_at=timezone.now(),
+            ).save(force_insert=True)
+            connections.close_all()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        thread.join()
+        return state
+
+    monkeypatch.setattr(backup_module.mf, "audit_state", audit_state_then_a_write)
+    call_command("backup", "--target", str(tmp_path))
+    assert Entry.objects.count() == before + 1
+    (made,) = tmp_path.iterdir()
+    assert json.loads((made / MANIFEST_NAME).read_text())["tables"]["dossiers_entry"] == before
+    code, out = verify(made)
+    assert code == 0, out
