@@ -242,3 +242,22 @@ def test_a_write_committed_between_the_manifest_and_the_dump_is_in_neither(tmp_p
     assert json.loads((made / MANIFEST_NAME).read_text())["tables"]["dossiers_entry"] == before
     code, out = verify(made)
     assert code == 0, out
+
+
+def test_restore_verify_into_a_given_empty_database_and_refuses_a_non_empty_one(backup):
+    from django.db import connection
+
+    name = "cloison_given_restore_test"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        code, out = verify(backup, "--database-url", f"postgres://postgres@/{name}")
+        assert code == 0, out
+        with pytest.raises(CommandError, match="not empty"):
+            call_command(
+                "restore_verify", str(backup), "--database-url", f"postgres://postgres@/{name}"
+            )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
