@@ -18,7 +18,6 @@ import secrets
 import shutil
 import subprocess
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -181,5 +180,3 @@ def read_manifest(backup: Path) -> dict[str, Any]:
         raise BackupError(f"{path} is not a Cloison backup manifest ({mf.FORMAT}).")
     return document
 
-
-ProgressFactory = Callable[[str, int], Any]
