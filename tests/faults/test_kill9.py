@@ -1,5 +1,5 @@
-"""Faults: kill -9 of PostgreSQL and of the writers in the middle of patient admissions, note
-writes and key rotation, on a cluster of their own (tests/faults/cluster.py). After restart:
+"""Faults: kill -9 of PostgreSQL, gunicorn and the writers in the middle of patient admissions,
+bookings, note writes, bridge pushes and key rotation, on a cluster of their own (tests/faults/cluster.py). After restart:
 every write the client saw confirmed is there, nothing is half there, every value decrypts,
 the sequencer links the committed but unsequenced audit rows and the audit verifies,
 rotate_keys resumes and completes."""
@@ -132,6 +132,18 @@ def test_kill_9_of_postgresql_and_of_the_writer_mid_writes_loses_no_confirmed_wr
         "l WHERE l.object_pk = p.id::text AND l.action = 0)"
     )
     assert unlogged == []
+    # A series of four is booked whole or not at all; every confirmed one is there.
+    series = dict(
+        cluster.query(
+            "SELECT p.prison_number_bidx, count(a.id) FROM dossiers_patient p "
+            "LEFT JOIN appointments_appointment a ON a.patient_id = p.id "
+            "AND a.kind = 'extraction' GROUP BY p.prison_number_bidx"
+        )
+    )
+    assert set(series.values()) <= {0, 4}, series
+    assert writer.seen("OK", "booking"), "no booking was confirmed"
+    for number in writer.seen("OK", "booking"):
+        assert series[prison_number_index(number)] == 4, number
     # Every stored value decrypts (no torn ciphertext), and the audit verifies once the
     # sequencer has linked what was committed but not yet linked.
     pending = cluster.query(

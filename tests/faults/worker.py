@@ -1,9 +1,11 @@
 """A writer killed in the fault tests: admits patients (patient, dossiers, visit tasks and
-their write history, one transaction) and writes notes, printing ``OK kind id`` only after
+their write history, one transaction), writes notes and books weekly series of four
+appointments (all or nothing), printing ``OK kind id`` only after
 each commit returned and ``FAIL kind id`` when it raised. Run with the fault settings."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import time
@@ -28,16 +30,38 @@ def say(line: str) -> None:
 
 
 def main(prefix: str, count: int) -> None:
+    from appointments.models import MovementPoint, Specialty
+    from appointments.services.booking import appointment_series_book
     from usmp.accounts.models import User
 
     author, _created = User.objects.get_or_create(username="faults-writer")
-    dossier = None
+    point, _created = MovementPoint.objects.get_or_create(code="faults", label="Faults")
+    specialty = Specialty.objects.filter(compartment="somatic", active=True).first()
+    dossier = patient = None
     for i in range(count):
-        kind = "patient" if i % 3 == 0 or dossier is None else "entry"
+        kind = ("patient", "entry", "booking")[i % 3] if dossier is not None else "patient"
         number = f"{int(prefix) * 100000 + i}"
         pk: object = number if kind == "patient" else uuid.uuid4()
         try:
-            if kind == "patient":
+            if kind == "booking":
+                # A weekly series of four, all or nothing: its patient's prison number.
+                pk = patient.prison_number
+                start = (timezone.now() + datetime.timedelta(days=2)).replace(
+                    minute=0, second=0, microsecond=0
+                )
+                appointment_series_book(
+                    acting_user=author,
+                    patient=patient,
+                    specialty=specialty,
+                    kind="extraction",
+                    start=start,
+                    end=start + datetime.timedelta(hours=1),
+                    every_n_weeks=1,
+                    occurrences=4,
+                    movement_point=point,
+                    motive=f"suivi {prefix}-{i}",
+                )
+            elif kind == "patient":
                 patient = patient_admit(
                     acting_user=None,
                     prison_number=number,
