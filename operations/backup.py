@@ -179,4 +179,3 @@ def read_manifest(backup: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("format") != mf.FORMAT:
         raise BackupError(f"{path} is not a Cloison backup manifest ({mf.FORMAT}).")
     return document
-
