@@ -19,6 +19,22 @@ WORKDIR /app
 # when the dependencies change. The (empty) distribution is then removed: the code runs from
 # /app, where settings.BASE_DIR finds templates/, static/ and locale/; a copy installed in
 # site-packages would look for them there.
+# pg_dump and pg_restore of the database server's major version (16, docker-compose.yml) for
+# `manage.py backup` and `restore_verify`: from the PostgreSQL project's own repository, as
+# Debian 12 ships 15 only. Its signing key is pinned by fingerprint.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
+ && curl -fsSL https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+      | gpg --dearmor -o /usr/share/keyrings/pgdg.gpg \
+ && gpg --show-keys --with-colons /usr/share/keyrings/pgdg.gpg \
+      | grep -q B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8 \
+ && echo "deb [signed-by=/usr/share/keyrings/pgdg.gpg] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+      > /etc/apt/sources.list.d/pgdg.list \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-16 \
+ && apt-get purge -y --auto-remove curl gnupg \
+ && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml ./
 RUN pip install . \
  && pip uninstall --yes cloison \

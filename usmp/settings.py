@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "onboarding",
     "certificates",
     "transfers",
+    "operations",
     "demo",
 ]
 
