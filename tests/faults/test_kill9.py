@@ -1,5 +1,5 @@
 """Faults: kill -9 of PostgreSQL, gunicorn and the writers in the middle of patient admissions,
-bookings, note writes, bridge pushes and key rotation, on a cluster of their own (tests/faults/cluster.py). After restart:
+bookings, note writes, bridge pushes, key rotation and a first-day import, on a cluster of their own (tests/faults/cluster.py). After restart:
 every write the client saw confirmed is there, nothing is half there, every value decrypts,
 the sequencer links the committed but unsequenced audit rows and the audit verifies,
 rotate_keys resumes and completes."""
@@ -320,4 +320,79 @@ def test_kill_9_of_gunicorn_and_of_postgresql_mid_pushes_what_the_client_saw_is_
         "'%%' || e.client_ref || '%%')"
     )
     assert orphans == []
+    sequence_and_verify(cluster)
+
+
+SETUP_IMPORTER = """
+from django.contrib.auth.models import Group
+from usmp.accounts.models import User
+user = User.objects.create(username="faults-importer")
+user.groups.add(Group.objects.get(name="secretary"))
+"""
+IMPORT_ROWS = 600
+
+
+def _letters(n: int) -> str:
+    """A first name for line N (names take letters only)."""
+    word = ""
+    for _ in range(3):
+        n, r = divmod(n, 26)
+        word += chr(ord("a") + r)
+    return "Ligne" + word
+
+
+def _import(cluster: Cluster, path: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "import_legacy", str(path),
+         "--user", "faults-importer"],
+        env=env(cluster), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _imported(cluster: Cluster) -> int:
+    return cluster.query(
+        "SELECT count(*) FROM dossiers_patient WHERE prison_number_bidx = ANY(%s)",
+        [[prison_number_index(str(6_200_000 + i)) for i in range(IMPORT_ROWS)]],
+    )[0][0]
+
+
+def test_kill_9_of_postgresql_and_of_import_legacy_then_the_import_resumes_whole(cluster, tmp_path):
+    result = manage(cluster, "shell", "-c", SETUP_IMPORTER)
+    assert result.returncode == 0, result.stderr
+    source = tmp_path / "patients.csv"
+    rows = ["numero_ecrou;nom;prenom;date_naissance;sexe;date_arrivee;ins"]
+    rows += [
+        f"{6_200_000 + i};Reprise;{_letters(i)};{1 + i % 28:02d}/{1 + i // 28 % 12:02d}/"
+        f"{1950 + i // 336};M;02/11/2026;"
+        for i in range(IMPORT_ROWS)
+    ]
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    importing = _import(cluster, source)
+    deadline = time.monotonic() + 300
+    while _imported(cluster) < 60:
+        assert importing.poll() is None, importing.communicate()
+        assert time.monotonic() < deadline, "the import made no progress"
+        time.sleep(0.05)
+    cluster.kill9()  # PostgreSQL under the import's batch, then the import itself
+    os.killpg(importing.pid, signal.SIGKILL)
+    importing.wait()
+    cluster.start()
+    cut = _imported(cluster)
+    assert 0 < cut < IMPORT_ROWS, "the import was not interrupted mid-way"
+    # Never half a patient: every imported one has its two dossiers and its write history.
+    half = cluster.query(
+        "SELECT p.id FROM dossiers_patient p WHERE (SELECT count(*) FROM dossiers_dossier d "
+        "WHERE d.patient_id = p.id) <> 2 OR NOT EXISTS (SELECT 1 FROM auditlog_logentry l "
+        "WHERE l.object_pk = p.id::text AND l.action = 0)"
+    )
+    assert half == []
+    resumed = _import(cluster, source)
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err
+    assert _imported(cluster) == IMPORT_ROWS  # each line once: none lost, none twice
+    again = _import(cluster, source)
+    out, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert _imported(cluster) == IMPORT_ROWS  # a finished file changes nothing
     sequence_and_verify(cluster)
