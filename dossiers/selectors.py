@@ -144,14 +144,20 @@ def prison_number_taken(
 
 
 def patient_id_by_prison_number(prison_number: str) -> uuid.UUID | None:
-    """The id of the patient with this prison number (nothing is decrypted)."""
-    return (
+    """The id of the patient with this prison number (nothing is decrypted); for a
+    registration merged into another, the survivor's (bookings, care requests and the access
+    report typed with the old number land on the kept registration)."""
+    found = (
         Patient.objects.filter(
             prison_number_bidx=prison_number_index(normalise_prison_number(prison_number))
         )
-        .values_list("pk", flat=True)
+        .values_list("pk", "merged_into_id")
         .first()
     )
+    if found is None:
+        return None
+    pk, merged_into = found
+    return merged_into or pk
 
 
 def patient_by_prison_number(prison_number: str) -> Patient | None:

@@ -271,3 +271,17 @@ def test_the_absorbed_registration_is_no_longer_written(client, two):
     response = client.post(url, {"kind": "consultation", "text": "Note sur l'ancienne fiche"})
     assert response.status_code == 403
     assert Entry.objects.count() == entries
+
+
+def test_the_absorbed_prison_number_leads_to_the_survivor_when_booking(two):
+    from appointments.forms import _patient_id_from_prison_number
+    from dossiers.selectors import patient_id_by_prison_number
+
+    physician, _psychiatrist, survivor, absorbed = two
+    number = absorbed.prison_number
+    assert patient_id_by_prison_number(number) == absorbed.pk
+    patient_merge(
+        acting_user=physician, survivor=survivor, absorbed=absorbed, reason="Même personne, doublon"
+    )
+    assert patient_id_by_prison_number(number) == survivor.pk
+    assert _patient_id_from_prison_number(number) == survivor.pk
