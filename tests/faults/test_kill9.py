@@ -388,11 +388,11 @@ def test_kill_9_of_postgresql_and_of_import_legacy_then_the_import_resumes_whole
     )
     assert half == []
     resumed = _import(cluster, source)
-    out, err = resumed.communicate(timeout=600)
+    _out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     assert _imported(cluster) == IMPORT_ROWS  # each line once: none lost, none twice
     again = _import(cluster, source)
-    out, err = again.communicate(timeout=600)
+    _out, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
     assert _imported(cluster) == IMPORT_ROWS  # a finished file changes nothing
     sequence_and_verify(cluster)
