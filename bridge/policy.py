@@ -16,7 +16,6 @@ taken at the offset before the change (waves in practice are in daytime, far fro
 from __future__ import annotations
 
 import datetime
-import hashlib
 import hmac
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -125,7 +124,7 @@ def movement_key() -> bytes:
     """The HMAC key of movement ids, derived from the blind-index key for this one use."""
     from usmp.crypto.keyring import get_keyring
 
-    return _derive(get_keyring().blind_index_key, ID_DOMAIN)
+    return get_keyring().digest_key(ID_DOMAIN)
 
 
 def push_digest_key() -> bytes:
@@ -133,12 +132,7 @@ def push_digest_key() -> bytes:
     could be reversed by trying every number), derived for this one use."""
     from usmp.crypto.keyring import get_keyring
 
-    return _derive(get_keyring().blind_index_key, PUSH_DIGEST_DOMAIN)
-
-
-@lru_cache(maxsize=8)
-def _derive(blind_index_key: bytes, domain: bytes) -> bytes:
-    return hmac.new(blind_index_key, domain, hashlib.sha256).digest()
+    return get_keyring().digest_key(PUSH_DIGEST_DOMAIN)
 
 
 def movement_id(

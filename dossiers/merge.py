@@ -11,6 +11,7 @@ before and after are kept on the ``PatientMerge`` row and must agree."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
 from usmp.core.errors import field_error
+from usmp.crypto.keyring import get_keyring
 
 from .models import Compartment, Consent, Document, Dossier, Entry, Patient, PatientMerge
 
@@ -30,9 +32,15 @@ if TYPE_CHECKING:
 REASON_MIN_LENGTH = 10
 
 
+MERGE_DIGEST_DOMAIN = b"cloison patient merge reconciliation v1"
+
+
 def _digest(items: list[str]) -> str:
-    """Order-independent digest of a multiset of item digests."""
-    return hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()
+    """Order-independent digest of a multiset of item digests, keyed (it is stored beside
+    the patient: an unkeyed hash of one consent or a short note could be found again by
+    trying the few values it can take)."""
+    key = get_keyring().digest_key(MERGE_DIGEST_DOMAIN)
+    return hmac.new(key, "\n".join(sorted(items)).encode(), hashlib.sha256).hexdigest()
 
 
 def _h(*parts: Any) -> str:

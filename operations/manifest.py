@@ -51,7 +51,7 @@ def _quiet(label: str, total: int) -> _Quiet:
 
 
 def digest_key() -> bytes:
-    return hmac.new(get_keyring().blind_index_key, DIGEST_DOMAIN, hashlib.sha256).digest()
+    return get_keyring().digest_key(DIGEST_DOMAIN)
 
 
 def fingerprint(key: bytes) -> str:

@@ -9,6 +9,7 @@ twice creates nothing."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from dossiers.services import patient_create
 from usmp.access.kinds import Purpose
 from usmp.access.viewer import Viewer
 from usmp.core.audit import acting_as
+from usmp.crypto.keyring import get_keyring
 
 from . import fhir, package
 from .keys import fingerprint, own_keys, verify_key_bytes
@@ -474,8 +476,10 @@ def _reconcile(
     got = fhir.summary(digests)
     sent = checked.manifest.get("records", {})
     job.reconciliation = {
-        "sent": sent,
-        "received": got,
+        # The package's digests are plain SHA-256 (both units compute them); kept here they
+        # are keyed with this unit's key, which leaves their comparison intact.
+        "sent": _keyed(sent),
+        "received": _keyed(got),
         "appointments": checked.received.appointments,
         "matches": got == sent,
     }
@@ -483,6 +487,21 @@ def _reconcile(
     job.completed_at = timezone.now()
     with transaction.atomic(), acting_as(acting_user):
         job.save(update_fields=["reconciliation", "status", "completed_at"])
+
+
+RECONCILIATION_DOMAIN = b"cloison transfer reconciliation v1"
+
+
+def _keyed(summary: dict[str, Any]) -> dict[str, Any]:
+    """SUMMARY ({kind: {"count", "digest"}}) with each digest keyed for storage."""
+    key = get_keyring().digest_key(RECONCILIATION_DOMAIN)
+    return {
+        kind: {
+            **v,
+            "digest": hmac.new(key, str(v.get("digest", "")).encode(), "sha256").hexdigest(),
+        }
+        for kind, v in summary.items()
+    }
 
 
 def reconciliation_rows(job: PackageImport) -> list[dict[str, Any]]:

@@ -285,3 +285,22 @@ def test_the_absorbed_prison_number_leads_to_the_survivor_when_booking(two):
     )
     assert patient_id_by_prison_number(number) == survivor.pk
     assert _patient_id_from_prison_number(number) == survivor.pk
+
+
+def test_the_stored_digests_are_keyed(two, monkeypatch):
+    """A reconciliation kept beside the patient holds keyed digests: with another key, the
+    same plaintexts give other digests and the same counts."""
+    import dataclasses
+
+    from dossiers import merge as merge_module
+    from usmp.crypto.keyring import get_keyring
+
+    _physician, _psychiatrist, survivor, _absorbed = two
+    first = merge_module.inventory([survivor])
+    other = dataclasses.replace(get_keyring(), blind_index_key=b"k" * 32)
+    monkeypatch.setattr(merge_module, "get_keyring", lambda: other)
+    second = merge_module.inventory([survivor])
+    assert first["somatic"]["entries"] == second["somatic"]["entries"] == 2
+    digests = [k for k in first["somatic"] if "digest" in k]
+    assert digests, first["somatic"]
+    assert all(first["somatic"][k] != second["somatic"][k] for k in digests)

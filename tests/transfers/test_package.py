@@ -93,6 +93,13 @@ def test_round_trip_recreates_every_record_and_reconciles(world):
     assert job.status == PackageImport.Status.COMPLETE
     assert job.reconciliation["matches"] is True
     assert job.reconciliation["sent"] == job.reconciliation["received"]
+    # The stored digests are keyed, not the package's plain SHA-256 (guessable for a lone
+    # consent): the same counts, other digests.
+    plain = decrypted(built.data)["manifest"]["records"]
+    assert set(plain) == {"entries", "documents", "consents"}
+    for kind, value in plain.items():
+        assert job.reconciliation["sent"][kind]["count"] == value["count"]
+        assert job.reconciliation["sent"][kind]["digest"] != value["digest"]
     received = Entry.objects.filter(received_from__startswith="Démo")
     assert received.count() == 3
     assert {e.original_author for e in received} == {world["physician"].get_full_name()}

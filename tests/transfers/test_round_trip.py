@@ -185,7 +185,13 @@ def test_round_trip_between_two_units(unit_b, tmp_path):
             0
         ]
         assert reconciliation["matches"] is True
-        assert reconciliation["sent"] == fhir.summary(sent)
+        plain = fhir.summary(sent)
+        assert {k: v["count"] for k, v in reconciliation["sent"].items()} == {
+            k: v["count"] for k, v in plain.items()
+        }
+        assert reconciliation["sent"] == reconciliation["received"]
+        # Kept keyed with the receiving unit's key, never as the package's plain digests.
+        assert all(reconciliation["sent"][k]["digest"] != v["digest"] for k, v in plain.items())
         # The psychiatric dossier received nothing.
         psy = c.execute(
             "SELECT count(*) FROM dossiers_entry e JOIN dossiers_dossier d ON d.id = e.dossier_id "

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -63,6 +65,18 @@ class Keyring:
     @property
     def active_key(self) -> bytes:
         return self.master_keys[self.active_id]
+
+    def digest_key(self, domain: bytes) -> bytes:
+        """The HMAC key of one kind of stored digest, derived from the blind-index key for
+        DOMAIN. A digest kept beside a patient's row (a push, a reconciliation, a backup's
+        manifest) is keyed: an unkeyed hash of a prison number, a consent's decision or a
+        short note could be found again by trying the few values it can take."""
+        return _digest_key(self.blind_index_key, domain)
+
+
+@lru_cache(maxsize=16)
+def _digest_key(blind_index_key: bytes, domain: bytes) -> bytes:
+    return hmac.new(blind_index_key, domain, hashlib.sha256).digest()
 
 
 def _decode_key(value: object, what: str) -> bytes:
