@@ -22,6 +22,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from dossiers.documents import MAX_DOCUMENT_BYTES, sniff
+
 CLOISON = "urn:cloison:fhir"
 CATEGORY = f"{CLOISON}:category"
 ENTRY_KIND = f"{CLOISON}:entry-kind"
@@ -455,12 +457,17 @@ def read_bundle(
                         )
                     )
                 elif category == "document":
+                    # Held to the rules of an upload here: recognised from its content (PDF,
+                    # PNG, JPEG), 10 MB at most; the package's declared type is not trusted.
+                    found = sniff(data)
+                    if found is None or len(data) > MAX_DOCUMENT_BYTES:
+                        raise ValueError("document type or size")
                     documents.append(
                         ReceivedDocument(
                             id=r["id"],
                             title=r.get("description") or attachment.get("title") or "",
                             filename=attachment.get("title") or "",
-                            content_type=attachment["contentType"],
+                            content_type=found.mime,
                             content=data,
                             author=r["author"][0]["display"],
                             uploaded_at=_dt(r["date"]),

@@ -210,6 +210,30 @@ def test_a_bundle_that_fails_fhir_validation_is_refused(world, monkeypatch):
     _refused(data, "invalid_fhir")
 
 
+def test_a_received_document_is_recognised_from_its_content_not_its_declared_type(
+    world, monkeypatch
+):
+    """A package is signed by a known unit, yet a document in it is held to the rules of an
+    upload here: an HTML page declared as a PDF refuses the package, nothing written."""
+    import base64
+
+    real = fhir.build_bundle
+
+    def disguised(**kwargs):
+        bundle, manifest = real(**kwargs)
+        for item in bundle["entry"]:
+            resource = item["resource"]
+            attachment = resource.get("content", [{}])[0].get("attachment", {})
+            if attachment.get("contentType") == "application/pdf":
+                attachment["data"] = base64.b64encode(b"<html><script>x()</script>").decode()
+        return bundle, manifest
+
+    monkeypatch.setattr(fhir, "build_bundle", disguised)
+    data = build(world["physician"], world["patient"], world["unit_b"]).data
+    monkeypatch.undo()
+    _refused(data, "invalid_fhir")
+
+
 def test_a_psychiatric_opposition_keeps_that_part_out(world):
     psychiatrist = make_user("psychiatrist")
     consent_record(
