@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from usmp.core.audit import acting_as
-from usmp.core.errors import field_error
+from usmp.core.errors import field_error, nothing_changed
 
 from .models import RoleChange, User
 from .role_changes import needs_confirmation, role_change_propose
@@ -167,8 +167,6 @@ def staff_update(
         set(user.groups.values_list("name", flat=True)) & set(Role.values)
     )
     if all(getattr(user, k) == v for k, v in changes.items()) and unchanged_roles:
-        from usmp.core.errors import nothing_changed
-
         raise nothing_changed()
     if roles is not None and not unchanged_roles and user.pk == acting_user.pk:
         raise ValidationError(
@@ -194,8 +192,6 @@ def staff_set_active(*, acting_user: User, user: User, active: bool) -> None:
     if user.is_superuser and not acting_user.is_superuser:
         raise PermissionDenied
     if user.is_active == active:
-        from usmp.core.errors import nothing_changed
-
         raise nothing_changed()
     with acting_as(acting_user):
         user.is_active = active
