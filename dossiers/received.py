@@ -29,6 +29,8 @@ def entry_receive(
     occurred_at: datetime.datetime,
     supersedes: Entry | None,
     received_from: str,
+    correction_reason: str = "",
+    addendum_to: Entry | None = None,
 ) -> Entry:
     """Recreate one version of an entry received from RECEIVED_FROM."""
     entry = Entry(
@@ -40,6 +42,8 @@ def entry_receive(
         created_at=created_at,
         occurred_at=occurred_at,
         supersedes=supersedes,
+        correction_reason=correction_reason if supersedes is not None else None,
+        addendum_to=addendum_to,
         received_from=received_from,
         original_author=original_author,
     )

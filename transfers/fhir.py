@@ -59,7 +59,7 @@ def digest_of(data: dict[str, Any]) -> str:
     return hashlib.sha256(_canonical(data)).hexdigest()
 
 
-def entry_facts(e: Any, supersedes: str | None) -> dict[str, Any]:
+def entry_facts(e: Any, supersedes: str | None, appends: str | None) -> dict[str, Any]:
     """What an entry's plaintext digest covers (both sides compute it alike)."""
     return {
         "kind": e.kind,
@@ -68,6 +68,8 @@ def entry_facts(e: Any, supersedes: str | None) -> dict[str, Any]:
         "created_at": _utc(e.created_at),
         "occurred_at": _utc(e.occurred_at),
         "supersedes": supersedes,
+        "reason": e.correction_reason,
+        "appends": appends,
     }
 
 
@@ -165,11 +167,19 @@ def build_bundle(
             "context": {"period": {"start": _utc(e.occurred_at)}},
         }
         sup = str(e.supersedes_id) if e.supersedes_id else None
+        note = str(e.addendum_to_id) if e.addendum_to_id else None
+        relates = []
         if sup:
-            res["relatesTo"] = [{"code": "replaces", "target": _ref(sup)}]
+            relates.append({"code": "replaces", "target": _ref(sup)})
+            if e.correction_reason:
+                res["description"] = e.correction_reason
+        if note:
+            relates.append({"code": "appends", "target": _ref(note)})
+        if relates:
+            res["relatesTo"] = relates
         resources.append(res)
         sections["entries"].append(_ref(eid))
-        digests["entries"][eid] = digest_of(entry_facts(e, sup))
+        digests["entries"][eid] = digest_of(entry_facts(e, sup, note))
     for d in export.documents:
         did = str(d.id)
         resources.append(
@@ -341,6 +351,8 @@ class ReceivedEntry:
     created_at: datetime.datetime
     occurred_at: datetime.datetime
     supersedes: str | None
+    correction_reason: str = ""
+    appends: str | None = None
 
 
 @dataclass(frozen=True)
@@ -436,14 +448,17 @@ def read_bundle(
                 attachment = r["content"][0]["attachment"]
                 data = base64.b64decode(attachment["data"], validate=True)
                 if category == "entry":
-                    relates = r.get("relatesTo") or []
-                    sup = (
-                        relates[0]["target"]["reference"].removeprefix("urn:uuid:")
-                        if relates
-                        else None
-                    )
+                    related = {
+                        rel["code"]: rel["target"]["reference"].removeprefix("urn:uuid:")
+                        for rel in r.get("relatesTo") or []
+                    }
+                    if set(related) - {"replaces", "appends"}:
+                        raise ValueError("relation")
+                    sup, note = related.get("replaces"), related.get("appends")
                     entry_kind = r["type"]["coding"][0]["code"]
-                    if entry_kind not in entry_kinds or (sup and sup not in ids):
+                    if entry_kind not in entry_kinds or any(
+                        ref and ref not in ids for ref in (sup, note)
+                    ):
                         raise ValueError("entry kind or order")
                     entries.append(
                         ReceivedEntry(
@@ -454,6 +469,8 @@ def read_bundle(
                             created_at=_dt(r["date"]),
                             occurred_at=_dt(r["context"]["period"]["start"]),
                             supersedes=sup,
+                            correction_reason=str(r.get("description") or "") if sup else "",
+                            appends=note,
                         )
                     )
                 elif category == "document":

@@ -24,7 +24,7 @@ from appointments.access.objects import access_patient_agenda
 from dossiers import received as receive
 from dossiers.access.dossier import access_dossier
 from dossiers.access.export import access_dossier_export, transfer_opposed
-from dossiers.models import Compartment, Consent, Entry, EntryKind
+from dossiers.models import CORRECTION_REASON_MAX_LENGTH, Compartment, Consent, Entry, EntryKind
 from dossiers.services import patient_create
 from usmp.access.kinds import Purpose
 from usmp.access.viewer import Viewer
@@ -414,6 +414,7 @@ def _apply_one(
         )
     elif kind == "Entry":
         supersedes = Entry.objects.get(pk=done[record.supersedes]) if record.supersedes else None
+        note = Entry.objects.get(pk=done[record.appends]) if record.appends else None
         return receive.entry_receive(
             acting_user=acting_user,
             dossier=dossier,
@@ -423,6 +424,8 @@ def _apply_one(
             created_at=record.created_at,
             occurred_at=record.occurred_at,
             supersedes=supersedes,
+            correction_reason=record.correction_reason[:CORRECTION_REASON_MAX_LENGTH],
+            addendum_to=note,
             received_from=origin[:200],
         )
     else:
@@ -464,7 +467,8 @@ def _reconcile(
         fid = by_object.get(e.id)
         if fid is not None and fid in wanted:
             sup = by_object.get(e.supersedes_id) if e.supersedes_id else None
-            digests["entries"][fid] = fhir.digest_of(fhir.entry_facts(e, sup))
+            note = by_object.get(e.addendum_to_id) if e.addendum_to_id else None
+            digests["entries"][fid] = fhir.digest_of(fhir.entry_facts(e, sup, note))
     for d in export.documents:
         fid = by_object.get(d.id)
         if fid is not None and fid in wanted:

@@ -28,6 +28,10 @@ class EntryRecord:
     created_at: datetime.datetime
     occurred_at: datetime.datetime
     supersedes_id: uuid.UUID | None
+    # Why this version corrects the one before ("" for a first version), and the note an
+    # addendum adds to: both travel with the record.
+    correction_reason: str = ""
+    addendum_to_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ def access_dossier_export(
                     created_at=e.created_at,
                     occurred_at=e.occurred_at,
                     supersedes_id=e.supersedes_id,
+                    correction_reason=(e.correction_reason or "") if e.supersedes_id else "",
+                    addendum_to_id=e.addendum_to_id,
                 )
             )
         documents = []

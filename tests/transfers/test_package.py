@@ -107,6 +107,31 @@ def test_round_trip_recreates_every_record_and_reconciles(world):
     assert Consent.objects.filter(received_from__startswith="Démo").count() == 1
 
 
+def test_correction_reasons_and_addenda_arrive_with_their_notes(world):
+    """Nothing of a note's history is lost on the way: the reason of a correction and the
+    note an addendum adds to arrive as they were written."""
+    from tests.dossiers.conftest import write_entry
+
+    note = Entry.objects.get(dossier__patient=world["patient"], supersedes__isnull=False)
+    colleague = make_user("physician")
+    write_entry(
+        colleague, world["patient"], Compartment.SOMATIC, "Complément SENTINEL", addendum_to=note
+    )
+    built = build(world["physician"], world["patient"], world["unit_b"])
+    job = import_as_b(built.data)
+    assert job.reconciliation["matches"] is True
+    received = Entry.objects.filter(received_from__startswith="Démo")
+    with as_unit_b():  # the received copies are under the receiving unit's keys
+        correction = received.get(supersedes__isnull=False)
+        assert correction.text == "Consultation corrigée SENTINEL"
+        assert correction.correction_reason == "Erreur de saisie"
+        addendum = received.get(addendum_to__isnull=False)
+        assert addendum.text == "Complément SENTINEL"
+        assert addendum.addendum_to == correction
+    assert note.correction_reason == "Erreur de saisie"
+    assert addendum.original_author == colleague.get_full_name()
+
+
 def test_the_same_package_twice_creates_nothing(world):
     built = build(world["physician"], world["patient"], world["unit_b"])
     first = import_as_b(built.data)

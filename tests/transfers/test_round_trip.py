@@ -90,7 +90,11 @@ def _sent_digests(physician, patient) -> dict:
     return {
         "entries": {
             str(e.id): fhir.digest_of(
-                fhir.entry_facts(e, str(e.supersedes_id) if e.supersedes_id else None)
+                fhir.entry_facts(
+                    e,
+                    str(e.supersedes_id) if e.supersedes_id else None,
+                    str(e.addendum_to_id) if e.addendum_to_id else None,
+                )
             )
             for e in export.entries
         },

@@ -46,7 +46,11 @@ def report(username: str) -> None:
         )
         out["entries"] = {
             to_fhir.get(e.id, f"local:{e.id}"): fhir.digest_of(
-                fhir.entry_facts(e, to_fhir.get(e.supersedes_id) if e.supersedes_id else None)
+                fhir.entry_facts(
+                    e,
+                    to_fhir.get(e.supersedes_id) if e.supersedes_id else None,
+                    to_fhir.get(e.addendum_to_id) if e.addendum_to_id else None,
+                )
             )
             for e in export.entries
         }
