@@ -91,12 +91,15 @@ def movement_facts(
 # appointments_factchange whenever a fact changes.
 
 FOLD_ABOVE = 500
-_VERSION_SQL = """
-SELECT (SELECT version FROM appointments_factbase WHERE id = 1)
-       + (SELECT count(*) FROM appointments_factchange),
-       EXISTS (SELECT 1 FROM appointments_factchange WHERE xid = pg_current_xact_id_if_assigned()),
-       (SELECT count(*) FROM appointments_factchange)
+# The version, the number of changes not folded yet and whether this transaction made one, as
+# select-list items (also in the bridge's one statement per pull, bridge.auth).
+VERSION_COLUMNS = """
+(SELECT version FROM appointments_factbase WHERE id = 1)
+    + (SELECT count(*) FROM appointments_factchange) AS version,
+(SELECT count(*) FROM appointments_factchange) AS pending,
+EXISTS (SELECT 1 FROM appointments_factchange WHERE xid = pg_current_xact_id_if_assigned()) AS own
 """
+_VERSION_SQL = f"SELECT {VERSION_COLUMNS}"  # noqa: S608 - constant SQL
 _FOLD_SQL = """
 WITH gone AS (
     DELETE FROM appointments_factchange WHERE xid IN (
@@ -117,10 +120,16 @@ def facts_version() -> tuple[int, bool]:
     the changes of finished transactions into the base (the version stays the same)."""
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL)
-        version, own, pending = cursor.fetchone()
-        if pending > FOLD_ABOVE:
-            cursor.execute(_FOLD_SQL)
+        version, pending, own = cursor.fetchone()
+    fold_if_due(pending)
     return int(version), bool(own)
+
+
+def fold_if_due(pending: int) -> None:
+    """Every FOLD_ABOVE changes, fold those of finished transactions into the base."""
+    if pending > FOLD_ABOVE:
+        with connection.cursor() as cursor:
+            cursor.execute(_FOLD_SQL)
 
 
 # -- Pushes from the prison side ----------------------------------------------------------------

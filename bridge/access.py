@@ -18,6 +18,8 @@ from django.utils import timezone
 from usmp.access import record
 from usmp.access.record import Action, Purpose, Target
 from usmp.access.viewer import Viewer
+from usmp.audit import writer
+from usmp.audit.models import AccessEvent
 
 from .models import BridgeClient, BridgeDevice, Scope
 
@@ -37,6 +39,25 @@ def pulled(request: HttpRequest) -> None:
         Target(Action.BRIDGE_PULL, object_type="movements"),
         purpose=Purpose.EXPORT,
     )
+
+
+def pull_event(request: HttpRequest, client_id: int, at: datetime.datetime) -> AccessEvent:
+    """The event ``pulled`` would write for CLIENT_ID, built for the pull's one statement
+    (``bridge.auth.authorize_pull``), which inserts it only if the pull is allowed."""
+    return writer.build_event(
+        actor=None,
+        action=Action.BRIDGE_PULL,
+        object_type="movements",
+        source_ip=viewer_of(request).source_ip,
+        client_id=client_id,
+        purpose=Purpose.EXPORT,
+        at=at,
+    )
+
+
+def pull_recorded(event: AccessEvent, pk: int) -> None:
+    """EVENT was inserted under PK by the pull's one statement."""
+    record.inserted(writer.written(event, pk))
 
 
 def pushed(request: HttpRequest, *, kind: str, ref: str) -> None:

@@ -26,13 +26,16 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
+from appointments.movements import VERSION_COLUMNS, fold_if_due
+from usmp.audit import writer
+from usmp.core.db import prepared_one
 from usmp.core.net import client_ip
 
 from . import access
@@ -109,14 +112,14 @@ _COUNT = f"""
     RETURNING count
 )
 SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
-       device_id, found_hash, (SELECT count FROM counted)
+       device_id, found_hash, (SELECT count FROM counted), row_version
 FROM found
 """  # noqa: S608 - table names from the models, values bound
 _BY_TOKEN_SQL = (
     f"""
 WITH found AS (
     SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
-           NULL::bigint AS device_id, token_hash AS found_hash
+           NULL::bigint AS device_id, token_hash AS found_hash, xmin::text AS row_version
     FROM {_CLIENTS} WHERE token_hash = %(hash)s
 )"""  # noqa: S608 - table names from the models, values bound
     + _COUNT
@@ -127,7 +130,8 @@ _BY_DEVICE_SQL = (
     f"""
 WITH found AS (
     SELECT c.id, c.establishment, c.scopes, c.allowed_networks, c.rate_limit_per_minute,
-           c.revoked_at, d.id AS device_id, d.credential_hash AS found_hash
+           c.revoked_at, d.id AS device_id, d.credential_hash AS found_hash,
+           NULL AS row_version
     FROM {_DEVICES} d JOIN {_CLIENTS} c ON c.id = d.client_id
     WHERE d.credential_hash = %(hash)s AND d.revoked_at IS NULL AND d.expires_at > %(now)s
       AND (c.rotated_at IS NULL OR d.created_at >= c.rotated_at)
@@ -157,12 +161,13 @@ def _lookup(sql: str, credential: str | None, prefix: str, now: datetime.datetim
     # The index finds the row; the comparison that decides is constant-time.
     if row is None or not hmac.compare_digest(row[7], digest):
         raise BridgeAuthError
-    pk, establishment, scopes, networks, limit, revoked_at, device_id, _hash, count = row
+    pk, establishment, scopes, networks, limit, revoked_at, device_id, _hash, count, version = row
     if revoked_at is not None:
+        _known.pop(digest, None)
         raise BridgeAuthError(revoked_client_id=pk)
     if count == 1:
         _forget_old_minutes(pk, minute)
-    return Caller(
+    caller = Caller(
         pk=pk,
         establishment=establishment,
         scopes=tuple(scopes),
@@ -171,6 +176,9 @@ def _lookup(sql: str, credential: str | None, prefix: str, now: datetime.datetim
         count=count,
         device_id=device_id,
     )
+    if version is not None:
+        _remember(digest, caller, version)
+    return caller
 
 
 def client_by_token(token: str | None, now: datetime.datetime | None = None) -> Caller:
@@ -194,6 +202,116 @@ def prune_counters(now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = RateCounter.objects.filter(minute__lt=now - datetime.timedelta(minutes=5)).delete()
     return deleted
+
+
+# -- The pull's one statement ---------------------------------------------------------------------
+# A worker remembers, for each token hash it has admitted, the client as read then and the
+# row's version (xmin: any update of the client row, a revocation or a rotation among them,
+# changes it). A pull by a remembered token is then one prepared statement: the client row
+# still at that version and not revoked, the request counted, the movement facts' version
+# read, and the access event inserted if the count is within the limit and the version is
+# that of the worker's cached feed. Anything else (a token not remembered, a changed row, a
+# scope or address the remembered client lacks, a cache miss) goes through ``authorize``
+# and the feed's transaction: the fast path decides nothing the full one would refuse.
+
+KNOWN_MAX = 256
+_known: dict[str, tuple[Caller, str]] = {}
+
+
+def _remember(digest: str, caller: Caller, row_version: str) -> None:
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known[digest] = (replace(caller, count=0), row_version)
+
+
+def forget_clients() -> None:
+    """Forget the remembered clients (tests; every next pull takes the full pipeline)."""
+    _known.clear()
+
+
+_FAST_PULL_SQL = f"""
+WITH client AS (
+    SELECT id, rate_limit_per_minute FROM {_CLIENTS}
+    WHERE token_hash = %(hash)s::varchar AND xmin::text = %(row_version)s::text
+      AND revoked_at IS NULL
+), counted AS (
+    INSERT INTO {_COUNTERS} AS rc (client_id, minute, count)
+    SELECT id, %(minute)s::timestamptz, 1 FROM client
+    ON CONFLICT (client_id, minute) DO UPDATE SET count = rc.count + 1
+    RETURNING count
+), facts AS (
+    SELECT {VERSION_COLUMNS}
+), event AS (
+    {
+    writer.insert_select(
+        "FROM client, counted, facts WHERE counted.count <= client.rate_limit_per_minute "
+        "AND facts.version = %(feed_version)s::bigint AND NOT facts.own"
+    )
+}
+)
+SELECT (SELECT count FROM counted), facts.version, facts.pending, (SELECT id FROM event)
+FROM facts
+"""  # noqa: S608 - table names from the models, values bound
+
+
+@dataclass(frozen=True, slots=True)
+class Pull:
+    """What the pull's one statement established."""
+
+    caller: Caller
+    version: int  # of the movement facts, as the statement saw them
+    recorded: bool  # the access event is written: the cached feed at VERSION is the answer
+
+
+def authorize_pull(
+    request: HttpRequest, *, scope: str, now: datetime.datetime, feed_version: int | None
+) -> Pull | None:
+    """A pull by a remembered client in one statement (see above), or None when the full
+    pipeline must run (``authorize``, then the feed's transaction). Raises RateLimited,
+    recorded, when the count is beyond the limit."""
+    token = bearer_token(request)
+    if not _well_formed(token, TOKEN_PREFIX):
+        return None
+    assert token is not None  # noqa: S101 - narrowed by _well_formed
+    digest = token_hash(token)
+    known = _known.get(digest)
+    if known is None:
+        return None
+    remembered, row_version = known
+    if scope not in remembered.scopes or not address_allowed(
+        remembered.allowed_networks, client_ip(request)
+    ):
+        return None  # the full pipeline refuses it and records why
+    minute = now.replace(second=0, microsecond=0)
+    event = access.pull_event(request, remembered.pk, now)
+    row = prepared_one(
+        _FAST_PULL_SQL,
+        {
+            "hash": digest,
+            "row_version": row_version,
+            "minute": minute,
+            "feed_version": -1 if feed_version is None else feed_version,
+            **writer.event_params(event),
+        },
+    )
+    assert row is not None  # noqa: S101 - the statement always returns its one row
+    count, version, pending, event_id = row
+    if count is None:  # revoked, rotated or changed since: the full pipeline decides
+        _known.pop(digest, None)
+        return None
+    caller = replace(remembered, count=count)
+    request.bridge_client = caller  # type: ignore[attr-defined]
+    if count == 1:
+        _forget_old_minutes(caller.pk, minute)
+    fold_if_due(pending)
+    if event_id is not None:
+        access.pull_recorded(event, event_id)
+    try:
+        check_rate(caller, now)
+    except RateLimited:
+        access.rate_limited(request, caller.pk)
+        raise
+    return Pull(caller=caller, version=int(version), recorded=event_id is not None)
 
 
 def bearer_token(request: HttpRequest) -> str | None:

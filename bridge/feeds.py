@@ -219,19 +219,43 @@ def current_feed(now: datetime.datetime | None = None) -> Feed:
     version, own_changes = facts_version()
     if own_changes:
         return build_feed(now)
-    key = (
-        version,
-        horizon,
-        settings.TIME_ZONE,
-        connection.settings_dict["NAME"],
-        policy.movement_key(),
-    )
+    key = _key(version, horizon)
     entry = _entry
     if entry is None or entry.key != key:
         feed = build_feed(now)
         entry = _Entry(key=key, movements=feed.movements, shared=feed.shared)
         _entry = entry
         return feed
+    return Feed(generated_at=now, horizon=horizon, movements=entry.movements, shared=entry.shared)
+
+
+def _key(version: int, horizon: policy.Horizon) -> tuple[object, ...]:
+    return (
+        version,
+        horizon,
+        settings.TIME_ZONE,
+        connection.settings_dict["NAME"],
+        policy.movement_key(),
+    )
+
+
+def cached_version(now: datetime.datetime) -> int | None:
+    """The facts version of this worker's entry if it is the one for NOW (horizon, time
+    zone, database, movement-id key), else None. No query: the caller checks the version
+    against the database (``bridge.auth.fast_pull`` does it in the pull's one statement)."""
+    entry = _entry
+    if entry is None:
+        return None
+    version = int(entry.key[0])  # type: ignore[call-overload]
+    return version if entry.key == _key(version, policy.horizon_at(now)) else None
+
+
+def cached_feed(now: datetime.datetime, version: int) -> Feed | None:
+    """This worker's feed for NOW if it was built at facts VERSION, without any query."""
+    entry = _entry
+    horizon = policy.horizon_at(now)
+    if entry is None or entry.key != _key(version, horizon):
+        return None
     return Feed(generated_at=now, horizon=horizon, movements=entry.movements, shared=entry.shared)
 
 

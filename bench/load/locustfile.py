@@ -47,6 +47,10 @@ STEP_SECONDS = float(os.environ.get("LOAD_STEP_SECONDS", "60"))
 # The logins of 30 people at once (password hashing) are not the day's pace: the steps start
 # after this warm-up, recorded apart.
 WARMUP_SECONDS = float(os.environ.get("LOAD_WARMUP_SECONDS", "30"))
+# Nor is the burst right after them: the 30 first tasks at once, on workers whose templates
+# and caches are cold. The steps start this long after the last login, at pace 1 meanwhile,
+# recorded with the warm-up (a day's staff arrive over an hour, not in one second).
+SETTLE_SECONDS = float(os.environ.get("LOAD_SETTLE_SECONDS", "30"))
 _clock: dict[str, float] = {}
 _record: list[dict[str, dict]] = [{} for _ in PACES]  # type: ignore[type-arg]
 _warmup: dict[str, dict] = {}  # type: ignore[type-arg]
@@ -54,12 +58,15 @@ _runner: dict[str, object] = {}
 
 
 def step() -> int:
-    """The step under way: -1 during the warm-up, which ends when every staff member has
-    logged in, or after WARMUP_SECONDS."""
+    """The step under way: -1 during the warm-up, which ends SETTLE_SECONDS after every
+    staff member has logged in (or after WARMUP_SECONDS of logins)."""
     now = time.time()
     started = _clock.setdefault("start", now)
     if "steps" not in _clock:
         if _clock.get("logged_in", 0) < len(DATA["staff"]) and now - started < WARMUP_SECONDS:
+            return -1
+        settled = _clock.setdefault("settled", now + SETTLE_SECONDS)
+        if now < settled:
             return -1
         _clock["steps"] = now
     index = int((now - _clock["steps"]) // STEP_SECONDS)

@@ -174,7 +174,7 @@ def main() -> int:
         sampler.start()
         database = Sampler(postmaster_pid())
         database.start()
-        total = args.warmup + len(paces) * args.step_seconds
+        total = args.warmup + 30 + len(paces) * args.step_seconds
         locust_env = {
             **env,
             "LOAD_DATA": str(data),
@@ -216,7 +216,7 @@ def report(result: dict, sampler: Sampler, database: Sampler) -> None:  # type: 
     first_bad = None
     warm = result.get("warmup", {})
     if warm:
-        print("\nwarm-up (the 30 logins at once, not judged):")
+        print("\nwarm-up (the 30 logins at once and the half-minute after them, not judged):")
         for name in sorted(warm):
             times = warm[name]["times"]
             print(

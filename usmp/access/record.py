@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -22,6 +22,9 @@ from usmp.audit import writer
 
 from .kinds import Action, Outcome, Purpose
 from .viewer import Viewer
+
+if TYPE_CHECKING:
+    from usmp.audit.models import AccessEvent
 
 __all__ = ["Action", "Forbidden", "NotFound", "Outcome", "Purpose", "Target"]
 
@@ -106,6 +109,12 @@ def _write(viewer: Viewer, target: Target, *, purpose: str, outcome: str) -> Non
         client_id=viewer.bridge_client_id,
         purpose=purpose,
     )
+    inserted(event)
+
+
+def inserted(event: AccessEvent) -> None:
+    """EVENT was written for the current request (by ``_write`` or by a statement that
+    recorded it with other work): the request's state knows it."""
     state = _state.get()
     if state is not None:
         state.events.append(event.pk)

@@ -48,9 +48,50 @@ def write_event(
 ) -> AccessEvent:
     """Insert one access event; the sequencer links it once the transaction commits.
 
-    The row is built in memory and written by one prepared INSERT (no ORM save: its
-    signals and field preparation were a third of an event's cost)."""
-    event = AccessEvent(
+    The row is built in memory and written by one INSERT (no ORM save: its signals and
+    field preparation were a third of an event's cost)."""
+    event = build_event(
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        patient_id=patient_id,
+        compartment=compartment,
+        object_type=object_type,
+        object_id=object_id,
+        search_index=search_index,
+        break_glass=break_glass,
+        source_ip=source_ip,
+        client_id=client_id,
+        purpose=purpose,
+        count=count,
+        at=at,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
+        (pk,) = cursor.fetchone()
+    return written(event, pk)
+
+
+def build_event(
+    *,
+    actor: User | None,
+    action: str,
+    outcome: str = Outcome.ALLOWED,
+    patient_id: uuid.UUID | str | None = None,
+    compartment: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    search_index: str = "",
+    break_glass: bool = False,
+    source_ip: str | None = None,
+    client_id: int | None = None,
+    purpose: str = "",
+    count: int = 1,
+    at: datetime.datetime | None = None,
+) -> AccessEvent:
+    """The access event as it will be stored (not saved): for ``write_event``, and for a
+    statement that inserts it with other work (``insert_select``)."""
+    return AccessEvent(
         at=at or timezone.now(),
         actor_id=actor.pk if actor is not None and actor.pk else None,
         action=action,
@@ -66,13 +107,39 @@ def write_event(
         purpose=purpose,
         count=count,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
-        (event.pk,) = cursor.fetchone()
+
+
+def written(event: AccessEvent, pk: int) -> AccessEvent:
+    """EVENT, now inserted under PK in the current transaction: the sequencer is armed."""
+    event.pk = pk
     event._state.adding = False
     event._state.db = connection.alias
     sequencer.schedule()
     return event
+
+
+def insert_select(source: str) -> str:
+    """SQL inserting one access event per row of SOURCE (``FROM ... WHERE ...``), its
+    values the named parameters of ``event_params``, returning its id: for a statement
+    that records a read together with the work that decides it (the bridge's pulls)."""
+    values = ", ".join(f"%(ev_{name})s::{_db_type(name)}" for name in _COLUMNS)
+    return (
+        f"INSERT INTO {AccessEvent._meta.db_table} ({', '.join(_COLUMNS)}) "
+        f"SELECT {values} {source} RETURNING id"
+    )
+
+
+def event_params(event: AccessEvent) -> dict[str, object]:
+    return {f"ev_{name}": getattr(event, name) for name in _COLUMNS}
+
+
+def _db_type(name: str) -> str:
+    """The column's SQL type, for the casts of a server-side bound statement."""
+    meta = AccessEvent._meta
+    field = next(f for f in meta.concrete_fields if f.column == name)
+    target = getattr(field, "target_field", field) if field.is_relation else field
+    db_type = target.db_type(connection) or "text"
+    return {"serial": "integer", "bigserial": "bigint"}.get(db_type, db_type)
 
 
 _COLUMNS = (

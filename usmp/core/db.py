@@ -1,8 +1,13 @@
-"""Database-level guarantees that the ORM cannot give: append-only tables."""
+"""Database-level guarantees that the ORM cannot give (append-only tables), and prepared
+statements for the hot paths."""
 
 from __future__ import annotations
 
-from django.db import migrations
+import time
+from typing import Any
+
+import psycopg
+from django.db import connection, migrations
 
 # A maintenance session (Django's test flush, a DBA on purpose) may TRUNCATE after
 # `SET LOCAL cloison.maintenance = 'on'`. UPDATE and DELETE of a row are refused always,
@@ -58,3 +63,23 @@ def allow_purge(table: str) -> migrations.RunSQL:
         sql=_function_sql(table, purgeable=True),
         reverse_sql=_function_sql(table, purgeable=False),
     )
+
+
+def prepared_one(sql: str, params: dict[str, object]) -> tuple[Any, ...] | None:
+    """The first row of SQL, run as a server-side prepared statement on the default
+    connection (parsed and planned once per connection, where Django's client-side bound
+    cursors parse and plan every time): for the few statements that every request of a
+    hot path runs. Errors are Django's, the query log and ``assertNumQueries`` see it, as
+    with ``connection.cursor()``. SQL takes named ``%(name)s`` parameters, cast where
+    PostgreSQL cannot infer their type."""
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {sorted(params)}", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return row
