@@ -9,15 +9,19 @@ backup directory either is complete or does not exist.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
 import shutil
 import subprocess
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,8 @@ from django.utils import timezone
 
 from . import manifest as mf
 from . import pgtools
+
+logger = logging.getLogger(__name__)
 
 DUMP_NAME = "database.dump"
 MANIFEST_NAME = "manifest.json"
@@ -108,6 +114,42 @@ def make_backup(
     major = pgtools.server_major()
     pg_dump = pgtools.find("pg_dump", major)
     target.mkdir(parents=True, exist_ok=True)
+    with _only_writer(target):
+        _sweep_unfinished(target)
+        return _write(target, major, pg_dump, progress=progress, now=now)
+
+
+@contextlib.contextmanager
+def _only_writer(target: Path) -> Iterator[None]:
+    """One backup at a time in TARGET (an exclusive lock on the directory itself, released
+    by the kernel when the process ends, however it ends)."""
+    fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(f"Another backup is being written in {target}.") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _sweep_unfinished(target: Path) -> None:
+    """Remove what an interrupted backup left (killed before its rename): with the lock
+    held, no other backup is writing, so every scratch directory here is abandoned."""
+    for leftover in sorted(target.glob(".cloison-*.partial")):
+        shutil.rmtree(leftover, ignore_errors=True)
+        logger.warning("removed an unfinished backup left by an interrupted run: %s", leftover.name)
+
+
+def _write(
+    target: Path,
+    major: int,
+    pg_dump: Path,
+    *,
+    progress: mf.Progress,
+    now: datetime.datetime | None,
+) -> Path:
     stamp = (now or timezone.now()).astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     final = target / f"cloison-{stamp}"
     if final.exists():

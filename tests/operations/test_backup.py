@@ -261,3 +261,25 @@ def test_restore_verify_into_a_given_empty_database_and_refuses_a_non_empty_one(
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_an_interrupted_backup_is_swept_by_the_next_and_two_never_write_at_once(tmp_path):
+    import fcntl
+
+    target = tmp_path / "backups"
+    target.mkdir()
+    left = target / ".cloison-20261201T020000Z.1a2b3c4d.partial"
+    left.mkdir()
+    (left / "cloison.dump").write_bytes(b"half a dump")
+    # Another backup holds the directory: refused, nothing touched.
+    fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(CommandError, match="Another backup is being written"):
+            call_command("backup", "--target", str(target))
+        assert left.exists()
+    finally:
+        os.close(fd)
+    call_command("backup", "--target", str(target))
+    names = sorted(p.name for p in target.iterdir())
+    assert len(names) == 1 and names[0].startswith("cloison-") and not left.exists()
