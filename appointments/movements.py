@@ -99,7 +99,7 @@ VERSION_COLUMNS = """
 (SELECT count(*) FROM appointments_factchange) AS pending,
 EXISTS (SELECT 1 FROM appointments_factchange WHERE xid = pg_current_xact_id_if_assigned()) AS own
 """
-_VERSION_SQL = f"SELECT {VERSION_COLUMNS}"  # noqa: S608 - constant SQL
+_VERSION_SQL = f"SELECT {VERSION_COLUMNS}"
 _FOLD_SQL = """
 WITH gone AS (
     DELETE FROM appointments_factchange WHERE xid IN (

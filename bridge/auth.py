@@ -13,8 +13,10 @@ whether the credential exists, was revoked or came from the wrong address.
 
 Cost: one statement per request. It finds the client by the credential's hash and, for an
 active one, counts the request in the client's current minute (an upsert into an unlogged
-table), in one round trip. Nothing is cached in the worker, so a revocation or a rotation
-refuses the very next request. No credential, nor any part of one, is ever logged: this
+table), in one round trip. A pull by a client this worker has admitted before is one
+prepared statement that also records it (``authorize_pull``, below). The worker keeps only
+what the database confirms at each request (the client row's version), so a revocation or
+a rotation refuses the very next request. No credential, nor any part of one, is ever logged: this
 module never passes one to a logger, an exception message or an access event.
 """
 
@@ -283,7 +285,7 @@ def authorize_pull(
     ):
         return None  # the full pipeline refuses it and records why
     minute = now.replace(second=0, microsecond=0)
-    event = access.pull_event(request, remembered.pk, now)
+    event = access.pull_event(request, remembered.pk, timezone.now())  # to the microsecond
     row = prepared_one(
         _FAST_PULL_SQL,
         {
