@@ -82,7 +82,7 @@ class BridgePull(BridgeToken):
         )
         if fast is None:
             return super().__call__(request)
-        request.bridge_pull = (now, fast)  # type: ignore[attr-defined]
+        request.bridge_pull = fast  # type: ignore[attr-defined]
         return fast.caller
 
 
@@ -256,13 +256,14 @@ CONTENT_TYPES = {
 
 def pull(request: HttpRequest, fmt: str, since: str | None) -> HttpResponse:
     since_at = parse_since(since)
-    fast: tuple[datetime.datetime, auth.Pull] | None = getattr(request, "bridge_pull", None)
-    if fast is not None and fast[1].recorded:
+    fast: auth.Pull | None = getattr(request, "bridge_pull", None)
+    now = fast.at if fast is not None else timezone.now()
+    if fast is not None and fast.recorded:
         # Counted and recorded by the auth's one statement at this feed's version. Another
         # thread may have replaced the worker's entry since: then build without a second event.
-        feed = feeds.cached_feed(fast[0], fast[1].version) or _feed(fast[0], record=None)
+        feed = feeds.cached_feed(now, fast.version) or _feed(now, record=None)
     else:
-        feed = _feed(fast[0] if fast else timezone.now(), record=request)
+        feed = _feed(now, record=request)
     if since_at is not None:
         feed = feeds.changed_since(feed, since_at)
     tag = feeds.etag(feed, fmt)

@@ -261,6 +261,7 @@ class Pull:
     """What the pull's one statement established."""
 
     caller: Caller
+    at: datetime.datetime  # the feed's time (to the second) the pull was decided for
     version: int  # of the movement facts, as the statement saw them
     recorded: bool  # the access event is written: the cached feed at VERSION is the answer
 
@@ -313,7 +314,7 @@ def authorize_pull(
     except RateLimited:
         access.rate_limited(request, caller.pk)
         raise
-    return Pull(caller=caller, version=int(version), recorded=event_id is not None)
+    return Pull(caller=caller, at=now, version=int(version), recorded=event_id is not None)
 
 
 def bearer_token(request: HttpRequest) -> str | None:

@@ -242,7 +242,7 @@ def _key(version: int, horizon: policy.Horizon) -> tuple[object, ...]:
 def cached_version(now: datetime.datetime) -> int | None:
     """The facts version of this worker's entry if it is the one for NOW (horizon, time
     zone, database, movement-id key), else None. No query: the caller checks the version
-    against the database (``bridge.auth.fast_pull`` does it in the pull's one statement)."""
+    against the database (``bridge.auth.authorize_pull`` does it in the pull's one statement)."""
     entry = _entry
     if entry is None:
         return None

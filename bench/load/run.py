@@ -142,6 +142,9 @@ def main() -> int:
     parser.add_argument(
         "--warmup", type=int, default=90, help="at most this long for the 30 logins first"
     )
+    parser.add_argument(
+        "--settle", type=int, default=30, help="then this long at pace 1, not judged"
+    )
     args = parser.parse_args()
     paces = [float(p) for p in args.steps.split(",")]
     database_url = scratch_database("bench_load")
@@ -174,7 +177,7 @@ def main() -> int:
         sampler.start()
         database = Sampler(postmaster_pid())
         database.start()
-        total = args.warmup + 30 + len(paces) * args.step_seconds
+        total = args.warmup + args.settle + len(paces) * args.step_seconds
         locust_env = {
             **env,
             "LOAD_DATA": str(data),
@@ -182,6 +185,7 @@ def main() -> int:
             "LOAD_PACES": ",".join(str(p) for p in paces),
             "LOAD_STEP_SECONDS": str(args.step_seconds),
             "LOAD_WARMUP_SECONDS": str(args.warmup),
+            "LOAD_SETTLE_SECONDS": str(args.settle),
         }
         print(f"locust: 31 users, {len(paces)} steps of {args.step_seconds} s", flush=True)
         subprocess.run(

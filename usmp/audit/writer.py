@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ParamSpec
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,55 +22,14 @@ from .models import AccessEvent, RefusalCounter
 if TYPE_CHECKING:
     from usmp.accounts.models import User
 
+P = ParamSpec("P")
+
 Action = AccessEvent.Action
 Outcome = AccessEvent.Outcome
 Purpose = AccessEvent.Purpose
 
 # Counters of anonymous refusals older than this are folded into the trail and forgotten.
 REFUSAL_FOLD_AFTER = datetime.timedelta(minutes=1)
-
-
-def write_event(
-    *,
-    actor: User | None,
-    action: str,
-    outcome: str = Outcome.ALLOWED,
-    patient_id: uuid.UUID | str | None = None,
-    compartment: str = "",
-    object_type: str = "",
-    object_id: str = "",
-    search_index: str = "",
-    break_glass: bool = False,
-    source_ip: str | None = None,
-    client_id: int | None = None,
-    purpose: str = "",
-    count: int = 1,
-    at: datetime.datetime | None = None,
-) -> AccessEvent:
-    """Insert one access event; the sequencer links it once the transaction commits.
-
-    The row is built in memory and written by one INSERT (no ORM save: its signals and
-    field preparation were a third of an event's cost)."""
-    event = build_event(
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        patient_id=patient_id,
-        compartment=compartment,
-        object_type=object_type,
-        object_id=object_id,
-        search_index=search_index,
-        break_glass=break_glass,
-        source_ip=source_ip,
-        client_id=client_id,
-        purpose=purpose,
-        count=count,
-        at=at,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
-        (pk,) = cursor.fetchone()
-    return written(event, pk)
 
 
 def build_event(
@@ -109,6 +69,21 @@ def build_event(
     )
 
 
+def _inserting(build: Callable[P, AccessEvent]) -> Callable[P, AccessEvent]:
+    def write(*args: P.args, **kwargs: P.kwargs) -> AccessEvent:
+        event = build(*args, **kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT, [getattr(event, name) for name in _COLUMNS])
+            (pk,) = cursor.fetchone()
+        return written(event, pk)
+
+    write.__doc__ = """Insert one access event (``build_event``'s arguments); the sequencer
+    links it once the transaction commits. The row is built in memory and written by one
+    INSERT (no ORM save: its signals and field preparation were a third of an event's
+    cost)."""
+    return write
+
+
 def written(event: AccessEvent, pk: int) -> AccessEvent:
     """EVENT, now inserted under PK in the current transaction: the sequencer is armed."""
     event.pk = pk
@@ -116,6 +91,9 @@ def written(event: AccessEvent, pk: int) -> AccessEvent:
     event._state.db = connection.alias
     sequencer.schedule()
     return event
+
+
+write_event = _inserting(build_event)
 
 
 def insert_select(source: str) -> str:
@@ -134,12 +112,10 @@ def event_params(event: AccessEvent) -> dict[str, object]:
 
 
 def _db_type(name: str) -> str:
-    """The column's SQL type, for the casts of a server-side bound statement."""
-    meta = AccessEvent._meta
-    field = next(f for f in meta.concrete_fields if f.column == name)
-    target = getattr(field, "target_field", field) if field.is_relation else field
-    db_type = target.db_type(connection) or "text"
-    return {"serial": "integer", "bigserial": "bigint"}.get(db_type, db_type)
+    """The column's SQL type (a foreign key's is its target's), for the casts of a
+    server-side bound statement."""
+    field = next(f for f in AccessEvent._meta.concrete_fields if f.column == name)
+    return field.db_type(connection) or "text"
 
 
 _COLUMNS = (
