@@ -19,42 +19,10 @@ from django.conf import settings
 
 from dossiers.models import prison_number_index
 from tests.faults.cluster import Cluster
+from tests.faults.harness import ROOT, Gunicorn, env, manage, sequence_and_verify
 from usmp.crypto.keyring import add_master_key
 
 pytestmark = pytest.mark.faults
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    cluster = Cluster()
-    try:
-        cluster.start()
-        cluster.query("CREATE DATABASE faults", database="postgres")
-        manage(cluster, "migrate", "--noinput", "-v0")
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def env(cluster: Cluster, **extra: str) -> dict[str, str]:
-    out = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DATABASE", "USMP_KEY"))}
-    out.update(
-        DJANGO_SETTINGS_MODULE="tests.faults.settings_faults",
-        DATABASE_URL=cluster.url("faults"),
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return out
-
-
-def manage(cluster: Cluster, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env(cluster, **extra), capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
-    return result
 
 
 class Writer:
@@ -89,15 +57,6 @@ class Writer:
 
     def seen(self, status: str, kind: str) -> set[str]:
         return {line[2] for line in self.lines if line[0] == status and line[1] == kind}
-
-
-def sequence_and_verify(cluster: Cluster) -> None:
-    result = manage(cluster, "audit_sequencer", "--once")
-    assert result.returncode == 0, result.stderr
-    result = manage(cluster, "audit_verify")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Audit chain intact" in result.stdout
-    assert "await their link" not in result.stdout
 
 
 def test_kill_9_of_postgresql_and_of_the_writer_mid_writes_loses_no_confirmed_write(cluster):
@@ -203,44 +162,6 @@ issued = services.client_create(acting_user=coordinator, establishment="Maison d
     scopes=[Scope.CUSTODY_WRITE], allowed_networks=[], rate_limit_per_minute=10_000)
 print(issued.token)
 """
-
-
-class Gunicorn:
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        from tests.faults.cluster import free_port
-
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "usmp.wsgi:application",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "--threads", "4",
-             "--worker-class", "gthread", "--log-level", "warning"],
-            env=env(self.cluster), cwd=ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        import urllib.error
-        import urllib.request
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                assert time.monotonic() < deadline and self.process.poll() is None
-                time.sleep(0.2)
-
-    def kill9(self) -> None:
-        """SIGKILL to the arbiter and its workers at once, requests in flight."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.process = None
 
 
 def test_kill_9_of_gunicorn_and_of_postgresql_mid_pushes_what_the_client_saw_is_stored(cluster):
