@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import base64
 
-from django_otp.plugins.otp_totp.models import TOTPDevice
-
-from usmp.accounts.models import User
+from usmp.accounts.models import SealedTOTPDevice, User
 
 from .unit import DEMO_USERS
 
 DEVICE_NAME = "Démo (clé affichée par make run)"
 
 
-def key_text(device: TOTPDevice) -> str:
+def key_text(device: SealedTOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
@@ -23,8 +21,10 @@ def demo_second_factors() -> list[tuple[str, str]]:
     """Each demo account with its TOTP key (base32), the device made if missing."""
     rows = []
     for user in User.objects.filter(username__in=[d.username for d in DEMO_USERS]).order_by("id"):
-        device = TOTPDevice.objects.filter(user=user, name=DEVICE_NAME, confirmed=True).first()
+        device = SealedTOTPDevice.objects.filter(
+            user=user, name=DEVICE_NAME, confirmed=True, sealed_secret__isnull=False
+        ).first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=True)
+            device = SealedTOTPDevice.enrol(user=user, name=DEVICE_NAME, confirmed=True)
         rows.append((user.username, key_text(device)))
     return rows

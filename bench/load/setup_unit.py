@@ -22,14 +22,13 @@ django.setup()
 
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
 from appointments.models import OpeningHours, Room  # noqa: E402
 from demo.bridge_client import load_demo_bridge  # noqa: E402
 from demo.unit import load_demo  # noqa: E402
 from dossiers.keys import prison_numbers  # noqa: E402
 from dossiers.models import Patient  # noqa: E402
-from usmp.accounts.models import User  # noqa: E402
+from usmp.accounts.models import SealedTOTPDevice, User  # noqa: E402
 
 ROLES = ["nurse", "physician", "secretary"]
 
@@ -48,7 +47,7 @@ def main() -> int:
             username=f"charge{i:02d}", password=password, first_name="Charge", last_name=f"Essai{i}"
         )
         user.groups.add(Group.objects.get(name=role))
-        device = TOTPDevice.objects.create(user=user, name="charge", confirmed=True)
+        device = SealedTOTPDevice.enrol(user=user, name="charge", confirmed=True)
         room = None
         if role == "physician" and template is not None:
             # A room of their own, 08:00 to 18:00 every day: a refused booking is then a

@@ -12,19 +12,21 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from usmp.accounts.factors import VERIFIED_AT
-from usmp.accounts.models import User
+from usmp.accounts.models import SealedTOTPDevice, User
 
 
-def enrol_totp(user: User) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    return device or TOTPDevice.objects.create(user=user, name="Test", confirmed=True)
+def enrol_totp(user: User) -> SealedTOTPDevice:
+    device = SealedTOTPDevice.objects.filter(
+        user=user, confirmed=True, sealed_secret__isnull=False
+    ).first()
+    return device or SealedTOTPDevice.enrol(user=user, name="Test", confirmed=True)
 
 
 def totp_code(device: TOTPDevice, *, offset: int = 0) -> str:
     """The code the application shows now, or OFFSET steps away. A code already accepted
     (django-otp refuses replays within a step) is skipped for the next one, which the
     server's tolerance of one step accepts."""
-    device.refresh_from_db()
+    device = SealedTOTPDevice.objects.get(pk=device.pk)  # its sealed secret, as stored
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
     t = totp.t() + offset

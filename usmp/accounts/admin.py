@@ -14,6 +14,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static import admin as _otp_static_admin  # noqa: F401 - registered
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp import admin as _otp_totp_admin  # noqa: F401 - first, then
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from usmp.core.net import client_ip
 
@@ -119,3 +123,10 @@ admin.site.register(Group, GroupAdmin)
 # (audit page), not the IT administrator's.
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
+
+# Second factors are enrolled by their owner and reset by the coordinator (factors_reset),
+# never made in the admin: a device added there would carry a key its maker knows. (A TOTP
+# device made anyway has no sealed secret and never verifies a code.)
+for _factor_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_factor_model):
+        admin.site.unregister(_factor_model)

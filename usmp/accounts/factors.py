@@ -26,8 +26,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from usmp.access import record
 from usmp.access.viewer import Viewer
+from usmp.crypto.models import DataKey
 
 from . import lockout
+from .models import SealedTOTPDevice, TOTPSecret
 
 if TYPE_CHECKING:
     from .models import User
@@ -46,7 +48,7 @@ def has_factor(user: User) -> bool:
     from django_otp_webauthn.models import WebAuthnCredential
 
     return bool(
-        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        _totp_devices(user).filter(confirmed=True).exists()
         or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
         or StaticToken.objects.filter(device__user=user).exists()
     )
@@ -164,7 +166,7 @@ def verify_code(request: HttpRequest, code: str) -> Device | None:
     user: Any = request.user
     token = normalise(code)
     candidates: list[Device] = [
-        *TOTPDevice.objects.devices_for_user(user, confirmed=True),
+        *_totp_devices(user).filter(confirmed=True),
         *StaticDevice.objects.devices_for_user(user, confirmed=True),
     ]
     for device in candidates:
@@ -177,15 +179,27 @@ def verify_code(request: HttpRequest, code: str) -> Device | None:
     return None
 
 
-def totp_pending(user: User) -> TOTPDevice:
+def _totp_devices(user: User) -> Any:
+    """The user's TOTP devices whose secret is sealed (``SealedTOTPDevice``): the only ones
+    a code is checked against. A device row without one (made outside Cloison, say in a
+    shell) has only a decoy key and never counts."""
+    return SealedTOTPDevice.objects.filter(user=user, sealed_secret__isnull=False).select_related(
+        "sealed_secret__data_key"
+    )
+
+
+def totp_pending(user: User) -> SealedTOTPDevice:
     """The TOTP device being enrolled (not yet confirmed by a code), made if needed."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
+    device: SealedTOTPDevice | None = (
+        _totp_devices(user).filter(confirmed=False).order_by("id").first()
+    )
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
+        with transaction.atomic():
+            device = SealedTOTPDevice.enrol(user=user, name=TOTP_NAME)
     return device
 
 
-def totp_confirm(request: HttpRequest, device: TOTPDevice, code: str) -> bool:
+def totp_confirm(request: HttpRequest, device: SealedTOTPDevice, code: str) -> bool:
     """Enrolment's proof: the application shows the right code. The device then counts,
     and the session is verified by it."""
     if not device.verify_token(normalise(code)):
@@ -226,9 +240,11 @@ def devices(user: User) -> list[dict[str, Any]]:
     from django_otp_webauthn.models import WebAuthnCredential
 
     rows: list[dict[str, Any]] = []
-    for model in (TOTPDevice, WebAuthnCredential):
-        for device in model.objects.filter(user=user, confirmed=True).order_by("id"):
-            rows.append({"kind": kind(device), "name": device.name})
+    for device in [
+        *_totp_devices(user).filter(confirmed=True).order_by("id"),
+        *WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("id"),
+    ]:
+        rows.append({"kind": kind(device), "name": device.name})
     remaining = StaticToken.objects.filter(device__user=user).count()
     return rows + ([{"kind": "recovery_code", "name": str(remaining)}] if remaining else [])
 
@@ -242,8 +258,16 @@ def factors_reset(*, user: User, acting_user: User, source_ip: str | None) -> in
         raise ValidationError(_("Nobody resets their own second factors."), code="own")
     with transaction.atomic():
         removed = 0
+        # A sealed secret's data key goes with it: nothing can decrypt the secret after.
+        second_factor_keys = DataKey.objects.filter(
+            pk__in=list(
+                TOTPSecret.objects.filter(device__user=user).values_list("data_key_id", flat=True)
+            ),
+            purpose=DataKey.Purpose.SECOND_FACTOR,  # never a clinical or identity key
+        )
         for model in (TOTPDevice, StaticDevice, WebAuthnCredential):
             removed += model.objects.filter(user=user).delete()[0]
+        second_factor_keys.delete()
         user.security_stamp = secrets.token_hex(16)
         user.save(update_fields=["security_stamp"])
         record.allowed(

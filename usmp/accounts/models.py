@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -9,8 +11,15 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from usmp.crypto.fields import EncryptedBinaryField, EncryptedModel
+from usmp.crypto.models import DataKey
 
 from .roles import CLINICAL_ROLES, Role
+
+# A TOTP secret's length: 160 bits, as RFC 4226 recommends and django-otp's default.
+SECRET_BYTES = 20
 
 
 class User(AbstractUser):
@@ -157,3 +166,51 @@ class RoleChange(models.Model):
     @property
     def role_label(self) -> str:
         return str(Role(self.role).label) if self.role in Role.values else self.role
+
+
+class TOTPSecret(EncryptedModel):
+    """The secret of a TOTP application, sealed under a data key of its own (rotated, backed
+    up and verified with every other encrypted value). The django-otp device row it belongs
+    to holds a random decoy in its ``key`` column, from which no code can be computed: the
+    device is used through ``SealedTOTPDevice``, whose ``bin_key`` is this secret."""
+
+    data_key_purposes = {"data_key": DataKey.Purpose.SECOND_FACTOR}
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    device = models.OneToOneField(
+        TOTPDevice, on_delete=models.CASCADE, related_name="sealed_secret"
+    )
+    data_key = models.ForeignKey(DataKey, on_delete=models.PROTECT, related_name="+")
+    secret = EncryptedBinaryField(key_field="data_key")
+
+    class Meta:
+        verbose_name = _("TOTP secret")
+        verbose_name_plural = _("TOTP secrets")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"TOTPSecret {self.pk}"
+
+
+class SealedTOTPDevice(TOTPDevice):  # type: ignore[misc] # django-otp is untyped
+    """django-otp's TOTP device with its secret read from ``TOTPSecret`` (verification,
+    enrolment's QR code): the only class Cloison verifies TOTP codes with."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("TOTP application")
+        verbose_name_plural = _("TOTP applications")
+        default_permissions = ()
+
+    @property
+    def bin_key(self) -> bytes:
+        secret: bytes = self.sealed_secret.secret
+        return secret
+
+    @classmethod
+    def enrol(cls, *, user: Any, name: str, confirmed: bool = False) -> SealedTOTPDevice:
+        """A new device with a fresh secret, sealed; its own ``key`` column keeps
+        django-otp's random default as the decoy."""
+        device: SealedTOTPDevice = cls.objects.create(user=user, name=name, confirmed=confirmed)
+        TOTPSecret(device=device, secret=secrets.token_bytes(SECRET_BYTES)).save()
+        return device

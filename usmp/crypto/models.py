@@ -30,6 +30,7 @@ class DataKey(models.Model):
         IDENTITY = "identity", _("Patient identity")
         SOMATIC = "somatic", _("Somatic dossier")
         PSYCHIATRIC = "psychiatric", _("Psychiatric dossier")
+        SECOND_FACTOR = "second_factor", _("Second factor secret")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
