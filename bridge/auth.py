@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -157,9 +156,7 @@ def _lookup(sql: str, credential: str | None, prefix: str, now: datetime.datetim
     assert credential is not None  # noqa: S101 - narrowed by _well_formed
     digest = token_hash(credential)
     minute = now.replace(second=0, microsecond=0)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"hash": digest, "minute": minute, "now": now})
-        row = cursor.fetchone()
+    row = prepared_one(sql, {"hash": digest, "minute": minute, "now": now})
     # The index finds the row; the comparison that decides is constant-time.
     if row is None or not hmac.compare_digest(row[7], digest):
         raise BridgeAuthError

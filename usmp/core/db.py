@@ -65,6 +65,10 @@ def allow_purge(table: str) -> migrations.RunSQL:
     )
 
 
+# psycopg prepares a statement after this many executions unless told: never, in effect.
+EXPLICIT_ONLY = 2**31 - 1
+
+
 def prepared_one(sql: str, params: dict[str, object]) -> tuple[Any, ...] | None:
     """The first row of SQL, run as a server-side prepared statement on the default
     connection (parsed and planned once per connection, where Django's client-side bound
@@ -74,8 +78,14 @@ def prepared_one(sql: str, params: dict[str, object]) -> tuple[Any, ...] | None:
     PostgreSQL cannot infer their type."""
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django opens psycopg connections with prepared statements off (prepare_threshold
+        # None, for poolers in transaction mode), which makes psycopg ignore prepare=True
+        # too: allow the explicit ones, never the automatic ones.
+        raw.prepare_threshold = EXPLICIT_ONLY
     started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
         cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
     if connection.queries_logged:

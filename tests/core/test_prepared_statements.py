@@ -1,0 +1,48 @@
+"""usmp.core.db.prepared_one really prepares on Django's connection (Django opens psycopg
+connections with prepared statements off, which made psycopg ignore prepare=True), and only
+the statements asked for: Django's own queries are never prepared behind its back."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.factories import make_user
+from usmp.audit.models import AccessEvent
+from usmp.audit.writer import write_event
+from usmp.core.db import prepared_one
+
+pytestmark = pytest.mark.django_db
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_prepared_one_prepares_once_and_answers_each_time():
+    assert [prepared_one("SELECT %(x)s::int + 41", {"x": n})[0] for n in (1, 2, 3)] == [
+        42,
+        43,
+        44,
+    ]
+    assert sum("SELECT $1::int + 41" in s for s in _prepared()) == 1
+
+
+def test_djangos_own_queries_stay_unprepared():
+    prepared_one("SELECT 1 + %(x)s::int", {"x": 1})
+    for _ in range(10):
+        list(AccessEvent.objects.filter(action="nothing-such").values_list("id"))
+    assert not any("nothing-such" in s or "audit_accessevent" in s for s in _prepared())
+
+
+def test_an_access_event_is_one_prepared_insert():
+    nurse = make_user("nurse")
+    first = write_event(actor=nurse, action=AccessEvent.Action.PATIENT_SEARCH)
+    second = write_event(actor=nurse, action=AccessEvent.Action.PATIENT_SEARCH, count=2)
+    assert second.pk > first.pk
+    stored = AccessEvent.objects.get(pk=second.pk)
+    assert (stored.actor_id, stored.action, stored.count) == (nurse.pk, "patient_search", 2)
+    inserts = [s for s in _prepared() if s.startswith("INSERT INTO audit_accessevent")]
+    assert len(inserts) == 1
