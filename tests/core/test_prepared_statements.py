@@ -46,3 +46,22 @@ def test_an_access_event_is_one_prepared_insert():
     assert (stored.actor_id, stored.action, stored.count) == (nurse.pk, "patient_search", 2)
     inserts = [s for s in _prepared() if s.startswith("INSERT INTO audit_accessevent")]
     assert len(inserts) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_between_requests_is_replaced_as_djangos_cursor_would():
+    """PostgreSQL restarted between two requests: the next request's first statement, a
+    prepared one (the bridge's pull), reconnects instead of answering 500."""
+    from django.db import close_old_connections, connections
+
+    assert prepared_one("SELECT 1 + %(x)s::int", {"x": 1}) == (2,)
+    lost = connection.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [lost])
+    finally:
+        other.close()
+    close_old_connections()  # what the next request's start does
+    assert prepared_one("SELECT 1 + %(x)s::int", {"x": 2}) == (3,)
+    assert connection.connection.info.backend_pid != lost

@@ -76,7 +76,11 @@ def prepared_one(sql: str, params: dict[str, object]) -> tuple[Any, ...] | None:
     hot path runs. Errors are Django's, the query log and ``assertNumQueries`` see it, as
     with ``connection.cursor()``. SQL takes named ``%(name)s`` parameters, cast where
     PostgreSQL cannot infer their type."""
+    # As Django's own cursor() does: a connection that fails its once-per-request health
+    # check (the server restarted since the last request) is replaced, not used.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     raw = connection.connection
     if raw.prepare_threshold is None:
