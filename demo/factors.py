@@ -22,7 +22,7 @@ def demo_second_factors() -> list[tuple[str, str]]:
     rows = []
     for user in User.objects.filter(username__in=[d.username for d in DEMO_USERS]).order_by("id"):
         device = SealedTOTPDevice.objects.filter(
-            user=user, name=DEVICE_NAME, confirmed=True, sealed_secret__isnull=False
+            user=user, name=DEVICE_NAME, confirmed=True
         ).first()
         if device is None:
             device = SealedTOTPDevice.enrol(user=user, name=DEVICE_NAME, confirmed=True)

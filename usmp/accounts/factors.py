@@ -48,7 +48,7 @@ def has_factor(user: User) -> bool:
     from django_otp_webauthn.models import WebAuthnCredential
 
     return bool(
-        _totp_devices(user).filter(confirmed=True).exists()
+        SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
         or WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
         or StaticToken.objects.filter(device__user=user).exists()
     )
@@ -166,7 +166,7 @@ def verify_code(request: HttpRequest, code: str) -> Device | None:
     user: Any = request.user
     token = normalise(code)
     candidates: list[Device] = [
-        *_totp_devices(user).filter(confirmed=True),
+        *SealedTOTPDevice.objects.filter(user=user, confirmed=True),
         *StaticDevice.objects.devices_for_user(user, confirmed=True),
     ]
     for device in candidates:
@@ -179,19 +179,10 @@ def verify_code(request: HttpRequest, code: str) -> Device | None:
     return None
 
 
-def _totp_devices(user: User) -> Any:
-    """The user's TOTP devices whose secret is sealed (``SealedTOTPDevice``): the only ones
-    a code is checked against. A device row without one (made outside Cloison, say in a
-    shell) has only a decoy key and never counts."""
-    return SealedTOTPDevice.objects.filter(user=user, sealed_secret__isnull=False).select_related(
-        "sealed_secret__data_key"
-    )
-
-
 def totp_pending(user: User) -> SealedTOTPDevice:
     """The TOTP device being enrolled (not yet confirmed by a code), made if needed."""
     device: SealedTOTPDevice | None = (
-        _totp_devices(user).filter(confirmed=False).order_by("id").first()
+        SealedTOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
     )
     if device is None:
         with transaction.atomic():
@@ -241,7 +232,7 @@ def devices(user: User) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     for device in [
-        *_totp_devices(user).filter(confirmed=True).order_by("id"),
+        *SealedTOTPDevice.objects.filter(user=user, confirmed=True).order_by("id"),
         *WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("id"),
     ]:
         rows.append({"kind": kind(device), "name": device.name})

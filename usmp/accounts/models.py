@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import DeviceManager
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from usmp.crypto.fields import EncryptedBinaryField, EncryptedModel
@@ -192,9 +193,26 @@ class TOTPSecret(EncryptedModel):
         return f"TOTPSecret {self.pk}"
 
 
+class SealedDeviceManager(DeviceManager):  # type: ignore[misc] # django-otp is untyped
+    """Only the devices whose secret is sealed, with it: a device row without one (made
+    outside Cloison, say in a shell) has only a decoy key and is never found here."""
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        queryset: models.QuerySet[Any] = (
+            super()
+            .get_queryset()
+            .filter(sealed_secret__isnull=False)
+            .select_related("sealed_secret__data_key")
+        )
+        return queryset
+
+
 class SealedTOTPDevice(TOTPDevice):  # type: ignore[misc] # django-otp is untyped
     """django-otp's TOTP device with its secret read from ``TOTPSecret`` (verification,
-    enrolment's QR code): the only class Cloison verifies TOTP codes with."""
+    enrolment's QR code): the only class Cloison verifies TOTP codes with, and its manager
+    the only way to them."""
+
+    objects = SealedDeviceManager()
 
     class Meta:
         proxy = True
