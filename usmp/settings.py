@@ -153,7 +153,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's backend with a health check that polls the socket instead of running SELECT 1.
+DATABASES["default"]["ENGINE"] = "usmp.core.postgresql"
 if _database_password := env_secret("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = _database_password
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -59,9 +59,42 @@ def test_a_connection_lost_between_requests_is_replaced_as_djangos_cursor_would(
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [lost])
+            # Wait (up to 5 s) for the backend to be gone, as after a restart.
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [lost])
     finally:
         other.close()
     close_old_connections()  # what the next request's start does
     assert prepared_one("SELECT 1 + %(x)s::int", {"x": 2}) == (3,)
     assert connection.connection.info.backend_pid != lost
+
+
+def _terminate(pid: int) -> None:
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_of_a_healthy_connection_sends_nothing():
+    """The once-per-request check asks the kernel whether the server said anything: on an
+    idle, healthy connection it sends no SELECT 1 (Django's check, a round trip)."""
+    from unittest import mock
+
+    from django.db.backends.postgresql.base import DatabaseWrapper as Stock
+
+    connection.ensure_connection()
+    with mock.patch.object(Stock, "is_usable", side_effect=AssertionError("round trip")):
+        assert connection.is_usable()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_health_check_sees_a_connection_the_server_closed():
+    connection.ensure_connection()
+    _terminate(connection.connection.info.backend_pid)
+    assert not connection.is_usable()
+    connection.close()
