@@ -34,7 +34,12 @@ def test_djangos_own_queries_stay_unprepared():
     prepared_one("SELECT 1 + %(x)s::int", {"x": 1})
     for _ in range(10):
         list(AccessEvent.objects.filter(action="nothing-such").values_list("id"))
-    assert not any("nothing-such" in s or "audit_accessevent" in s for s in _prepared())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        statements = cursor.fetchall()
+    assert any(name.startswith("cloison_") for name, _sql in statements)
+    assert all(name.startswith("cloison_") for name, _sql in statements), statements
+    assert not any("nothing-such" in sql for _name, sql in statements)
 
 
 def test_an_access_event_is_one_prepared_insert():
@@ -98,3 +103,67 @@ def test_the_health_check_sees_a_connection_the_server_closed():
     _terminate(connection.connection.info.backend_pid)
     assert not connection.is_usable()
     connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_write_inside_atomic_is_rolled_back_with_it():
+    """psycopg begins Django's transactions lazily: prepared_one, which bypasses psycopg's
+    cursor, must send that BEGIN itself, or its write would commit on its own."""
+    from django.db import transaction
+
+    nurse = make_user("nurse")
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        write_event(actor=nurse, action=AccessEvent.Action.PATIENT_SEARCH, count=7)
+        assert AccessEvent.objects.filter(actor=nurse, count=7).exists()
+        raise Undo
+    assert not AccessEvent.objects.filter(actor=nurse, count=7).exists()
+    with transaction.atomic():
+        write_event(actor=nurse, action=AccessEvent.Action.PATIENT_SEARCH, count=8)
+    assert AccessEvent.objects.filter(actor=nurse, count=8).exists()
+
+
+def test_parameters_and_results_keep_their_types():
+    import datetime
+    import uuid
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    key = uuid.uuid4()
+    row = prepared_one(
+        "SELECT %(a)s::text, %(b)s::int[], %(c)s::timestamptz, %(d)s::uuid, %(e)s::bytea, "
+        "%(n)s::text IS NULL, %(a)s::text || '!'",
+        {"a": "é'; --", "b": [1, 2], "c": now, "d": key, "e": b"\x00\xff", "n": None},
+    )
+    assert row == ("é'; --", [1, 2], now, key, b"\x00\xff", True, "é'; --!")
+    assert row[2].tzinfo is not None and row[2] - now == datetime.timedelta(0)
+    assert prepared_one("SELECT 1 WHERE %(x)s::int = 2", {"x": 1}) is None
+
+
+def test_errors_are_djangos_and_leave_the_connection_usable():
+    from django.db import DataError, IntegrityError, transaction
+
+    with pytest.raises(DataError), transaction.atomic():
+        prepared_one("SELECT 1 / %(x)s::int", {"x": 0})
+    nurse = make_user("nurse")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        prepared_one(
+            "INSERT INTO accounts_user (username, password, is_superuser, first_name, "
+            "last_name, email, is_staff, is_active, date_joined) "
+            "SELECT username, '', false, '', '', '', false, true, now() "
+            "FROM accounts_user WHERE id = %(id)s::bigint RETURNING id",
+            {"id": nurse.pk},
+        )
+    assert prepared_one("SELECT %(x)s::int", {"x": 5}) == (5,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_deallocated_behind_its_back_is_prepared_again():
+    assert prepared_one("SELECT 2 * %(x)s::int", {"x": 2}) == (4,)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert prepared_one("SELECT 2 * %(x)s::int", {"x": 3}) == (6,)
