@@ -17,3 +17,12 @@ class BridgeConfig(AppConfig):
         register_audited(BridgeClient, exclude={"token_hash"})
         register_audited(MovementWave)
         register_audited(BridgeDevice, exclude={"credential_hash"})
+
+        # Every worker of the host forgets the clients it remembers when one changes.
+        from django.db.models.signals import post_delete, post_save
+
+        from .admission import clients_changed
+
+        for model in (BridgeClient, BridgeDevice):
+            post_save.connect(clients_changed, sender=model, dispatch_uid=f"admission-{model}")
+            post_delete.connect(clients_changed, sender=model, dispatch_uid=f"admission-d-{model}")

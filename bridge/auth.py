@@ -11,12 +11,12 @@ Credentials:
 Only the sha256 of either is stored. A failure says "unauthorised" or "forbidden", never
 whether the credential exists, was revoked or came from the wrong address.
 
-Cost: one statement per request. It finds the client by the credential's hash and, for an
-active one, counts the request in the client's current minute (an upsert into an unlogged
-table), in one round trip. A pull by a client this worker has admitted before is one
-prepared statement that also records it (``authorize_pull``, below). The worker keeps only
-what the database confirms at each request (the client row's version), so a revocation or
-a rotation refuses the very next request. No credential, nor any part of one, is ever logged: this
+Cost: no query for a client this worker remembers, one statement otherwise. The request
+is counted in the client's current minute in memory that the host's workers share
+(``bridge.admission``), and a remembered client is trusted only while no client has changed
+since it was read, so a revocation or a rotation refuses the very next request. A pull by
+a remembered client is one prepared statement that records it (``authorize_pull``, below).
+No credential, nor any part of one, is ever logged: this
 module never passes one to a logger, an exception message or an access event.
 """
 
@@ -27,10 +27,12 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -39,8 +41,8 @@ from usmp.audit import writer
 from usmp.core.db import prepared_one
 from usmp.core.net import client_ip
 
-from . import access
-from .models import BridgeClient, BridgeDevice, RateCounter
+from . import access, admission
+from .models import BridgeClient, BridgeDevice
 
 TOKEN_PREFIX = "clb_"  # noqa: S105 - a prefix, not a secret
 DEVICE_PREFIX = "cld_"
@@ -94,6 +96,8 @@ class Caller:
     rate_limit_per_minute: int
     # This request's rank in the client's current minute.
     count: int
+    # The client's creation time in microseconds: with PK, its key in the rate counter.
+    epoch: int = 0
     device_id: int | None = None
 
     @property
@@ -104,41 +108,23 @@ class Caller:
 
 _CLIENTS = BridgeClient._meta.db_table
 _DEVICES = BridgeDevice._meta.db_table
-_COUNTERS = RateCounter._meta.db_table
-_COUNT = f"""
-, counted AS (
-    INSERT INTO {_COUNTERS} AS rc (client_id, minute, count)
-    SELECT id, %(minute)s, 1 FROM found WHERE revoked_at IS NULL
-    ON CONFLICT (client_id, minute) DO UPDATE SET count = rc.count + 1
-    RETURNING count
+_CALLER_COLUMNS = (
+    "c.id, c.establishment, c.scopes, c.allowed_networks, c.rate_limit_per_minute, "
+    "c.revoked_at, c.created_at"
 )
-SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
-       device_id, found_hash, (SELECT count FROM counted), row_version
-FROM found
+_BY_TOKEN_SQL = f"""
+SELECT {_CALLER_COLUMNS}, NULL::bigint, c.token_hash
+FROM {_CLIENTS} c WHERE c.token_hash = %(hash)s::varchar
 """  # noqa: S608 - table names from the models, values bound
-_BY_TOKEN_SQL = (
-    f"""
-WITH found AS (
-    SELECT id, establishment, scopes, allowed_networks, rate_limit_per_minute, revoked_at,
-           NULL::bigint AS device_id, token_hash AS found_hash, xmin::text AS row_version
-    FROM {_CLIENTS} WHERE token_hash = %(hash)s
-)"""  # noqa: S608 - table names from the models, values bound
-    + _COUNT
-)
 # A workstation counts only while it is neither revoked nor expired and was enrolled since
 # the client's last rotation; a revoked client is found (to record it) but never counted.
-_BY_DEVICE_SQL = (
-    f"""
-WITH found AS (
-    SELECT c.id, c.establishment, c.scopes, c.allowed_networks, c.rate_limit_per_minute,
-           c.revoked_at, d.id AS device_id, d.credential_hash AS found_hash,
-           NULL AS row_version
-    FROM {_DEVICES} d JOIN {_CLIENTS} c ON c.id = d.client_id
-    WHERE d.credential_hash = %(hash)s AND d.revoked_at IS NULL AND d.expires_at > %(now)s
-      AND (c.rotated_at IS NULL OR d.created_at >= c.rotated_at)
-)"""  # noqa: S608 - table names from the models, values bound
-    + _COUNT
-)
+_BY_DEVICE_SQL = f"""
+SELECT {_CALLER_COLUMNS}, d.id, d.credential_hash
+FROM {_DEVICES} d JOIN {_CLIENTS} c ON c.id = d.client_id
+WHERE d.credential_hash = %(hash)s::varchar AND d.revoked_at IS NULL
+  AND d.expires_at > %(now)s::timestamptz
+  AND (c.rotated_at IS NULL OR d.created_at >= c.rotated_at)
+"""  # noqa: S608 - table names from the models, values bound
 
 
 def _well_formed(credential: str | None, prefix: str) -> bool:
@@ -150,105 +136,126 @@ def _well_formed(credential: str | None, prefix: str) -> bool:
     )
 
 
-def _lookup(sql: str, credential: str | None, prefix: str, now: datetime.datetime) -> Caller:
+# -- Remembered clients -------------------------------------------------------------------------
+# A worker remembers, for each token it has admitted, the client as read then and the
+# clients' generation at the time of that read (bridge.admission): while the generation is
+# unchanged and the memory is younger than USMP_BRIDGE_CLIENT_CACHE_SECONDS, the token is
+# admitted without a query. Any change of a client or workstation through the application
+# changes the generation, in every worker of the host, before its transaction commits and
+# again once it has: a revocation or rotation refuses the very next request. A change made
+# beside the application (raw SQL) is seen when the memory expires.
+
+KNOWN_MAX = 256
+
+
+@dataclass(frozen=True, slots=True)
+class _Memory:
+    caller: Caller
+    generation: int
+    expires: float  # time.monotonic()
+
+
+_known: dict[str, _Memory] = {}
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
+def _remember(digest: str, caller: Caller, generation: int) -> None:
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    lifetime = settings.USMP_BRIDGE_CLIENT_CACHE_SECONDS
+    _known[digest] = _Memory(replace(caller, count=0), generation, _clock() + lifetime)
+
+
+def forget_clients() -> None:
+    """Forget the remembered clients (tests; every next request reads its client)."""
+    _known.clear()
+
+
+def _remembered(digest: str, minute: int) -> Caller | None:
+    """The remembered client of DIGEST with this request counted, or None (nothing
+    counted) when it is not remembered, its memory expired or any client changed since."""
+    memory = _known.get(digest)
+    if memory is None:
+        return None
+    if memory.expires <= _clock():
+        _known.pop(digest, None)
+        return None
+    caller = memory.caller
+    rank = admission.count(caller.pk, caller.epoch, minute, generation=memory.generation)
+    if rank is None:
+        _known.pop(digest, None)
+        return None
+    return replace(caller, count=rank)
+
+
+def _lookup(
+    sql: str, credential: str | None, prefix: str, now: datetime.datetime, *, remember: bool
+) -> Caller:
     if not _well_formed(credential, prefix):
         raise BridgeAuthError
     assert credential is not None  # noqa: S101 - narrowed by _well_formed
     digest = token_hash(credential)
-    minute = now.replace(second=0, microsecond=0)
-    row = prepared_one(sql, {"hash": digest, "minute": minute, "now": now})
+    minute = admission.minute_of(now)
+    if remember and (caller := _remembered(digest, minute)) is not None:
+        return caller
+    seen = admission.generation()  # before the read: a change after it makes it stale
+    row = prepared_one(sql, {"hash": digest, "now": now})
     # The index finds the row; the comparison that decides is constant-time.
-    if row is None or not hmac.compare_digest(row[7], digest):
+    if row is None or not hmac.compare_digest(row[8], digest):
         raise BridgeAuthError
-    pk, establishment, scopes, networks, limit, revoked_at, device_id, _hash, count, version = row
+    pk, establishment, scopes, networks, limit, revoked_at, created_at, device_id, _hash = row
     if revoked_at is not None:
         _known.pop(digest, None)
         raise BridgeAuthError(revoked_client_id=pk)
-    if count == 1:
-        _forget_old_minutes(pk, minute)
+    epoch = admission.epoch_of(created_at)
     caller = Caller(
         pk=pk,
         establishment=establishment,
         scopes=tuple(scopes),
         allowed_networks=tuple(networks),
         rate_limit_per_minute=limit,
-        count=count,
+        count=admission.count(pk, epoch, minute) or 1,
+        epoch=epoch,
         device_id=device_id,
     )
-    if version is not None:
-        _remember(digest, caller, version)
+    if remember:
+        _remember(digest, caller, seen)
     return caller
 
 
 def client_by_token(token: str | None, now: datetime.datetime | None = None) -> Caller:
     """The active client holding TOKEN, this request counted; else BridgeAuthError."""
-    return _lookup(_BY_TOKEN_SQL, token, TOKEN_PREFIX, now or timezone.now())
+    return _lookup(_BY_TOKEN_SQL, token, TOKEN_PREFIX, now or timezone.now(), remember=True)
 
 
 def client_by_device(credential: str | None, now: datetime.datetime | None = None) -> Caller:
-    """The client of the enrolled workstation holding CREDENTIAL, this request counted."""
-    return _lookup(_BY_DEVICE_SQL, credential, DEVICE_PREFIX, now or timezone.now())
-
-
-def _forget_old_minutes(client_id: int, minute: datetime.datetime) -> None:
-    # First request of a new minute: forget this client's older minutes.
-    RateCounter.objects.filter(
-        client_id=client_id, minute__lt=minute - datetime.timedelta(minutes=5)
-    ).delete()
-
-
-def prune_counters(now: datetime.datetime | None = None) -> int:
-    now = now or timezone.now()
-    deleted, _ = RateCounter.objects.filter(minute__lt=now - datetime.timedelta(minutes=5)).delete()
-    return deleted
+    """The client of the enrolled workstation holding CREDENTIAL, this request counted
+    (read at every request: the print page is not a hot path)."""
+    return _lookup(_BY_DEVICE_SQL, credential, DEVICE_PREFIX, now or timezone.now(), remember=False)
 
 
 # -- The pull's one statement ---------------------------------------------------------------------
-# A worker remembers, for each token hash it has admitted, the client as read then and the
-# row's version (xmin: any update of the client row, a revocation or a rotation among them,
-# changes it). A pull by a remembered token is then one prepared statement: the client row
-# still at that version and not revoked, the request counted, the movement facts' version
-# read, and the access event inserted if the count is within the limit and the version is
-# that of the worker's cached feed. Anything else (a token not remembered, a changed row, a
-# scope or address the remembered client lacks, a cache miss) goes through ``authorize``
-# and the feed's transaction: the fast path decides nothing the full one would refuse.
-
-KNOWN_MAX = 256
-_known: dict[str, tuple[Caller, str]] = {}
-
-
-def _remember(digest: str, caller: Caller, row_version: str) -> None:
-    if len(_known) >= KNOWN_MAX:
-        _known.clear()
-    _known[digest] = (replace(caller, count=0), row_version)
-
-
-def forget_clients() -> None:
-    """Forget the remembered clients (tests; every next pull takes the full pipeline)."""
-    _known.clear()
-
+# A pull by a remembered client (see above) whose scope and address it allows is counted
+# without a query, then decided and recorded by one prepared statement: the movement facts'
+# version read, and the access event inserted if that version is that of the worker's
+# cached feed. Anything else (a token not remembered, a client changed, a scope or address
+# the remembered client lacks, a cache miss) goes through ``authorize`` and the feed's
+# transaction: the fast path decides nothing the full one would refuse.
 
 _FAST_PULL_SQL = f"""
-WITH client AS (
-    SELECT id, rate_limit_per_minute FROM {_CLIENTS}
-    WHERE token_hash = %(hash)s::varchar AND xmin::text = %(row_version)s::text
-      AND revoked_at IS NULL
-), counted AS (
-    INSERT INTO {_COUNTERS} AS rc (client_id, minute, count)
-    SELECT id, %(minute)s::timestamptz, 1 FROM client
-    ON CONFLICT (client_id, minute) DO UPDATE SET count = rc.count + 1
-    RETURNING count
-), facts AS (
+WITH facts AS (
     SELECT {VERSION_COLUMNS}
 ), event AS (
     {
     writer.insert_select(
-        "FROM client, counted, facts WHERE counted.count <= client.rate_limit_per_minute "
-        "AND facts.version = %(feed_version)s::bigint AND NOT facts.own"
+        "FROM facts WHERE facts.version = %(feed_version)s::bigint AND NOT facts.own"
     )
 }
 )
-SELECT (SELECT count FROM counted), facts.version, facts.pending, (SELECT id FROM event)
+SELECT facts.version, facts.pending, (SELECT id FROM event)
 FROM facts
 """  # noqa: S608 - table names from the models, values bound
 
@@ -274,43 +281,35 @@ def authorize_pull(
         return None
     assert token is not None  # noqa: S101 - narrowed by _well_formed
     digest = token_hash(token)
-    known = _known.get(digest)
-    if known is None:
+    memory = _known.get(digest)
+    if memory is None:
         return None
-    remembered, row_version = known
-    if scope not in remembered.scopes or not address_allowed(
-        remembered.allowed_networks, client_ip(request)
+    if scope not in memory.caller.scopes or not address_allowed(
+        memory.caller.allowed_networks, client_ip(request)
     ):
         return None  # the full pipeline refuses it and records why
-    minute = now.replace(second=0, microsecond=0)
-    event = access.pull_event(request, remembered.pk, timezone.now())  # to the microsecond
-    row = prepared_one(
-        _FAST_PULL_SQL,
-        {
-            "hash": digest,
-            "row_version": row_version,
-            "minute": minute,
-            "feed_version": -1 if feed_version is None else feed_version,
-            **writer.event_params(event),
-        },
-    )
-    assert row is not None  # noqa: S101 - the statement always returns its one row
-    count, version, pending, event_id = row
-    if count is None:  # revoked, rotated or changed since: the full pipeline decides
-        _known.pop(digest, None)
+    caller = _remembered(digest, admission.minute_of(now))
+    if caller is None:  # expired, or a client changed since: the full pipeline decides
         return None
-    caller = replace(remembered, count=count)
     request.bridge_client = caller  # type: ignore[attr-defined]
-    if count == 1:
-        _forget_old_minutes(caller.pk, minute)
-    fold_if_due(pending)
-    if event_id is not None:
-        access.pull_recorded(event, event_id)
     try:
         check_rate(caller, now)
     except RateLimited:
         access.rate_limited(request, caller.pk)
         raise
+    event = access.pull_event(request, caller.pk, timezone.now())  # to the microsecond
+    row = prepared_one(
+        _FAST_PULL_SQL,
+        {
+            "feed_version": -1 if feed_version is None else feed_version,
+            **writer.event_params(event),
+        },
+    )
+    assert row is not None  # noqa: S101 - the statement always returns its one row
+    version, pending, event_id = row
+    fold_if_due(pending)
+    if event_id is not None:
+        access.pull_recorded(event, event_id)
     return Pull(caller=caller, at=now, version=int(version), recorded=event_id is not None)
 
 

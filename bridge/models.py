@@ -77,23 +77,6 @@ class MovementWave(models.Model):
         return self.time.strftime("%H:%M")
 
 
-class RateCounter(models.Model):
-    """Requests of one client in one minute (upserted by bridge.auth; old rows are pruned)."""
-
-    client = models.ForeignKey(BridgeClient, on_delete=models.CASCADE, related_name="+")
-    minute = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        default_permissions = ()
-        constraints = [
-            models.UniqueConstraint(fields=["client", "minute"], name="ratecounter_client_minute")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.client_id} {self.minute:%H:%M} {self.count}"
-
-
 class BridgeDevice(models.Model):
     """A guards' workstation enrolled to print a client's movement list.
 

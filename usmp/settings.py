@@ -328,6 +328,12 @@ USMP_AUDIT_SEQUENCE_BOUND = float(env("USMP_AUDIT_SEQUENCE_BOUND", "2") or "2")
 USMP_AUDIT_WRITER_STEP_IN = env("USMP_AUDIT_WRITER_STEP_IN", "background") or "background"
 # The audit log's name in its signed checkpoints (and its signing key's): unique to the unit.
 USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "cloison.invalid/audit") or ""
+# The bridge's shared admission state (clients' generation, per-minute rate counts; see
+# bridge/admission.py): a file every application process of the host maps. Empty: var/run/.
+USMP_BRIDGE_ADMISSION_FILE = env("USMP_BRIDGE_ADMISSION_FILE", "") or ""
+# A worker trusts its memory of a bridge client this long at most (changes made through the
+# application are seen at the very next request; raw SQL changes after this delay).
+USMP_BRIDGE_CLIENT_CACHE_SECONDS = float(env("USMP_BRIDGE_CLIENT_CACHE_SECONDS", "2") or "2")
 # The audit page flags a user who opened more patients than this within an hour.
 USMP_AUDIT_BURST_THRESHOLD = int(env("USMP_AUDIT_BURST_THRESHOLD", "20") or "20")
 # Working hours for the audit page's "outside working hours" flag, local time.

@@ -13,7 +13,7 @@ def refuse_to_start_without_secrets() -> None:
 
 def warm() -> int:
     """Ready a fresh worker before its first request: import every view (the URLconf and its
-    reverse map) and compile the project's templates into the engine's cached loader, so that
+    reverse map), map the bridge's shared admission file and compile the project's templates into the engine's cached loader, so that
     the first pages a nurse opens after a restart cost what the later ones do (measured cold:
     up to a second). Returns how many templates were compiled. With DEBUG on the templates
     are not cached, so there is nothing to warm but the imports."""
@@ -24,6 +24,9 @@ def warm() -> int:
     from django.urls import get_resolver
 
     get_resolver().reverse_dict  # noqa: B018 - imports the views, builds the reverse map
+    from bridge import admission
+
+    admission.generation()  # maps the bridge's shared file: a refused one stops the worker
     if settings.DEBUG:
         return 0
     base = Path(settings.BASE_DIR).resolve()

@@ -145,41 +145,92 @@ def test_session_user_without_token_is_401(persona_client, waves):
     assert_refused(response, 401)
 
 
-def test_rate_counter_rows_can_be_pruned(issue):
+def test_a_new_minute_starts_a_new_count(issue):
     import datetime
 
     from django.utils import timezone
 
-    from bridge.models import RateCounter
-
     _client, token = issue()
     old = timezone.now() - datetime.timedelta(minutes=30)
-    auth.client_by_token(token, now=old)
-    auth.client_by_token(token, now=old + datetime.timedelta(minutes=1))
-    assert auth.prune_counters() == 2
-    auth.client_by_token(token, now=old)
-    auth.client_by_token(token)  # a new minute forgets the old ones
-    assert list(RateCounter.objects.values_list("count", flat=True)) == [1]
+    assert [auth.client_by_token(token, now=old).count for _ in range(3)] == [1, 2, 3]
+    later = old + datetime.timedelta(minutes=1)
+    assert [auth.client_by_token(token, now=later).count for _ in range(2)] == [1, 2]
 
 
-def test_client_lookup_and_rate_count_are_one_statement(issue, django_assert_num_queries):
-    _client, token = issue()
-    auth.client_by_token(token)  # the first of a minute also prunes older minutes
+def test_a_remembered_client_is_admitted_and_counted_without_a_query(
+    issue, coordinator, django_assert_num_queries
+):
+    client, token = issue()
     with django_assert_num_queries(1):
-        caller = auth.client_by_token(token)
-    assert caller.count == 2
+        assert auth.client_by_token(token).count == 1  # read, then remembered
+    with django_assert_num_queries(0):
+        assert [auth.client_by_token(token).count for _ in range(3)] == [2, 3, 4]
     with django_assert_num_queries(1), pytest.raises(auth.BridgeAuthError):
         auth.client_by_token("clb_" + "A" * 43)
     with django_assert_num_queries(0), pytest.raises(auth.BridgeAuthError):
         auth.client_by_token("not a token")
+    # Any change of a client is a new generation: the very next request reads its row.
+    services.client_revoke(acting_user=coordinator, client=client)
+    with django_assert_num_queries(1), pytest.raises(auth.BridgeAuthError):
+        auth.client_by_token(token)
 
 
-def test_the_rate_counter_is_unlogged(db):
-    from django.db import connection
+def test_a_change_made_beside_the_application_is_seen_when_the_memory_expires(issue, monkeypatch):
+    from bridge.models import BridgeClient
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'bridge_ratecounter'")
-        assert cursor.fetchone() == ("u",)
+    client, token = issue()
+    now = [1000.0]
+    monkeypatch.setattr(auth, "_clock", lambda: now[0])
+    auth.client_by_token(token)
+    BridgeClient.objects.filter(pk=client.pk).update(revoked_at=client.created_at)  # raw
+    auth.client_by_token(token)  # still remembered, within the delay
+    now[0] += 2.01
+    with pytest.raises(auth.BridgeAuthError):
+        auth.client_by_token(token)
+
+
+def test_the_count_is_shared_by_every_process_of_the_host(issue, tmp_path, settings):
+    """Two processes (a fork, as gunicorn's workers) count the same client in one series."""
+    import os
+
+    from bridge import admission
+
+    client, _token = issue()
+    epoch = admission.epoch_of(client.created_at)
+    minute = admission.minute_of(client.created_at)
+    assert admission.count(client.pk, epoch, minute) == 1
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports by its exit status
+        try:
+            ranks = [admission.count(client.pk, epoch, minute) for _ in range(50)]
+            os._exit(0 if ranks == list(range(2, 52)) else 1)
+        except BaseException:  # noqa: BLE001 - the child never returns into pytest
+            os._exit(2)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert admission.count(client.pk, epoch, minute) == 52
+
+
+def test_the_shared_file_must_be_private(tmp_path, settings):
+    import os
+
+    from bridge import admission
+
+    shared = tmp_path / "admission"
+    shared.write_bytes(b"")
+    os.chmod(shared, 0o644)
+    settings.USMP_BRIDGE_ADMISSION_FILE = str(shared)
+    admission._mapped = None
+    try:
+        with pytest.raises(admission.AdmissionFileRefused):
+            admission.generation()
+        link = tmp_path / "link"
+        link.symlink_to(tmp_path / "elsewhere")
+        settings.USMP_BRIDGE_ADMISSION_FILE = str(link)
+        with pytest.raises(OSError):
+            admission.generation()
+    finally:
+        admission._mapped = None
 
 
 def test_print_page_is_rate_limited_too(client, waves, issue):
@@ -208,3 +259,26 @@ def test_every_pull_is_a_link_of_the_audit_chain(client, waves, issue):
         ChainLink.objects.filter(source=ChainLink.Source.ACCESS).values_list("source_id", flat=True)
     )
     assert {e.pk for e in events} <= linked
+
+
+def test_a_change_in_another_process_is_seen_at_the_next_request(issue, django_assert_num_queries):
+    """The coordinator revokes in one worker; the next pull in another is read again."""
+    import os
+
+    from bridge import admission
+
+    _client, token = issue()
+    auth.client_by_token(token)
+    with django_assert_num_queries(0):
+        auth.client_by_token(token)
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports by its exit status
+        try:
+            admission.clients_changed()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - the child never returns into pytest
+            os._exit(2)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with django_assert_num_queries(1):
+        auth.client_by_token(token)

@@ -24,8 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appointments.models import Appointment, Status
-from bridge import policy
-from bridge.models import RateCounter
+from bridge import admission, policy
 from tests.appointments import factories as agenda
 from tests.factories import make_patient, make_user
 
@@ -166,7 +165,7 @@ def _headers(response) -> list[tuple[str, str]]:
 def _responses(cast):
     """Every rendering, its headers, and the 304 that its ETag gets."""
     # The clock is frozen: every example counts in the same minute of the rate limit.
-    RateCounter.objects.all().delete()
+    admission.reset()
     client, printer = Client(), cast["printer"]
     out = []
     for suffix in ("", ".csv", ".ics"):
