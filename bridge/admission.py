@@ -169,32 +169,41 @@ def epoch_of(created_at: datetime.datetime) -> int:
     return int(created_at.timestamp() * 1_000_000)
 
 
-def count(client_id: int, epoch: int, minute: int, *, generation: int | None = None) -> int | None:
-    """This request's rank in the client's MINUTE, the request counted; None, counting
-    nothing, when GENERATION is given and the clients' generation is another."""
+def count(client_id: int, epoch: int, minute: int) -> int:
+    """This request's rank in the client's MINUTE, the request counted."""
     with _Locked() as mapped:
-        if generation is not None and _HEADER.unpack_from(mapped, 0)[1] != generation:
+        return _count(mapped, client_id, epoch, minute)
+
+
+def count_if_unchanged(client_id: int, epoch: int, minute: int, generation: int) -> int | None:
+    """As ``count``, when the clients' generation is still GENERATION; else None, and
+    nothing counted."""
+    with _Locked() as mapped:
+        if _HEADER.unpack_from(mapped, 0)[1] != generation:
             return None
-        start = ((client_id * 0x9E3779B97F4A7C15) ^ epoch) % SLOTS
-        free = stalest = None
-        stalest_minute = None
-        for probe in range(PROBES):
-            index = (start + probe) % SLOTS
-            offset = _HEADER.size + index * _SLOT.size
-            slot_client, slot_epoch, slot_minute, slot_count = _SLOT.unpack_from(mapped, offset)
-            if slot_client == client_id and slot_epoch == epoch:
-                rank = slot_count + 1 if slot_minute == minute else 1
-                _SLOT.pack_into(mapped, offset, client_id, epoch, minute, rank)
-                return rank
-            if free is None and (slot_client == 0 or slot_minute < minute - 1):
-                free = offset
-            if stalest_minute is None or slot_minute < stalest_minute:
-                stalest, stalest_minute = offset, slot_minute
-        # Not counted yet: a free (or outdated) slot, else the least recent one.
-        target = free if free is not None else stalest
-        assert target is not None  # noqa: S101 - PROBES > 0
-        _SLOT.pack_into(mapped, target, client_id, epoch, minute, 1)
-        return 1
+        return _count(mapped, client_id, epoch, minute)
+
+
+def _count(mapped: mmap.mmap, client_id: int, epoch: int, minute: int) -> int:
+    start = ((client_id * 0x9E3779B97F4A7C15) ^ epoch) % SLOTS
+    free = stalest = None
+    stalest_minute = None
+    for probe in range(PROBES):
+        offset = _HEADER.size + ((start + probe) % SLOTS) * _SLOT.size
+        slot_client, slot_epoch, slot_minute, slot_count = _SLOT.unpack_from(mapped, offset)
+        if slot_client == client_id and slot_epoch == epoch:
+            rank = slot_count + 1 if slot_minute == minute else 1
+            _SLOT.pack_into(mapped, offset, client_id, epoch, minute, rank)
+            return int(rank)
+        if free is None and (slot_client == 0 or slot_minute < minute - 1):
+            free = offset
+        if stalest_minute is None or slot_minute < stalest_minute:
+            stalest, stalest_minute = offset, slot_minute
+    # Not counted yet: a free (or outdated) slot, else the least recent one.
+    target = free if free is not None else stalest
+    assert target is not None  # noqa: S101 - PROBES > 0
+    _SLOT.pack_into(mapped, target, client_id, epoch, minute, 1)
+    return 1
 
 
 def reset() -> None:

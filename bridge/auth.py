@@ -184,7 +184,7 @@ def _remembered(digest: str, minute: int) -> Caller | None:
         _known.pop(digest, None)
         return None
     caller = memory.caller
-    rank = admission.count(caller.pk, caller.epoch, minute, generation=memory.generation)
+    rank = admission.count_if_unchanged(caller.pk, caller.epoch, minute, memory.generation)
     if rank is None:
         _known.pop(digest, None)
         return None
@@ -217,7 +217,7 @@ def _lookup(
         scopes=tuple(scopes),
         allowed_networks=tuple(networks),
         rate_limit_per_minute=limit,
-        count=admission.count(pk, epoch, minute) or 1,
+        count=admission.count(pk, epoch, minute),
         epoch=epoch,
         device_id=device_id,
     )
