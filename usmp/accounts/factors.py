@@ -28,7 +28,7 @@ from usmp.access import record
 from usmp.access.viewer import Viewer
 from usmp.crypto.models import DataKey
 
-from . import lockout
+from . import alerts, lockout
 from .models import SealedTOTPDevice, TOTPSecret
 
 if TYPE_CHECKING:
@@ -266,4 +266,5 @@ def factors_reset(*, user: User, acting_user: User, source_ip: str | None) -> in
             record.Target(record.Action.FACTOR_RESET, object_type="user", object_id=str(user.pk)),
             purpose=record.Purpose.WRITE,
         )
+        alerts.account_security_changed(user=user, actor=acting_user, change=alerts.FACTORS_RESET)
     return removed

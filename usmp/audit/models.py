@@ -46,6 +46,7 @@ class AccessEvent(models.Model):
         SECOND_FACTOR = "second_factor", _("Second factor")
         FACTOR_ENROL = "factor_enrol", _("Second factor enrolled")
         FACTOR_RESET = "factor_reset", _("Second factors reset")
+        RPPS_LINK = "rpps_link", _("RPPS number linked or removed")
         LOCKOUT = "lockout", _("Lockout after repeated failures")
         UNLOCK = "unlock", _("Lockout lifted")
         ROLE_CHANGE = "role_change", _("Role change (proposed, confirmed, refused)")
