@@ -22,6 +22,7 @@ from usmp.accounts.roles import Role
 from usmp.core.audit import acting_as
 
 from .agenda import load_demo_agenda
+from .records import load_demo_records
 from .bridge_client import load_demo_bridge
 
 LAST_NAMES = [
@@ -390,6 +391,7 @@ def load_demo(*, patients: int = 300, seed: int = 2026) -> list[tuple[DemoUser, 
         u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
     }
     load_demo_agenda(rng=rng, users=users)
+    load_demo_records(rng=rng, users=users)
     # Not a login: the prison's bridge token, listed with the logins so `make run` prints it.
     bridge_token = load_demo_bridge(acting_user=users["coordinatrice"])
     logins.append((DemoUser("pont-ap", "", "", BRIDGE_TOKEN_LABEL), bridge_token))
