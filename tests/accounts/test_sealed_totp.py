@@ -142,3 +142,19 @@ def test_the_migration_seals_existing_keys_and_its_reverse_gives_them_back():
     MIGRATION.unseal_keys(None, editor)
     assert not TOTPSecret.objects.filter(device_id=device_id).exists()
     assert TOTPDevice.objects.get(pk=device_id).bin_key == known
+
+
+def test_a_secret_deleted_any_other_way_takes_its_key_too():
+    """Its device deleted (a shell, the admin, a cascade) or the secret row itself: no
+    second-factor key is left behind; other keys are never touched."""
+    nurse = make_user("nurse")
+    first = SealedTOTPDevice.enrol(user=nurse, name="phone", confirmed=True)
+    second = SealedTOTPDevice.enrol(user=nurse, name="tablet", confirmed=True)
+    keys = [first.sealed_secret.data_key_id, second.sealed_secret.data_key_id]
+    untouched = DataKey.objects.exclude(pk__in=keys).count()
+    TOTPDevice.objects.filter(pk=first.pk).delete()
+    assert not DataKey.objects.filter(pk=keys[0]).exists()
+    assert DataKey.objects.filter(pk=keys[1]).exists()
+    TOTPSecret.objects.filter(device_id=second.pk).delete()
+    assert not DataKey.objects.filter(pk__in=keys).exists()
+    assert DataKey.objects.count() == untouched

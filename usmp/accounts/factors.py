@@ -26,10 +26,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from usmp.access import record
 from usmp.access.viewer import Viewer
-from usmp.crypto.models import DataKey
 
 from . import alerts, lockout
-from .models import SealedTOTPDevice, TOTPSecret
+from .models import SealedTOTPDevice
 
 if TYPE_CHECKING:
     from .models import User
@@ -249,16 +248,10 @@ def factors_reset(*, user: User, acting_user: User, source_ip: str | None) -> in
         raise ValidationError(_("Nobody resets their own second factors."), code="own")
     with transaction.atomic():
         removed = 0
-        # A sealed secret's data key goes with it: nothing can decrypt the secret after.
-        second_factor_keys = DataKey.objects.filter(
-            pk__in=list(
-                TOTPSecret.objects.filter(device__user=user).values_list("data_key_id", flat=True)
-            ),
-            purpose=DataKey.Purpose.SECOND_FACTOR,  # never a clinical or identity key
-        )
+        # A sealed secret's data key goes with it (a trigger on accounts_totpsecret, for
+        # every way a secret is deleted): nothing can decrypt the secret after.
         for model in (TOTPDevice, StaticDevice, WebAuthnCredential):
             removed += model.objects.filter(user=user).delete()[0]
-        second_factor_keys.delete()
         user.security_stamp = secrets.token_hex(16)
         user.save(update_fields=["security_stamp"])
         record.allowed(
