@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from certificates.access import access_pending_requests
 from disclosures.access import access_due_requests
 from dossiers.access import patients as patient_access
 from usmp.access.kinds import Purpose
@@ -152,6 +153,8 @@ def home(request: StaffRequest) -> HttpResponse:
             "panels": lists.access_home(viewer=viewer),
             # The unit's physicians: requests for the record overdue or due soon.
             "due_requests": access_due_requests(viewer=viewer),
+            # The signers: certificate requests waiting for their decision.
+            "pending_certificates": access_pending_requests(viewer=viewer),
         },
     )
 

@@ -186,6 +186,59 @@ def access_patient_certificates(
 
 
 @dataclass(frozen=True)
+class PendingLine:
+    """A request waiting for a decision, on its signer's home page."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    patient_name: str
+    type_name: str
+    requester_label: str
+    received_on: datetime.date
+
+
+PENDING_ON_HOME = 30
+
+
+def access_pending_requests(*, viewer: Viewer) -> tuple[PendingLine, ...]:
+    """For a signer's home page: the requests waiting for a decision that one of their
+    roles may sign, oldest first (at most PENDING_ON_HOME). One list event when there is
+    any; nothing for anyone who signs nothing."""
+    user = _user(viewer)
+    if not (permissions.can_sign(user) and permissions.can_view_requests(user)):
+        return ()
+    with transaction.atomic():
+        rows = (
+            CertificateRequest.objects.filter(status=CertificateRequest.Status.PENDING)
+            .select_related("type", "patient__identity_key")
+            .order_by("received_on", "recorded_at")
+        )
+        lines = []
+        for r in rows:
+            if permissions.signing_compartment(user, r.type) is None:
+                continue
+            lines.append(
+                PendingLine(
+                    id=r.pk,
+                    patient_id=r.patient_id,
+                    patient_name=PatientView.of(r.patient).display_name,
+                    type_name=r.type.name,
+                    requester_label=str(Requester(r.requester).label),
+                    received_on=r.received_on,
+                )
+            )
+            if len(lines) == PENDING_ON_HOME:
+                break
+        if lines:
+            record.allowed(
+                viewer,
+                Target(Action.LIST_VIEW, object_type="certificates", object_id="home"),
+                purpose=Purpose.DISPLAY,
+            )
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
 class SigningView:
     patient: PatientView
     request: RequestView
