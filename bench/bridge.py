@@ -248,16 +248,21 @@ def _minute() -> Any:
     return datetime.timedelta(minutes=1)
 
 
-def _wait_for_server() -> None:
-    for _ in range(100):
+def _wait_for_server(seconds: float = 90) -> None:
+    """Until gunicorn answers (its workers warm up first: a cold start after a change
+    compiles the modules and templates of four workers on two cores)."""
+    deadline = time.monotonic() + seconds
+    last: Exception | None = None
+    while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=5)
             conn.request("GET", "/healthz")
             conn.getresponse().read()
             return
-        except OSError:
+        except OSError as exc:
+            last = exc
             time.sleep(0.2)
-    raise SystemExit("bench: gunicorn did not start")
+    raise SystemExit(f"bench: gunicorn did not answer within {seconds:.0f} s ({last})")
 
 
 def main() -> None:
