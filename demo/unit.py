@@ -22,8 +22,8 @@ from usmp.accounts.roles import Role
 from usmp.core.audit import acting_as
 
 from .agenda import load_demo_agenda
-from .records import load_demo_records
 from .bridge_client import load_demo_bridge
+from .records import load_demo_records
 
 LAST_NAMES = [
     "Martin",
