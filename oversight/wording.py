@@ -173,6 +173,7 @@ OBJECTS: dict[str, Any] = {
     "care_request": gettext_lazy("care request"),
     "care_request_queue": gettext_lazy("care request queue"),
     "certificate_request": gettext_lazy("certificate request"),
+    "certificates": gettext_lazy("certificate requests to decide"),
     "chain": gettext_lazy("audit chain"),
     "consent": gettext_lazy("consent or opposition"),
     "custody_event": gettext_lazy("custody event"),
