@@ -205,30 +205,28 @@ def access_pending_requests(*, viewer: Viewer) -> tuple[PendingLine, ...]:
     roles may sign, oldest first (at most PENDING_ON_HOME). One list event when there is
     any; nothing for anyone who signs nothing."""
     user = _user(viewer)
-    if not (permissions.can_sign(user) and permissions.can_view_requests(user)):
+    roles = permissions.signing_roles(user)
+    if not (roles and permissions.can_view_requests(user)):
         return ()
     with transaction.atomic():
         rows = (
-            CertificateRequest.objects.filter(status=CertificateRequest.Status.PENDING)
-            .select_related("type", "patient__identity_key")
-            .order_by("received_on", "recorded_at")
-        )
-        lines = []
-        for r in rows:
-            if permissions.signing_compartment(user, r.type) is None:
-                continue
-            lines.append(
-                PendingLine(
-                    id=r.pk,
-                    patient_id=r.patient_id,
-                    patient_name=PatientView.of(r.patient).display_name,
-                    type_name=r.type.name,
-                    requester_label=str(Requester(r.requester).label),
-                    received_on=r.received_on,
-                )
+            CertificateRequest.objects.filter(
+                status=CertificateRequest.Status.PENDING, type__signers__overlap=roles
             )
-            if len(lines) == PENDING_ON_HOME:
-                break
+            .select_related("type", "patient__identity_key")
+            .order_by("received_on", "recorded_at")[:PENDING_ON_HOME]
+        )
+        lines = [
+            PendingLine(
+                id=r.pk,
+                patient_id=r.patient_id,
+                patient_name=PatientView.of(r.patient).display_name,
+                type_name=r.type.name,
+                requester_label=str(Requester(r.requester).label),
+                received_on=r.received_on,
+            )
+            for r in rows
+        ]
         if lines:
             record.allowed(
                 viewer,

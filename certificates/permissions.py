@@ -35,13 +35,18 @@ def can_manage_types(user: Any) -> bool:
     )
 
 
+def signing_roles(user: Any) -> list[str]:
+    """The roles USER signs with (none without the permission to sign)."""
+    if not can_sign(user):
+        return []
+    return [role for role in user.roles if role in SIGNER_COMPARTMENTS]
+
+
 def signing_compartment(user: Any, certificate_type: CertificateType) -> str | None:
     """The compartment USER signs CERTIFICATE_TYPE in (the dossier that keeps it), or None
     when none of their roles may sign it."""
-    if not can_sign(user):
-        return None
-    roles = user.roles
+    roles = signing_roles(user)
     for role in certificate_type.signers:
-        if role in roles and role in SIGNER_COMPARTMENTS:
+        if role in roles:
             return SIGNER_COMPARTMENTS[role]
     return None
