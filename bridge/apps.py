@@ -24,5 +24,6 @@ class BridgeConfig(AppConfig):
         from .admission import clients_changed
 
         for model in (BridgeClient, BridgeDevice):
-            post_save.connect(clients_changed, sender=model, dispatch_uid=f"admission-{model}")
-            post_delete.connect(clients_changed, sender=model, dispatch_uid=f"admission-d-{model}")
+            uid = f"bridge-admission-{model._meta.label}"
+            post_save.connect(clients_changed, sender=model, dispatch_uid=uid)
+            post_delete.connect(clients_changed, sender=model, dispatch_uid=uid)

@@ -13,9 +13,9 @@ def refuse_to_start_without_secrets() -> None:
 
 def warm() -> int:
     """Ready a fresh worker before its first request: import every view (the URLconf and its
-    reverse map), map the bridge's shared admission file and compile the project's templates into the engine's cached loader, so that
-    the first pages a nurse opens after a restart cost what the later ones do (measured cold:
-    up to a second). Returns how many templates were compiled. With DEBUG on the templates
+    reverse map), map the bridge's shared admission file, and compile the project's
+    templates into the engine's cached loader, so that the first pages a nurse opens after
+    a restart cost what the later ones do (measured cold: up to a second). Returns how many templates were compiled. With DEBUG on the templates
     are not cached, so there is nothing to warm but the imports."""
     from pathlib import Path
 

@@ -189,7 +189,7 @@ def test_a_change_made_beside_the_application_is_seen_when_the_memory_expires(is
         auth.client_by_token(token)
 
 
-def test_the_count_is_shared_by_every_process_of_the_host(issue, tmp_path, settings):
+def test_the_count_is_shared_by_every_process_of_the_host(issue):
     """Two processes (a fork, as gunicorn's workers) count the same client in one series."""
     import os
 

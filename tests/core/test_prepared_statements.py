@@ -57,23 +57,19 @@ def test_an_access_event_is_one_prepared_insert():
 def test_a_connection_lost_between_requests_is_replaced_as_djangos_cursor_would():
     """PostgreSQL restarted between two requests: the next request's first statement, a
     prepared one (the bridge's pull), reconnects instead of answering 500."""
-    from django.db import close_old_connections, connections
+    from django.db import close_old_connections
 
     assert prepared_one("SELECT 1 + %(x)s::int", {"x": 1}) == (2,)
     lost = connection.connection.info.backend_pid
-    other = connections.create_connection("default")
-    try:
-        with other.cursor() as cursor:
-            # Wait (up to 5 s) for the backend to be gone, as after a restart.
-            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [lost])
-    finally:
-        other.close()
+    _terminate(lost)
     close_old_connections()  # what the next request's start does
     assert prepared_one("SELECT 1 + %(x)s::int", {"x": 2}) == (3,)
     assert connection.connection.info.backend_pid != lost
 
 
 def _terminate(pid: int) -> None:
+    """End PID's server session from another connection, waiting (up to 5 s) until it is
+    gone, as after a restart."""
     from django.db import connections
 
     other = connections.create_connection("default")

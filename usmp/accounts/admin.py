@@ -11,7 +11,6 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.contrib.auth.views import redirect_to_login
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -70,16 +69,16 @@ class UserAdmin(BaseUserAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
             obj.created_by = request.user
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            if "rpps" in form.changed_data:
-                # Opens (or closes) the account to a CPS card: recorded and told.
-                alerts.rpps_changed(
-                    user=obj,
-                    acting_user=request.user,
-                    source_ip=client_ip(request),
-                    linked=bool(obj.rpps),
-                )
+        super().save_model(request, obj, form, change)
+        if "rpps" in form.changed_data:
+            # Opens (or closes) the account to a CPS card: recorded and told, in the
+            # transaction the admin opens for the whole change form.
+            alerts.rpps_changed(
+                user=obj,
+                acting_user=request.user,
+                source_ip=client_ip(request),
+                linked=bool(obj.rpps),
+            )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Clinical roles (and the medical lead's) chosen here are only proposed: the account

@@ -109,10 +109,9 @@ class _Session:
     """What one server session (one psycopg connection) holds: the statements prepared on
     it, and the adapters that dump parameters and load rows with the connection's types."""
 
-    __slots__ = ("pid", "prepared", "transformer")
+    __slots__ = ("prepared", "transformer")
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.pid = raw.pgconn.backend_pid
         self.prepared: set[bytes] = set()
         self.transformer = Transformer(raw)
 
@@ -156,7 +155,7 @@ def _through_libpq(
     raw: psycopg.Connection[Any], statement: _Statement, params: dict[str, object]
 ) -> tuple[Any, ...] | None:
     session = _sessions.get(raw)
-    if session is None or session.pid != raw.pgconn.backend_pid:
+    if session is None:  # a psycopg connection never changes its server session
         session = _sessions[raw] = _Session(raw)
     values = session.transformer.dump_sequence(
         [params[name] for name in statement.parameters], statement.formats
