@@ -5,11 +5,13 @@ unit (bench/agenda.py: 1,000,000 appointments by default, filled once in the `be
 database), adds the demo waves and a bridge client, then starts gunicorn on loopback and
 sends requests from 16 keep-alive connections to:
 
-- a bare Django JSON view (same middleware, no database): the floor of the stack;
+- a bare Django JSON view (the whole middleware stack, no database): the floor of the stack;
+- the same view under the API's prefix, through the API's shorter middleware stack
+  (settings.BRIDGE_API_MIDDLEWARE), which every bridge request takes;
 - GET /bridge/v1/movements (200: facts, decryption of prison numbers, grouping, rendering,
   audit event with its chain link);
 - the same with If-None-Match (304: everything but the rendering);
-- the floor of any pull: the token and rate limit alone, then with the access event as a
+- the floor of any pull (in the API's stack too): the token and rate limit alone, then with the access event as a
   remembered client's pull writes it (one INSERT), and as the full path does (in a
   transaction of its own: BEGIN, INSERT, COMMIT); no feed. The sequencer's linking of the
   events runs in the workers' background step-in, so its CPU is counted too.
@@ -43,7 +45,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench-bare-json"
-FLOOR_PATH = "/bench-audited-floor"
+# Under the API's prefix, so that they take the API's middleware stack as the pulls do.
+API_BARE_PATH = "/bridge/v1/bench-bare-json"
+FLOOR_PATH = "/bridge/v1/bench-audited-floor"
 PORT = 8765
 
 # -- gunicorn configuration (this file passed as -c) -------------------------------------------
@@ -92,6 +96,7 @@ def post_worker_init(worker: Any) -> None:
     module = types.ModuleType("bench_bridge_urls")
     module.urlpatterns = [  # type: ignore[attr-defined]
         path(BARE_PATH.lstrip("/"), bare),
+        path(API_BARE_PATH.lstrip("/"), bare),
         path(FLOOR_PATH.lstrip("/"), audit_floor),
         *usmp.urls.urlpatterns,
     ]
@@ -160,6 +165,10 @@ def _current_etag(path: str, headers: dict[str, str]) -> str:
     return str(response.getheader("ETag"))
 
 
+# The PostgreSQL backends among the pids of _server_cpu (to report their share).
+_POSTGRES_PIDS: set[int] = set()
+
+
 def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
     """CPU seconds used so far by the server side: the gunicorn workers and the PostgreSQL
     backends serving the bench database (Linux /proc; empty elsewhere). Unlike latencies,
@@ -176,6 +185,7 @@ def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         pids = {row[0] for row in cursor.fetchall()}
+    _POSTGRES_PIDS.update(pids)
     usage: dict[int, float] = {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -342,6 +352,7 @@ def main() -> None:
         movements = "/bridge/v1/movements"
         cases = [
             ("bare Django JSON view", BARE_PATH, dict),
+            ("bare JSON view, API middleware stack", API_BARE_PATH, dict),
             ("token + rate limit only", f"{FLOOR_PATH}?audit=0", lambda: auth_header),
             ("token + rate limit + audit event (floor)", FLOOR_PATH, lambda: auth_header),
             (
@@ -364,6 +375,9 @@ def main() -> None:
             timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
             after = _server_cpu(server.pid)
             used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+            postgres = sum(
+                cpu - before.get(pid, 0.0) for pid, cpu in after.items() if pid in _POSTGRES_PIDS
+            )
             timings.sort()
             results.append(
                 (
@@ -372,20 +386,26 @@ def main() -> None:
                     timings[min(len(timings) - 1, int(len(timings) * 0.99))],
                     len(timings) / args.seconds,
                     used * 1000 / len(timings) if after else float("nan"),
+                    postgres * 1000 / len(timings) if after else float("nan"),
                     ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items())),
                 )
             )
         base_median, base_p99, base_cpu = results[0][1], results[0][2], results[0][4]
+        api_cpu = results[1][4]
         print(
             f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
             f"DEBUG={'1' if args.debug else '0'}, {args.seconds:.0f} s per case"
         )
-        print("server CPU: gunicorn workers + PostgreSQL backends, per request")
-        for label, median, p99, rate, cpu, answers in results:
+        print(
+            "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
+            "bare view (whole stack), and of CPU to the bare view in the API's stack"
+        )
+        for label, median, p99, rate, cpu, pg_cpu, answers in results:
             print(
                 f"{label:<44} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:7.1f} req/s  "
-                f"CPU {cpu:6.2f} ms  x{median / base_median:6.1f} median  "
-                f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  ({answers})"
+                f"CPU {cpu:6.2f} ms (PostgreSQL {pg_cpu:4.2f})  x{median / base_median:6.1f} median  "
+                f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  "
+                f"x{cpu / api_cpu:6.1f} API-stack CPU  ({answers})"
             )
         peaks = _worker_peaks(server.pid)
         print(f"worker peak memory (VmHWM): {', '.join(f'{p / 1024:.0f}' for p in peaks)} MiB")

@@ -1,10 +1,19 @@
-"""Headers of the bridge that depend on the movements only.
+"""The bridge API's own, shorter middleware stack, and headers that depend on the movements only.
 
 The prison's software and the guards' workstation must learn nothing from the headers
 either: no ``Vary`` or ``Content-Language`` from the locale machinery (they depend on the
 requester's language and cookies, not on the movements), no cookie, the same caching rule
 for every answer, and the API's own 404 and 405 as its JSON errors. Outermost in MIDDLEWARE,
 so that it sees the response last.
+
+Requests to the API (``/bridge/v1/``) do not go through the rest of ``MIDDLEWARE``: a machine
+with a bearer token has no session, no second factor, no language, no CSRF cookie, no
+messages and no HTML to frame or police, and those layers cost more than the bare view
+itself. They go through ``settings.BRIDGE_API_MIDDLEWARE`` instead (the security headers and
+redirect, the access layer's safety net that records every refusal, django-auditlog's
+request context for the pushes' write history), built here once per process with Django's
+own handler (view middleware, exception-to-response conversion) around the URL resolver.
+The print page (``/bridge/print/``) is HTML for a person and takes the whole stack.
 """
 
 from __future__ import annotations
@@ -12,7 +21,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from django.conf import settings
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 API_PREFIX = "/bridge/v1/"
 PRINT_PATH = "/bridge/print/"
@@ -20,16 +33,45 @@ DROPPED = ("Vary", "Content-Language", "Expires", "Pragma", "Last-Modified")
 API_ERRORS = {404: "Not found", 405: "Method not allowed"}
 
 
+class ApiStack(BaseHandler):
+    """Django's request handling with MIDDLEWARE (paths, outermost first) in place of
+    ``settings.MIDDLEWARE``: synchronous middleware only (the bridge runs under WSGI)."""
+
+    def __init__(self, middleware: list[str]) -> None:
+        super().__init__()
+        self._view_middleware: list[Callable[..., HttpResponse | None]] = []
+        self._template_response_middleware: list[Callable[..., HttpResponse]] = []
+        self._exception_middleware: list[Callable[..., HttpResponse | None]] = []
+        handler = convert_exception_to_response(self._get_response)
+        for path in reversed(middleware):
+            instance = import_string(path)(handler)
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self._middleware_chain(request)  # type: ignore[no-any-return]
+
+
 class BridgeHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.api = ApiStack(settings.BRIDGE_API_MIDDLEWARE)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
         path = request.path_info
         is_api = path.startswith(API_PREFIX)
-        if not (is_api or path == PRINT_PATH):
-            return response
+        if is_api:
+            response = self.api(request)
+        else:
+            response = self.get_response(request)
+            if path != PRINT_PATH:
+                return response
         if is_api and response.status_code in API_ERRORS and not _is_json(response):
             allow = response.get("Allow")
             response = HttpResponse(

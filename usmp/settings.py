@@ -123,6 +123,14 @@ MIDDLEWARE = [
     "usmp.core.middleware.PrivateCacheMiddleware",
     "usmp.core.middleware.AuditlogMiddleware",
 ]
+# The bridge API's stack (bridge/middleware.py): its callers are machines with a bearer
+# token, never a browser session, so only what such a request needs.
+BRIDGE_API_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "usmp.access.middleware.AccessMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "usmp.core.middleware.AuditlogMiddleware",
+]
 
 ROOT_URLCONF = "usmp.urls"
 WSGI_APPLICATION = "usmp.wsgi.application"
