@@ -53,7 +53,7 @@ PORT = 8765
 # -- gunicorn configuration (this file passed as -c) -------------------------------------------
 bind = f"127.0.0.1:{PORT}"
 workers = int(os.environ.get("BENCH_WORKERS", "4"))
-threads = 4
+threads = int(os.environ.get("BENCH_THREADS", "4"))
 worker_class = "gthread"
 keepalive = 30
 accesslog = None
@@ -278,7 +278,8 @@ def _wait_for_server(seconds: float = 90) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--appointments", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per case and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--debug", action="store_true", help="run gunicorn with DEBUG=1 (query log on)"
@@ -367,34 +368,49 @@ def main() -> None:
                 lambda: {**auth_header, "If-None-Match": _current_etag(movements, auth_header)},
             ),
         ]
-        results = []
-        for label, path, make_headers in cases:
-            headers = make_headers()
-            _load(path, headers, 1.0, args.connections, tokens)  # warm-up
-            before = _server_cpu(server.pid)
-            timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
-            after = _server_cpu(server.pid)
-            used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-            postgres = sum(
-                cpu - before.get(pid, 0.0) for pid, cpu in after.items() if pid in _POSTGRES_PIDS
-            )
-            timings.sort()
-            results.append(
-                (
-                    label,
-                    statistics.median(timings),
-                    timings[min(len(timings) - 1, int(len(timings) * 0.99))],
-                    len(timings) / args.seconds,
-                    used * 1000 / len(timings) if after else float("nan"),
-                    postgres * 1000 / len(timings) if after else float("nan"),
-                    ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items())),
+        # Rounds of every case in turn: a drift of the shared machine hits every case alike,
+        # and each figure is the median of its rounds.
+        rounds: list[list[tuple[float, float, float, float, float]]] = [[] for _ in cases]
+        answered: list[Counter[int]] = [Counter() for _ in cases]
+        headers_of = [make_headers() for _label, _path, make_headers in cases]
+        for _round in range(args.rounds):
+            for index, (_label, path, _make) in enumerate(cases):
+                headers = headers_of[index]
+                _load(path, headers, 1.0, args.connections, tokens)  # warm-up
+                before = _server_cpu(server.pid)
+                timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
+                after = _server_cpu(server.pid)
+                used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+                postgres = sum(
+                    cpu - before.get(pid, 0.0)
+                    for pid, cpu in after.items()
+                    if pid in _POSTGRES_PIDS
                 )
+                timings.sort()
+                rounds[index].append(
+                    (
+                        statistics.median(timings),
+                        timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+                        len(timings) / args.seconds,
+                        used * 1000 / len(timings) if after else float("nan"),
+                        postgres * 1000 / len(timings) if after else float("nan"),
+                    )
+                )
+                answered[index].update(statuses)
+        results = [
+            (
+                label,
+                *(statistics.median(r[k] for r in rounds[index]) for k in range(5)),
+                ", ".join(f"{n} x {status}" for status, n in sorted(answered[index].items())),
             )
+            for index, (label, _path, _make) in enumerate(cases)
+        ]
         base_median, base_p99, base_cpu = results[0][1], results[0][2], results[0][4]
         api_cpu = results[1][4]
         print(
             f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
-            f"DEBUG={'1' if args.debug else '0'}, {args.seconds:.0f} s per case"
+            f"DEBUG={'1' if args.debug else '0'}, {args.rounds} rounds of {args.seconds:.0f} s "
+            "per case (medians of the rounds)"
         )
         print(
             "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
