@@ -72,15 +72,15 @@ class BridgeHeadersMiddleware:
             response = self.get_response(request)
             if path != PRINT_PATH:
                 return response
-        if is_api and response.status_code in API_ERRORS and not _is_json(response):
-            allow = response.get("Allow")
-            response = HttpResponse(
-                json.dumps({"detail": API_ERRORS[response.status_code]}).encode(),
-                status=response.status_code,
-                content_type="application/json",
-            )
-            if allow:
-                response["Allow"] = allow
+        if (
+            is_api
+            and response.status_code in API_ERRORS
+            and not response.streaming
+            and not _is_json(response)
+        ):
+            # The same answer with a JSON body: it keeps the security headers (and Allow).
+            response.content = json.dumps({"detail": API_ERRORS[response.status_code]}).encode()
+            response["Content-Type"] = "application/json"
         for name in DROPPED:
             if name in response:
                 del response[name]

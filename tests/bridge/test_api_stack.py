@@ -54,6 +54,13 @@ def test_security_headers_and_the_refusal_net_stay(client, token, waves):
     missing = client.get("/bridge/v1/no-such-thing", **bearer(token))
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not found"}
+    assert missing["X-Content-Type-Options"] == "nosniff"
+    assert missing["X-Frame-Options"] == "DENY"
+    wrong = client.delete(URL, **bearer(token))
+    assert wrong.status_code == 405
+    assert wrong.json() == {"detail": "Method not allowed"}
+    assert wrong["Allow"] == "GET"
+    assert wrong["X-Content-Type-Options"] == "nosniff"
     assert AccessEvent.objects.count() > before
 
 
