@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from django import forms
@@ -368,10 +369,16 @@ class CareRequestCloseForm(forms.Form):
 
 class _TodayByDefault:
     """A page whose date comes from the address, today when absent or not a date it can
-    show: the page says why it shows today instead."""
+    show: the page says why it shows today instead. Its date field shows today when the
+    address has none (the page shows today: the picker starts there, not empty)."""
 
     is_bound: bool
     errors: Any
+    initial: MutableMapping[str, Any]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("date", clock.today())
 
     def date_errors(self) -> list[str]:
         return [str(e) for e in self.errors.get("date", [])] if self.is_bound else []

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from appointments import clock
 from appointments.models import Appointment, Reason, Status
 from appointments.services.care_requests import care_request_create
 from appointments.services.changes import appointment_cancel
@@ -273,6 +274,21 @@ def test_forged_ids_are_404_and_write_nothing(persona_client):
 def test_bad_day_parameter_falls_back_to_today(persona_client):
     response = persona_client("nurse").get(reverse("appointments:day"), {"date": "yesterday"})
     assert response.status_code == 200
+    assert response.context["day"] == clock.today()
+    assert response.context["date_errors"]  # the page says why it shows today
+
+
+def test_the_day_and_week_pickers_start_on_the_day_shown(persona_client):
+    """Without a date in the address the page shows today, and so does its date field
+    (it was empty: a nurse had to type today's date to move one day on)."""
+    client = persona_client("nurse")
+    today = clock.today().isoformat()
+    for name in ("appointments:day", "appointments:week"):
+        page = client.get(reverse(name)).content.decode()
+        assert f'type="date" name="date" value="{today}"' in page, name
+    other = (clock.today() + datetime.timedelta(days=3)).isoformat()
+    page = client.get(reverse("appointments:day"), {"date": other}).content.decode()
+    assert f'value="{other}"' in page and f'value="{today}"' not in page
 
 
 def test_unknown_setup_kind_is_404(persona_client):
