@@ -27,7 +27,7 @@ from usmp.audit.models import AccessEvent
 A = AccessEvent.Action
 LOGIN = "login"  # expected outcome: redirect to the login page
 SECOND = "second"  # expected outcome: redirect to the second step of the login
-ALLOWED = (200, 302, 400)
+ALLOWED = (200, 301, 302, 400)
 Reads = tuple[str, ...]
 
 
@@ -175,6 +175,7 @@ CLINICIANS_READ = ("nurse", "physician", "psychiatrist")
 MATRIX: dict[str, Row] = {
     "home": Row("get", _everyone(200)),
     "healthz": Row("get", _everyone(200, anonymous=200)),
+    "favicon": Row("get", _everyone(301, anonymous=301)),
     # The password step sends a session that has it to the second step.
     "login": Row("get", {**_everyone(302, anonymous=200), PASSWORD_ONLY: 302}),
     # The second step: a complete login goes on to its page; only the password-only
@@ -700,6 +701,7 @@ SHOWS_SENTINEL = {
 NO_PAGE_RULE = {
     "home",
     "healthz",
+    "favicon",
     "login",
     "logout",
     "set_language",

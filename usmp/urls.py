@@ -11,6 +11,7 @@ admin.site.site_title = "Cloison"
 urlpatterns = [
     path("", agenda_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("usmp.accounts.urls")),
     # Anonymous users on the login page may switch language too.
     path("i18n/setlang/", core_views.set_language, name="set_language"),

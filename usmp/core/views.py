@@ -5,9 +5,16 @@ import logging
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,6 +24,14 @@ from django.views.decorators.http import require_GET, require_POST
 from .language import is_offered, remember_choice
 
 logger = logging.getLogger(__name__)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """The icon browsers ask for at the root whatever the page says (the pages name theirs):
+    without it every new browser session left a refused "page" in the audit trail."""
+    return HttpResponsePermanentRedirect(static("img/cloison.svg"))
 
 
 @login_not_required
