@@ -280,6 +280,9 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=5.0, help="per case and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--only", default="", help="only the cases whose label has this text (and the bare views)"
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--debug", action="store_true", help="run gunicorn with DEBUG=1 (query log on)"
@@ -368,6 +371,9 @@ def main() -> None:
                 lambda: {**auth_header, "If-None-Match": _current_etag(movements, auth_header)},
             ),
         ]
+        if args.only:
+            # The two bare views stay: every ratio is to them.
+            cases = cases[:2] + [c for c in cases[2:] if args.only in c[0]]
         # Rounds of every case in turn: a drift of the shared machine hits every case alike,
         # and each figure is the median of its rounds.
         rounds: list[list[tuple[float, float, float, float, float]]] = [[] for _ in cases]
@@ -377,6 +383,7 @@ def main() -> None:
             for index, (_label, path, _make) in enumerate(cases):
                 headers = headers_of[index]
                 _load(path, headers, 1.0, args.connections, tokens)  # warm-up
+                print(f"bench: measuring {_label}", flush=True)
                 before = _server_cpu(server.pid)
                 timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
                 after = _server_cpu(server.pid)
