@@ -438,7 +438,7 @@ def main() -> None:
     on, off = _write_overhead()
     print(
         f"a transaction moving one appointment: median {on:.3f} ms with the facts-version "
-        f"trigger, {off:.3f} ms without (+{on - off:.3f} ms)"
+        f"trigger, {off:.3f} ms without ({on - off:+.3f} ms)"
     )
 
 
