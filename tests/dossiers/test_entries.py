@@ -187,6 +187,16 @@ def test_timeline_filters_by_type_and_author(client, setting):
     assert forged.status_code == 200
 
 
+def test_an_empty_timeline_says_so_and_a_filter_says_none_matches(client, setting):
+    physician, patient = setting
+    client.force_login(physician)
+    empty = client.get(url("dossier_detail", patient)).content.decode()
+    assert "Aucune note dans ce dossier" in empty and "Aucune note ne correspond" not in empty
+    write_entry(physician, patient, Compartment.SOMATIC, "NOTE-A", kind="consultation")
+    filtered = client.get(url("dossier_detail", patient), {"kind": "nursing"}).content.decode()
+    assert "Aucune note ne correspond" in filtered and "Aucune note dans ce dossier" not in filtered
+
+
 def test_dossier_page_query_count_does_not_grow_with_entries(client, setting):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
