@@ -422,7 +422,7 @@ class ReportForm(forms.Form):
 
 class WeekForm(_TodayByDefault, forms.Form):
     practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=practitioners().none(), required=False
+        label=_("Practitioner"), queryset=practitioners().none(), required=False, empty_label="—"
     )
     date = _date_field(_("Week of"), required=False)
 

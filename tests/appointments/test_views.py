@@ -286,6 +286,8 @@ def test_the_day_and_week_pickers_start_on_the_day_shown(persona_client):
     for name in ("appointments:day", "appointments:week"):
         page = client.get(reverse(name)).content.decode()
         assert f'type="date" name="date" value="{today}"' in page, name
+    week = client.get(reverse("appointments:week")).content.decode()
+    assert '<option value="">—</option>' in week  # as the agenda's other lists
     other = (clock.today() + datetime.timedelta(days=3)).isoformat()
     page = client.get(reverse("appointments:day"), {"date": other}).content.decode()
     assert f'value="{other}"' in page and f'value="{today}"' not in page
