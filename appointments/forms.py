@@ -49,6 +49,12 @@ class TimeInput(forms.TimeInput):
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A practitioner, by name; nobody chosen reads "—", as in the agenda's other lists."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", "—")
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: Any) -> str:
         return str(obj.get_full_name() or obj.get_username())
 
@@ -422,7 +428,7 @@ class ReportForm(forms.Form):
 
 class WeekForm(_TodayByDefault, forms.Form):
     practitioner = PractitionerChoiceField(
-        label=_("Practitioner"), queryset=practitioners().none(), required=False, empty_label="—"
+        label=_("Practitioner"), queryset=practitioners().none(), required=False
     )
     date = _date_field(_("Week of"), required=False)
 

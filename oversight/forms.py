@@ -26,7 +26,10 @@ class _ActorChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 class AuditFilterForm(forms.Form):
     actor = _ActorChoiceField(
-        label=_("User"), required=False, queryset=User.objects.order_by("last_name", "username")
+        label=_("User"),
+        required=False,
+        queryset=User.objects.order_by("last_name", "username"),
+        empty_label="—",
     )
     prison_number = PrisonNumberField(
         label=_("Patient (prison number)"),

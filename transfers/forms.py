@@ -30,7 +30,7 @@ class PartnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 class PrepareForm(forms.Form):
     recipient = PartnerChoiceField(
-        label=_("Receiving unit"), queryset=PartnerUnit.objects.filter(active=True)
+        label=_("Receiving unit"), queryset=PartnerUnit.objects.filter(active=True), empty_label="—"
     )
 
 
