@@ -156,7 +156,6 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         label=_("Practitioner"),
         queryset=practitioners().none(),
         required=False,
-        empty_label="—",
         help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
@@ -244,7 +243,6 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
         label=_("Practitioner"),
         queryset=practitioners().none(),
         required=False,
-        empty_label="—",
         help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
@@ -445,7 +443,6 @@ class SlotSearchForm(forms.Form):
         label=_("Practitioner"),
         queryset=practitioners().none(),
         required=False,
-        empty_label="—",
     )
     date = _date_field(_("From"), required=False)
     duration = forms.IntegerField(

@@ -164,10 +164,10 @@ def main() -> None:
             ("+ a transaction, SELECT 1", QUERY_PATH),
         ):
             bridge._load(path, {}, 1.0, args.connections)  # warm-up
-            before = bridge._server_cpu(server.pid)
+            before, _ = bridge._server_cpu(server.pid)
             sequencer_before = _process_cpu(sequencer.pid)
             timings, _statuses = bridge._load(path, {}, args.seconds, args.connections)
-            after = bridge._server_cpu(server.pid)
+            after, _ = bridge._server_cpu(server.pid)
             sequencer_used = _process_cpu(sequencer.pid) - sequencer_before
             used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
             timings.sort()

@@ -11,9 +11,9 @@ sends requests from 16 keep-alive connections to:
 - GET /bridge/v1/movements (200: facts, decryption of prison numbers, grouping, rendering,
   audit event with its chain link);
 - the same with If-None-Match (304: everything but the rendering);
-- the floor of any pull (in the API's stack too): the token and rate limit alone, then with the access event as a
-  remembered client's pull writes it (one INSERT), and as the full path does (in a
-  transaction of its own: BEGIN, INSERT, COMMIT); no feed. The sequencer's linking of the
+- the floor of any pull (in the API's stack too): the token and rate limit alone, then with
+  the access event as a remembered client's pull writes it (one INSERT), and as the full
+  path does (in a transaction of its own: BEGIN, INSERT, COMMIT); no feed. The sequencer's linking of the
   events runs in the workers' background step-in, so its CPU is counted too.
 
 It prints median and p99 latencies, the throughput, the server's CPU time per request
@@ -165,19 +165,16 @@ def _current_etag(path: str, headers: dict[str, str]) -> str:
     return str(response.getheader("ETag"))
 
 
-# The PostgreSQL backends among the pids of _server_cpu (to report their share).
-_POSTGRES_PIDS: set[int] = set()
-
-
-def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
-    """CPU seconds used so far by the server side: the gunicorn workers and the PostgreSQL
-    backends serving the bench database (Linux /proc; empty elsewhere). Unlike latencies,
-    CPU per request hardly moves when other work shares the machine."""
+def _server_cpu(gunicorn_pid: int) -> tuple[dict[int, float], set[int]]:
+    """CPU seconds used so far by the server side, per pid: the gunicorn workers and the
+    PostgreSQL backends serving the bench database (Linux /proc; empty elsewhere), and the
+    pids of those backends. Unlike latencies, CPU per request hardly moves when other work
+    shares the machine."""
     from django.db import connection
 
     proc = Path("/proc")
     if not proc.is_dir():
-        return {}
+        return {}, set()
     tick = os.sysconf("SC_CLK_TCK")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -185,7 +182,6 @@ def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         pids = {row[0] for row in cursor.fetchall()}
-    _POSTGRES_PIDS.update(pids)
     usage: dict[int, float] = {}
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -198,7 +194,7 @@ def _server_cpu(gunicorn_pid: int) -> dict[int, float]:
         # fields[1] is the parent pid; fields[11] and [12] are utime and stime, in ticks.
         if pid in pids or int(fields[1]) == gunicorn_pid:
             usage[pid] = (int(fields[11]) + int(fields[12])) / tick
-    return usage
+    return usage, pids
 
 
 def _worker_peaks(gunicorn_pid: int) -> list[int]:
@@ -380,19 +376,16 @@ def main() -> None:
         answered: list[Counter[int]] = [Counter() for _ in cases]
         headers_of = [make_headers() for _label, _path, make_headers in cases]
         for _round in range(args.rounds):
-            for index, (_label, path, _make) in enumerate(cases):
+            for index, (label, path, _make) in enumerate(cases):
                 headers = headers_of[index]
                 _load(path, headers, 1.0, args.connections, tokens)  # warm-up
-                print(f"bench: measuring {_label}", flush=True)
-                before = _server_cpu(server.pid)
+                print(f"bench: measuring {label}", flush=True)
+                before, _ = _server_cpu(server.pid)
                 timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
-                after = _server_cpu(server.pid)
-                used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-                postgres = sum(
-                    cpu - before.get(pid, 0.0)
-                    for pid, cpu in after.items()
-                    if pid in _POSTGRES_PIDS
-                )
+                after, backends = _server_cpu(server.pid)
+                spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
+                used = sum(spent.values())
+                postgres = sum(cpu for pid, cpu in spent.items() if pid in backends)
                 timings.sort()
                 rounds[index].append(
                     (
@@ -404,16 +397,13 @@ def main() -> None:
                     )
                 )
                 answered[index].update(statuses)
-        results = [
-            (
-                label,
-                *(statistics.median(r[k] for r in rounds[index]) for k in range(5)),
-                ", ".join(f"{n} x {status}" for status, n in sorted(answered[index].items())),
-            )
-            for index, (label, _path, _make) in enumerate(cases)
+        # Per case: the median of each figure over the rounds.
+        medians = [
+            [statistics.median(column) for column in zip(*measured, strict=True)]
+            for measured in rounds
         ]
-        base_median, base_p99, base_cpu = results[0][1], results[0][2], results[0][4]
-        api_cpu = results[1][4]
+        base_median, base_p99, _rate, base_cpu, _postgres = medians[0]
+        api_cpu = medians[1][3]
         print(
             f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
             f"DEBUG={'1' if args.debug else '0'}, {args.rounds} rounds of {args.seconds:.0f} s "
@@ -423,7 +413,9 @@ def main() -> None:
             "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
             "bare view (whole stack), and of CPU to the bare view in the API's stack"
         )
-        for label, median, p99, rate, cpu, pg_cpu, answers in results:
+        for (label, _path, _make), figures, statuses in zip(cases, medians, answered, strict=True):
+            median, p99, rate, cpu, pg_cpu = figures
+            answers = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
             print(
                 f"{label:<44} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:7.1f} req/s  "
                 f"CPU {cpu:6.2f} ms (PostgreSQL {pg_cpu:4.2f})  x{median / base_median:6.1f} median  "

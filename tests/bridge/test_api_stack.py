@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
+import types
 
 import pytest
 import time_machine
 from auditlog.models import LogEntry
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 
 from bridge.middleware import ApiStack
 from bridge.models import Scope
@@ -49,8 +51,8 @@ def test_security_headers_and_the_refusal_net_stay(client, token, waves):
     assert answer["Referrer-Policy"] == "same-origin"
     assert answer["X-Frame-Options"] == "DENY"
     assert answer["Cache-Control"] == "no-store, private"
-    # An address the API does not have: its JSON 404, and the refusal recorded.
-    before = AccessEvent.objects.count()
+    # An address the API does not have: its JSON 404, and the refusal recorded (by the
+    # access layer's net: no operation, so no client, answered it).
     missing = client.get("/bridge/v1/no-such-thing", **bearer(token))
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not found"}
@@ -61,7 +63,10 @@ def test_security_headers_and_the_refusal_net_stay(client, token, waves):
     assert wrong.json() == {"detail": "Method not allowed"}
     assert wrong["Allow"] == "GET"
     assert wrong["X-Content-Type-Options"] == "nosniff"
-    assert AccessEvent.objects.count() > before
+    refused = AccessEvent.objects.filter(
+        outcome=AccessEvent.Outcome.DENIED, action=AccessEvent.Action.PAGE_OPEN
+    )
+    assert refused.filter(object_id="unresolved").exists()
 
 
 def test_plain_http_is_redirected_to_https(token):
@@ -100,8 +105,8 @@ def test_a_push_keeps_its_write_history_address(client, issue, waves):
     assert set(entries.values_list("remote_addr", flat=True)) == {"10.20.30.40"}
 
 
-def test_the_stack_is_the_setting_in_order(settings):
-    """ApiStack wraps the middleware of the setting, outermost first, around Django's own
+def test_api_stack_runs_its_middleware_in_order():
+    """ApiStack wraps the middleware it is given, outermost first, around Django's own
     handling (view middleware included)."""
     calls: list[str] = []
 
@@ -121,18 +126,30 @@ def test_the_stack_is_the_setting_in_order(settings):
         def process_view(self, request, view, args, kwargs):
             calls.append("view")
 
-    import sys
-    import types
-
     module = types.ModuleType("stack_probe")
     module.Outer, module.Inner = Outer, Inner  # type: ignore[attr-defined]
     sys.modules["stack_probe"] = module
     try:
         stack = ApiStack(["stack_probe.Outer", "stack_probe.Inner"])
-        from django.test import RequestFactory
-
         response = stack(RequestFactory().get("/healthz"))
     finally:
         del sys.modules["stack_probe"]
     assert calls == ["outer", "inner", "view"]
     assert response.status_code in (200, 503)
+
+
+def test_a_failure_under_the_api_is_a_plain_500_without_staff_context(token, waves, monkeypatch):
+    """The error page renders without the session and user layers the API stack skips,
+    and tells nothing (no movement, no trace, no cookie)."""
+    from bridge import api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SECRET-DETAIL")
+
+    monkeypatch.setattr(api, "pull", broken)
+    answer = Client(raise_request_exception=False).get(URL, **bearer(token))
+    assert answer.status_code == 500
+    body = answer.content.decode()
+    assert "SECRET-DETAIL" not in body and "prison_number" not in body
+    assert not answer.cookies
+    assert answer["X-Content-Type-Options"] == "nosniff"

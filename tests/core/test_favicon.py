@@ -30,7 +30,12 @@ def test_the_icon_is_a_static_file():
 
 
 def test_pages_name_the_icon(persona_client, client):
-    login = client.get("/accounts/login/").content.decode()
-    home = persona_client("nurse").get("/").content.decode()
-    for page in (login, home):
-        assert f'<link rel="icon" href="{ICON}"' in page
+    """The base template, and the guards' print pages' shared head."""
+    pages = {
+        "login": client.get("/accounts/login/"),
+        "home": persona_client("nurse").get("/"),
+        "print enrolment": client.get("/bridge/print/enrol/"),
+        "print refused": client.get("/bridge/print/"),
+    }
+    for name, page in pages.items():
+        assert f'<link rel="icon" href="{ICON}"' in page.content.decode(), name
