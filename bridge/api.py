@@ -116,12 +116,14 @@ CACHE_CONTROL = _header("Always `no-store, private`")
 RETRY_AFTER = _header("Seconds until the next minute", pattern=r"^[0-9]+$")
 WWW_AUTHENTICATE = _header("`Bearer`")
 ERRORS: dict[int, Any] = {
+    400: ErrorOut,
     401: ErrorOut,
     403: ErrorOut,
     404: ErrorOut,
     405: ErrorOut,
     422: ErrorOut,
     429: ErrorOut,
+    500: ErrorOut,
 }
 PUSH_ERRORS_OUT: dict[int, Any] = {**ERRORS, 409: ErrorOut, 413: ErrorOut, 415: ErrorOut}
 

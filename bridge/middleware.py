@@ -3,7 +3,7 @@
 The prison's software and the guards' workstation must learn nothing from the headers
 either: no ``Vary`` or ``Content-Language`` from the locale machinery (they depend on the
 requester's language and cookies, not on the movements), no cookie, the same caching rule
-for every answer, and the API's own 404 and 405 as its JSON errors. Outermost in MIDDLEWARE,
+for every answer, and the API's own JSON error body for Django's 400, 404, 405 and 500. Outermost in MIDDLEWARE,
 so that it sees the response last.
 
 Requests to the API (``/bridge/v1/``) do not go through the rest of ``MIDDLEWARE``: a machine
@@ -30,7 +30,14 @@ from django.utils.module_loading import import_string
 API_PREFIX = "/bridge/v1/"
 PRINT_PATH = "/bridge/print/"
 DROPPED = ("Vary", "Content-Language", "Expires", "Pragma", "Last-Modified")
-API_ERRORS = {404: "Not found", 405: "Method not allowed"}
+# Django's own answers under the API (an unresolved path, a method the operation lacks, a
+# request Django refuses before any view, a failure) get the API's JSON error body.
+API_ERRORS = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    500: "Internal server error",
+}
 
 
 class ApiStack(BaseHandler):
@@ -42,7 +49,7 @@ class ApiStack(BaseHandler):
         self._view_middleware: list[Callable[..., HttpResponse | None]] = []
         self._template_response_middleware: list[Callable[..., HttpResponse]] = []
         self._exception_middleware: list[Callable[..., HttpResponse | None]] = []
-        handler = convert_exception_to_response(self._get_response)
+        handler = convert_exception_to_response(self._checked_host_response)
         for path in reversed(middleware):
             instance = import_string(path)(handler)
             if hasattr(instance, "process_view"):
@@ -53,6 +60,13 @@ class ApiStack(BaseHandler):
                 self._exception_middleware.append(instance.process_exception)
             handler = convert_exception_to_response(instance)
         self._middleware_chain = handler
+
+    def _checked_host_response(self, request: HttpRequest) -> HttpResponse:
+        # Django checks the Host header against ALLOWED_HOSTS only where something asks for
+        # it (CommonMiddleware, in the whole stack); nothing in the API's stack does, so ask
+        # here, inside the other layers: a refused Host is a 400 with the security headers.
+        request.get_host()
+        return self._get_response(request)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self._middleware_chain(request)  # type: ignore[no-any-return]

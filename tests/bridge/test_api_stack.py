@@ -69,6 +69,19 @@ def test_security_headers_and_the_refusal_net_stay(client, token, waves):
     assert refused.filter(object_id="unresolved").exists()
 
 
+def test_a_request_django_refuses_is_the_api_json_400(token):
+    """A Host the deployment does not serve is refused by Django before any view: under
+    the API, in its JSON error body with the security headers, and no movement told."""
+    answer = Client(raise_request_exception=False).get(
+        URL, HTTP_HOST="elsewhere.invalid", **bearer(token)
+    )
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json() == {"detail": "Bad request"}
+    assert answer["X-Content-Type-Options"] == "nosniff"
+    assert not answer.cookies
+
+
 def test_plain_http_is_redirected_to_https(token):
     with override_settings(SECURE_SSL_REDIRECT=True):
         answer = Client().get(URL, **bearer(token))
@@ -138,9 +151,10 @@ def test_api_stack_runs_its_middleware_in_order():
     assert response.status_code in (200, 503)
 
 
-def test_a_failure_under_the_api_is_a_plain_500_without_staff_context(token, waves, monkeypatch):
-    """The error page renders without the session and user layers the API stack skips,
-    and tells nothing (no movement, no trace, no cookie)."""
+def test_a_failure_under_the_api_is_a_json_500_without_staff_context(token, waves, monkeypatch):
+    """The failure answers in the API's own error body, as the schema declares, without the
+    session and user layers the API stack skips, and tells nothing (no movement, no trace,
+    no cookie)."""
     from bridge import api
 
     def broken(*args, **kwargs):
@@ -149,6 +163,8 @@ def test_a_failure_under_the_api_is_a_plain_500_without_staff_context(token, wav
     monkeypatch.setattr(api, "pull", broken)
     answer = Client(raise_request_exception=False).get(URL, **bearer(token))
     assert answer.status_code == 500
+    assert answer["Content-Type"] == "application/json"
+    assert answer.json() == {"detail": "Internal server error"}
     body = answer.content.decode()
     assert "SECRET-DETAIL" not in body and "prison_number" not in body
     assert not answer.cookies
