@@ -63,3 +63,14 @@ def test_printable_pages_have_a_print_button(page, live_server, path):
     login(page, live_server, physician.username, PASSWORD)
     page.goto(f"{live_server.url}{path.format(patient=patient.pk)}")
     assert page.get_by_role("button", name="Imprimer").is_visible()
+
+
+def test_the_print_time_of_the_certificate_register_shows_on_paper_only(page, live_server):
+    coordinator = make_user("coordinator")
+    login(page, live_server, coordinator.username, PASSWORD)
+    page.goto(f"{live_server.url}/certificates/register/")
+    printed = page.get_by_text(re.compile(r"^Imprimé le \d\d/\d\d/\d{4} \d\d:\d\d\.$"))
+    assert printed.count() == 1
+    assert not printed.is_visible()
+    page.emulate_media(media="print")
+    assert printed.is_visible()
