@@ -15,6 +15,7 @@ from dossiers.forms import PrisonNumberField, described_by
 from dossiers.selectors import patient_id_by_prison_number
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
+from usmp.core.forms import NOTHING_CHOSEN, ModelForm
 
 from . import clock, reports
 from .models import (
@@ -52,7 +53,7 @@ class PractitionerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     """A practitioner, by name; nobody chosen reads "—", as in the agenda's other lists."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("empty_label", "—")
+        kwargs.setdefault("empty_label", NOTHING_CHOSEN)
         super().__init__(*args, **kwargs)
 
     def label_from_instance(self, obj: Any) -> str:
@@ -462,13 +463,13 @@ class SlotSearchForm(forms.Form):
 # -- Reference data (coordinator) ---------------------------------------------------------------
 
 
-class SpecialtyForm(forms.ModelForm):  # type: ignore[type-arg]
+class SpecialtyForm(ModelForm):
     class Meta:
         model = Specialty
         fields = ["code", "name", "compartment", "default_duration", "active"]
 
 
-class MovementPointForm(forms.ModelForm):  # type: ignore[type-arg]
+class MovementPointForm(ModelForm):
     class Meta:
         model = MovementPoint
         fields = ["code", "label", "active"]
@@ -477,13 +478,13 @@ class MovementPointForm(forms.ModelForm):  # type: ignore[type-arg]
         }
 
 
-class RoomForm(forms.ModelForm):  # type: ignore[type-arg]
+class RoomForm(ModelForm):
     class Meta:
         model = Room
         fields = ["name", "movement_point", "active"]
 
 
-class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
+class OpeningHoursForm(ModelForm):
     practitioner = PractitionerChoiceField(label=_("Practitioner"), queryset=practitioners().none())
     # The model's labels, as a ModelForm would show them.
     valid_from = _date_field(capfirst(_("valid from")))
@@ -532,7 +533,7 @@ class OpeningHoursForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
-class _PeriodForm(forms.ModelForm):  # type: ignore[type-arg]
+class _PeriodForm(ModelForm):
     """Start and end as local date and time fields."""
 
     start_date = _date_field(_("From (date)"))

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
+from usmp.core.forms import ModelForm
 
 from .models import (
     SIGNER_CHOICES,
@@ -70,7 +71,7 @@ class RefuseForm(forms.Form):
     )
 
 
-class TypeForm(forms.ModelForm):  # type: ignore[type-arg]
+class TypeForm(ModelForm):
     signers = forms.MultipleChoiceField(
         label=_("Who may sign"), choices=SIGNER_CHOICES, widget=forms.CheckboxSelectMultiple
     )
