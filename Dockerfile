@@ -41,7 +41,8 @@ RUN pip install . \
  && rm -rf build ./*.egg-info
 
 # The application, path by path: var/ (development keyring and database), .venv/, .git/ and
-# secrets/ must never enter the image, with or without a .dockerignore.
+# secrets/ must never enter the image, with or without a .dockerignore. Every package of
+# INSTALLED_APPS must be here and in compileall below (tests/core/test_image.py).
 COPY manage.py ./
 COPY scripts/compile_messages.py scripts/
 COPY usmp usmp/
@@ -49,6 +50,11 @@ COPY dossiers dossiers/
 COPY appointments appointments/
 COPY bridge bridge/
 COPY oversight oversight/
+COPY disclosures disclosures/
+COPY onboarding onboarding/
+COPY certificates certificates/
+COPY transfers transfers/
+COPY operations operations/
 COPY demo demo/
 COPY templates templates/
 COPY static static/
@@ -62,7 +68,8 @@ RUN find . -name __pycache__ -prune -exec rm -rf {} + \
  && find locale -name '*.mo' -delete \
  && python scripts/compile_messages.py \
  && DEBUG=0 python manage.py collectstatic --noinput --verbosity 0 \
- && python -m compileall -q usmp dossiers appointments bridge oversight demo \
+ && python -m compileall -q usmp dossiers appointments bridge oversight disclosures onboarding \
+      certificates transfers operations demo \
  && chmod -R a+rX,go-w /app
 
 # The application owns none of its files: it reads code, templates and static files only.
