@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from usmp.audit.tree import DEFAULT_ORIGIN
 from usmp.crypto.errors import KeyringError
 from usmp.crypto.keyring import get_keyring, parse_keyring
 
@@ -75,6 +76,17 @@ def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     script_src = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])
     if any("unsafe" in s for s in script_src):
         warnings.append(Warning("The CSP allows unsafe scripts.", id="usmp.W012"))
+    if getattr(settings, "USMP_AUDIT_LOG_ORIGIN", DEFAULT_ORIGIN) == DEFAULT_ORIGIN:
+        warnings.append(
+            Warning(
+                f"USMP_AUDIT_LOG_ORIGIN is the default ({DEFAULT_ORIGIN}): the audit log's "
+                "signed checkpoints would not say which unit's log they are.",
+                hint="Name this unit's log before its first checkpoint, e.g. "
+                "cloison.chu-exemple.fr/audit: the name is signed into every checkpoint and "
+                "cannot change later.",
+                id="usmp.W013",
+            )
+        )
     return warnings
 
 

@@ -36,6 +36,7 @@ PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "production-like-secret-for-the-test-suite-0123456789",
     "ALLOWED_HOSTS": "usmp.example.org",
     "USMP_KEYRING": generate_keyring_document(),
+    "USMP_AUDIT_LOG_ORIGIN": "cloison.usmp.example.org/audit",
 }
 
 
@@ -43,6 +44,14 @@ def test_production_deploy_check_passes_at_warning_level():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_with_the_default_audit_log_name_is_a_deploy_warning():
+    env = {k: v for k, v in PRODUCTION.items() if k != "USMP_AUDIT_LOG_ORIGIN"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode != 0
+    assert "usmp.W013" in result.stderr and "cloison.invalid/audit" in result.stderr
+    assert run_manage("check", **env).returncode == 0  # not a start-up refusal
 
 
 def test_production_without_secret_key_is_a_check_error():
