@@ -7,47 +7,18 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import subprocess
 import sys
-from pathlib import Path
 
-import yaml
-from django.conf import settings
 from django.core.management import get_commands
 
-from usmp.crypto.keyring import generate_keyring_document
-
-ROOT = Path(settings.BASE_DIR)
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def _defaults(value: str) -> str:
-    """Compose's ${NAME:-default} with nothing set in .env: the default."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
-
-
-def _app_environment(tmp_path: Path) -> dict[str, str]:
-    env = {name: _defaults(str(value)) for name, value in COMPOSE["x-app"]["environment"].items()}
-    # The secret files, as ./secrets/ holds them (deploy/secrets.example/README.md).
-    files = {
-        "secret_key": secrets.token_urlsafe(50),
-        "keyring.json": generate_keyring_document(),
-        "db_password": secrets.token_urlsafe(32),
-    }
-    for name, content in files.items():
-        (tmp_path / name).write_text(content + "\n")
-    assert set(COMPOSE["x-app"]["secrets"]) == set(files)
-    for name, value in env.items():
-        if value.startswith("/run/secrets/"):
-            env[name] = str(tmp_path / value.removeprefix("/run/secrets/"))
-    return env
+from .deployment import COMPOSE, ROOT, compose_app_environment, image_env
 
 
 def test_the_deployment_gate_passes_with_the_stacks_environment(tmp_path):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
-    env.update(_app_environment(tmp_path))
-    env["DJANGO_SETTINGS_MODULE"] = "usmp.settings"  # the image's ENV
+    env.update(image_env())
+    env.update(compose_app_environment(tmp_path / "secrets"))
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

