@@ -150,7 +150,7 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
     specialty = forms.ModelChoiceField(
-        label=_("Specialty"), queryset=Specialty.objects.none(), empty_label="—"
+        label=_("Specialty"), queryset=Specialty.objects.none(), empty_label=NOTHING_CHOSEN
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices, initial=Kind.ON_SITE)
     practitioner = PractitionerChoiceField(
@@ -160,13 +160,13 @@ class BookingForm(InlineValidationMixin, SpanMixin, forms.Form):
         help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
-        label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
+        label=_("Room"), queryset=Room.objects.none(), required=False, empty_label=NOTHING_CHOSEN
     )
     movement_point = forms.ModelChoiceField(
         label=_("Movement point"),
         queryset=MovementPoint.objects.none(),
         required=False,
-        empty_label="—",
+        empty_label=NOTHING_CHOSEN,
         help_text=_("For an extraction or a visit in a wing (no room)."),
     )
     date = _date_field(_("Date"))
@@ -247,11 +247,11 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
         help_text=_("Empty only for an external consultation at the hospital."),
     )
     room = forms.ModelChoiceField(
-        label=_("Room"), queryset=Room.objects.none(), required=False, empty_label="—"
+        label=_("Room"), queryset=Room.objects.none(), required=False, empty_label=NOTHING_CHOSEN
     )
     reason = forms.ChoiceField(
         label=_("Why is it moved?"),
-        choices=[("", "—"), *MoveReason.choices],
+        choices=[("", NOTHING_CHOSEN), *MoveReason.choices],
         help_text=_("Kept in the history of the appointment."),
     )
 
@@ -269,7 +269,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
 
 class _ReasonForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("Cancellation or failure reason"), choices=[("", "—"), *Reason.choices]
+        label=_("Cancellation or failure reason"), choices=[("", NOTHING_CHOSEN), *Reason.choices]
     )
     side = forms.ChoiceField(
         label=_("Attributed to"),
@@ -336,9 +336,13 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
     )
     received_on = _date_field(_("Date received"))
     specialty = forms.ModelChoiceField(
-        label=_("Requested specialty"), queryset=Specialty.objects.none(), empty_label="—"
+        label=_("Requested specialty"),
+        queryset=Specialty.objects.none(),
+        empty_label=NOTHING_CHOSEN,
     )
-    priority = forms.ChoiceField(label=_("Priority"), choices=[("", "—"), *Priority.choices])
+    priority = forms.ChoiceField(
+        label=_("Priority"), choices=[("", NOTHING_CHOSEN), *Priority.choices]
+    )
     text = forms.CharField(
         label=_("Text of the request"),
         max_length=TEXT_MAX_LENGTH,
@@ -368,7 +372,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
 
 class CareRequestCloseForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("Reason"), choices=[("", "—"), *CareRequest.CloseReason.choices]
+        label=_("Reason"), choices=[("", NOTHING_CHOSEN), *CareRequest.CloseReason.choices]
     )
 
 
@@ -438,7 +442,10 @@ class WeekForm(_TodayByDefault, forms.Form):
 
 class SlotSearchForm(forms.Form):
     specialty = forms.ModelChoiceField(
-        label=_("Specialty"), queryset=Specialty.objects.none(), required=False, empty_label="—"
+        label=_("Specialty"),
+        queryset=Specialty.objects.none(),
+        required=False,
+        empty_label=NOTHING_CHOSEN,
     )
     practitioner = PractitionerChoiceField(
         label=_("Practitioner"),

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
-from usmp.core.forms import ModelForm
+from usmp.core.forms import NOTHING_CHOSEN, ModelForm
 
 from .models import (
     SIGNER_CHOICES,
@@ -25,9 +25,11 @@ class RequestForm(forms.Form):
     certificate_type = forms.ModelChoiceField(
         label=_("Certificate or attestation"),
         queryset=CertificateType.objects.filter(active=True),
-        empty_label="—",
+        empty_label=NOTHING_CHOSEN,
     )
-    requester = forms.ChoiceField(label=_("Asked by"), choices=[("", "—"), *Requester.choices])
+    requester = forms.ChoiceField(
+        label=_("Asked by"), choices=[("", NOTHING_CHOSEN), *Requester.choices]
+    )
     requester_name = forms.CharField(
         label=_("Name or service of the requester"),
         max_length=REQUESTER_NAME_MAX_LENGTH,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
+from usmp.core.forms import NOTHING_CHOSEN
 
 from .documents import (
     DOCUMENT_NAME_MAX_LENGTH,
@@ -95,7 +96,7 @@ class PatientForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
     birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH)
     # No default: a pre-selected value would be saved unread by a hurried user.
-    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Patient.Sex.choices])
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", NOTHING_CHOSEN), *Patient.Sex.choices])
     ins = forms.CharField(
         label=_("INS (national health identifier)"),
         max_length=21,
@@ -243,7 +244,7 @@ class PatientSearchForm(forms.Form):
 
 
 class EntryForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"), choices=[("", "—"), *EntryKind.choices])
+    kind = forms.ChoiceField(label=_("Type"), choices=[("", NOTHING_CHOSEN), *EntryKind.choices])
     text = forms.CharField(
         label=_("Note"),
         max_length=ENTRY_MAX_LENGTH,
@@ -369,7 +370,9 @@ class BreakGlassForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Subject"), choices=[("", "—"), *Consent.Kind.choices])
+    kind = forms.ChoiceField(
+        label=_("Subject"), choices=[("", NOTHING_CHOSEN), *Consent.Kind.choices]
+    )
     decision = forms.ChoiceField(
         label=_("Patient's decision"), choices=Consent.Decision.choices, widget=forms.RadioSelect
     )
@@ -417,7 +420,7 @@ class GrantForm(forms.Form):
             self.initial.setdefault(
                 "until", timezone.localdate() + datetime.timedelta(days=GRANT_DEFAULT_DAYS)
             )
-        cast(forms.ChoiceField, self.fields["grantee"]).choices = [("", "—")] + [
+        cast(forms.ChoiceField, self.fields["grantee"]).choices = [("", NOTHING_CHOSEN)] + [
             (c.key, _("Care team: %(name)s") % {"name": c.name} if c.is_team else c.name)
             for c in choices
         ]

@@ -14,6 +14,7 @@ from usmp.accounts.models import User
 from usmp.audit.models import AccessEvent
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
+from usmp.core.forms import NOTHING_CHOSEN
 
 from .selectors import WRITE, TrailFilter
 
@@ -29,7 +30,7 @@ class AuditFilterForm(forms.Form):
         label=_("User"),
         required=False,
         queryset=User.objects.order_by("last_name", "username"),
-        empty_label="—",
+        empty_label=NOTHING_CHOSEN,
     )
     prison_number = PrisonNumberField(
         label=_("Patient (prison number)"),

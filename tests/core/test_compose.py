@@ -15,11 +15,11 @@ from django.core.management import get_commands
 from .deployment import COMPOSE, ROOT, compose_app_environment, image_env
 
 
-def test_the_deployment_gate_passes_with_the_stacks_environment(tmp_path):
+def _gate(tmp_path, dotenv):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     env.update(image_env())
-    env.update(compose_app_environment(tmp_path / "secrets"))
-    done = subprocess.run(
+    env.update(compose_app_environment(tmp_path / "secrets", dotenv))
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -28,8 +28,24 @@ def test_the_deployment_gate_passes_with_the_stacks_environment(tmp_path):
         timeout=120,
         check=False,
     )
+
+
+def test_the_deployment_gate_passes_with_the_stacks_environment_and_a_dotenv(tmp_path):
+    # The .env of deploy/secrets.example/README.md.
+    dotenv = {
+        "CLOISON_HOSTNAME": "cloison.chu-exemple.fr",
+        "USMP_AUDIT_LOG_ORIGIN": "cloison.chu-exemple.fr/audit",
+        "USMP_UNIT_NAME": "Centre pénitentiaire d'Exemple",
+    }
+    done = _gate(tmp_path, dotenv)
     assert done.returncode == 0, done.stderr
     assert "no issues" in done.stdout
+
+
+def test_the_deployment_gate_stops_until_the_audit_log_is_named(tmp_path):
+    done = _gate(tmp_path, {"CLOISON_HOSTNAME": "cloison.chu-exemple.fr"})
+    assert done.returncode != 0
+    assert "usmp.W013" in done.stderr
 
 
 def test_every_service_runs_a_command_of_the_application():

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from .deployment import (
-    NOT_IN_IMAGE,
     ROOT,
     command,
     compiled,
@@ -29,6 +28,7 @@ from .deployment import (
     copies,
     image_env,
     lay_out,
+    not_in_image,
     own_packages,
 )
 
@@ -62,7 +62,7 @@ def _isolated(app: Path) -> str:
         "sys.path_hooks[:] = [h for h in sys.path_hooks if '__editable__' not in repr(h)]\n"
         "sys.path_importer_cache.clear()\n"
         f"sys.path[:] = [{str(app)!r}] + [p for p in sys.path if p and p != {str(ROOT)!r}]\n"
-        f"absent = {sorted(NOT_IN_IMAGE)!r}\n"
+        f"absent = {sorted(not_in_image())!r}\n"
         "class NotInImage:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in absent:\n"

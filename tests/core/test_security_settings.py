@@ -36,7 +36,7 @@ PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "production-like-secret-for-the-test-suite-0123456789",
     "ALLOWED_HOSTS": "usmp.example.org",
     "USMP_KEYRING": generate_keyring_document(),
-    "USMP_AUDIT_LOG_ORIGIN": "cloison.usmp.example.org/audit",
+    "USMP_AUDIT_LOG_ORIGIN": "cloison.chu-exemple.fr/audit",
 }
 
 
@@ -46,12 +46,26 @@ def test_production_deploy_check_passes_at_warning_level():
     assert "no issues" in result.stdout
 
 
-def test_production_with_the_default_audit_log_name_is_a_deploy_warning():
+@pytest.mark.parametrize(
+    "origin", [None, "", "cloison.invalid/audit", "usmp.example.org/audit", "cloison.test/a"]
+)
+def test_production_without_a_name_for_its_audit_log_is_a_deploy_warning(origin):
     env = {k: v for k, v in PRODUCTION.items() if k != "USMP_AUDIT_LOG_ORIGIN"}
+    if origin is not None:
+        env["USMP_AUDIT_LOG_ORIGIN"] = origin
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode != 0
-    assert "usmp.W013" in result.stderr and "cloison.invalid/audit" in result.stderr
+    assert "usmp.W013" in result.stderr
     assert run_manage("check", **env).returncode == 0  # not a start-up refusal
+
+
+def test_names_that_stand_for_a_unit():
+    from usmp.checks import _names_a_unit
+
+    assert _names_a_unit("cloison.chu-exemple.fr/audit")
+    assert _names_a_unit("usmp-fleury.aphp.fr/audit")
+    for reserved in ("", "/audit", "localhost/audit", "x.invalid/a", "EXAMPLE.COM/audit"):
+        assert not _names_a_unit(reserved), reserved
 
 
 def test_production_without_secret_key_is_a_check_error():

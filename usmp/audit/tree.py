@@ -23,13 +23,13 @@ STRIDE = 8  # levels between stored node levels
 TILE = 1 << STRIDE
 
 
-# The name a log gets where the deployment gives none: fine for development and tests, and a
-# deployment warning (usmp.W013), as every unit's log would carry it.
+# The name a log gets where the deployment gives none (USMP_AUDIT_LOG_ORIGIN empty): fine for
+# development and tests, and a deployment warning (usmp.W013), as every unit's would carry it.
 DEFAULT_ORIGIN = "cloison.invalid/audit"
 
 
 def origin() -> str:
-    return str(getattr(settings, "USMP_AUDIT_LOG_ORIGIN", DEFAULT_ORIGIN))
+    return str(getattr(settings, "USMP_AUDIT_LOG_ORIGIN", "") or DEFAULT_ORIGIN)
 
 
 def signer() -> notes.Signer:
