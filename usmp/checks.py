@@ -65,6 +65,27 @@ def check_secrets(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     return errors
 
 
+@register(Tags.database)
+def check_audit_log_name(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Any]:
+    """The configured name is the one the log was signed under (run by `migrate` and
+    `check --database default`: the compose file's gate stops on a renamed log)."""
+    if not databases:
+        return []
+    from django.db import DatabaseError
+
+    from usmp.audit import chain
+
+    try:
+        chain.check_origin()
+    except chain.RenamedLog as exc:
+        return [Error(str(exc), id="usmp.E006")]
+    except DatabaseError:
+        return []  # no audit tables yet: migrate creates them
+    return []
+
+
 # Names that stand for no one (RFC 2606, RFC 6761): an example, a test, nothing.
 RESERVED_NAMES = ("example", "invalid", "test", "localhost")
 RESERVED_DOMAINS = ("example.com", "example.net", "example.org")

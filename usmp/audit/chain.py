@@ -27,6 +27,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,8 @@ SOURCES: dict[str, tuple[Any, tuple[str, ...], str]] = {
     ChainLink.Source.ACCESS: (AccessEvent, (*ACCESS_FIELDS, *ACCESS_OPTIONAL_FIELDS), "at"),
     ChainLink.Source.WRITE: (LogEntry, WRITE_FIELDS, "timestamp"),
 }
+
+log = logging.getLogger(__name__)
 
 
 def canonical(source: str, values: dict[str, Any]) -> bytes:
@@ -237,7 +240,32 @@ def _link_batch(cursor: Any, batch: int) -> tuple[int, bool]:
     return len(links), caught_up
 
 
+class RenamedLog(RuntimeError):
+    """USMP_AUDIT_LOG_ORIGIN is not the name the log's checkpoints were signed under: a
+    checkpoint signed now would not verify with the earlier ones."""
+
+
+def signed_origin() -> str | None:
+    """The log's name in its last signed checkpoint (None before the first)."""
+    note = (
+        Checkpoint.objects.exclude(note="").order_by("-id").values_list("note", flat=True).first()
+    )
+    return note.split("\n", 1)[0] if note else None
+
+
+def check_origin() -> None:
+    """RenamedLog when the configured name is not the one the log was signed under."""
+    named = signed_origin()
+    if named is not None and named != tree.origin():
+        raise RenamedLog(
+            f"The audit log's checkpoints are signed as {named!r}, but USMP_AUDIT_LOG_ORIGIN "
+            f"names it {tree.origin()!r}: set it back to {named!r} (a log's name never "
+            "changes). No checkpoint is signed until then; rows are still linked."
+        )
+
+
 def _record_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) -> Checkpoint:
+    check_origin()
     at = timezone.now()
     root = frontier.root()
     return Checkpoint.objects.create(
@@ -253,7 +281,11 @@ def _record_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) 
 def _maybe_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) -> None:
     last = Checkpoint.objects.filter(is_purge_boundary=False).order_by("-id").values("at").first()
     if last is None or last["at"] < timezone.now() - CHECKPOINT_EVERY:
-        _record_checkpoint(seq, head_hash, frontier)
+        try:
+            _record_checkpoint(seq, head_hash, frontier)
+        except RenamedLog as exc:
+            # The links of this pass stay: only the checkpoint waits for the name.
+            log.error("%s", exc)
 
 
 def sequence(*, wait: bool = True, batch: int = BATCH) -> int | None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from usmp.audit import chain
@@ -16,7 +16,10 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):  # type: ignore[no-untyped-def]
-        point = chain.checkpoint()
+        try:
+            point = chain.checkpoint()
+        except chain.RenamedLog as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(
             f"{point.seq}:{point.head_hash}  {timezone.localtime(point.at):%Y-%m-%d %H:%M:%S %Z}"
         )
