@@ -21,6 +21,7 @@ from dossiers.access import emergency
 from dossiers.services import break_glass_review
 from usmp.access.rules import page
 from usmp.access.viewer import StaffRequest, Viewer
+from usmp.audit import chain
 
 from . import access, selectors
 from .forms import AuditFilterForm, PatientReportForm, ReviewForm
@@ -122,7 +123,19 @@ def patient_report_lookup(request: StaffRequest) -> HttpResponse:
 def patient_report(request: StaffRequest, patient_id: uuid.UUID) -> HttpResponse:
     """Every access to one patient's dossiers and identity, for their right of access;
     ``?format=json`` gives the same report as a file with its proofs (audit_prove)."""
-    report = access.access_patient_report(viewer=Viewer.of(request), patient_id=patient_id)
+    try:
+        report = access.access_patient_report(viewer=Viewer.of(request), patient_id=patient_id)
+    except chain.RenamedLog:
+        # A configuration fault (usmp.E006), not the reader's: say so instead of a 500.
+        messages.error(
+            request,
+            _(
+                "The report cannot be proved now: the audit log's name was changed in the "
+                "configuration. Ask the IT administrator to set it back "
+                "(USMP_AUDIT_LOG_ORIGIN); no access record is lost."
+            ),
+        )
+        return redirect("oversight:patient_report_lookup")
     if request.GET.get("format") == "json":
         response = JsonResponse(report.document(), json_dumps_params={"indent": 1})
         response["Content-Disposition"] = (

@@ -11,8 +11,10 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.urls import reverse
 
 from tests.core.test_audit_chain import record, run_verify
+from tests.factories import make_patient
 from usmp.audit import chain, tree
 from usmp.audit.models import ChainLink, Checkpoint
 from usmp.checks import check_audit_log_name
@@ -20,6 +22,11 @@ from usmp.checks import check_audit_log_name
 pytestmark = pytest.mark.django_db
 
 RENAMED = "cloison.autre-unite.fr/audit"
+
+
+@pytest.fixture(autouse=True)
+def _nothing_said_yet(monkeypatch):
+    monkeypatch.setattr(chain, "_renamed_logged_at", None)
 
 
 def test_a_renamed_log_signs_nothing_and_says_what_to_set_back(caplog):
@@ -45,7 +52,16 @@ def test_a_renamed_log_signs_nothing_and_says_what_to_set_back(caplog):
         linked = ChainLink.objects.filter(source="access", source_id__in=[e.pk for e in events])
         assert linked.count() == 2
         assert Checkpoint.objects.count() == before
-        assert any("set it back" in r.getMessage() for r in caplog.records)
+        said = [r for r in caplog.records if "set it back" in r.getMessage()]
+        assert len(said) == 1
+        # Said once per checkpoint period, not at every pass of the sequencer.
+        with (
+            time_machine.travel(later + datetime.timedelta(seconds=30), tick=True),
+            caplog.at_level(logging.ERROR, logger="usmp.audit.chain"),
+        ):
+            record(1)
+            record(1)
+        assert len([r for r in caplog.records if "set it back" in r.getMessage()]) == 1
     # Its own name again: the next checkpoint is signed and verifies with the first.
     assert check_audit_log_name(databases=["default"]) == []
     again = chain.checkpoint()
@@ -64,3 +80,16 @@ def test_a_log_without_checkpoints_takes_the_name_it_is_given():
 
 def test_the_check_runs_only_with_a_database():
     assert check_audit_log_name() == []
+
+
+def test_the_patient_report_says_why_it_cannot_be_proved(persona_client):
+    patient = make_patient()
+    record(1)
+    chain.checkpoint()
+    coordinator = persona_client("coordinator")
+    url = reverse("oversight:patient_report", args=[patient.pk])
+    with override_settings(USMP_AUDIT_LOG_ORIGIN=RENAMED):
+        answer = coordinator.get(url, follow=True)
+    assert answer.redirect_chain == [(reverse("oversight:patient_report_lookup"), 302)]
+    assert "USMP_AUDIT_LOG_ORIGIN" in answer.content.decode()
+    assert coordinator.get(url).status_code == 200  # its own name again

@@ -278,14 +278,22 @@ def _record_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) 
     )
 
 
+_renamed_logged_at: datetime.datetime | None = None
+
+
 def _maybe_checkpoint(seq: int, head_hash: str, frontier: merkle.CompactRange) -> None:
     last = Checkpoint.objects.filter(is_purge_boundary=False).order_by("-id").values("at").first()
     if last is None or last["at"] < timezone.now() - CHECKPOINT_EVERY:
         try:
             _record_checkpoint(seq, head_hash, frontier)
         except RenamedLog as exc:
-            # The links of this pass stay: only the checkpoint waits for the name.
-            log.error("%s", exc)
+            # The links of this pass stay: only the checkpoint waits for the name. Said
+            # once per checkpoint period and process, not at every pass.
+            global _renamed_logged_at
+            now = timezone.now()
+            if _renamed_logged_at is None or now - _renamed_logged_at >= CHECKPOINT_EVERY:
+                _renamed_logged_at = now
+                log.error("%s", exc)
 
 
 def sequence(*, wait: bool = True, batch: int = BATCH) -> int | None:
