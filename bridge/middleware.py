@@ -3,8 +3,8 @@
 The prison's software and the guards' workstation must learn nothing from the headers
 either: no ``Vary`` or ``Content-Language`` from the locale machinery (they depend on the
 requester's language and cookies, not on the movements), no cookie, the same caching rule
-for every answer, and the API's own JSON error body for Django's 400, 404, 405 and 500. Outermost in MIDDLEWARE,
-so that it sees the response last.
+for every answer, and the API's own JSON error body for Django's 400, 404, 405 and 500.
+Outermost in MIDDLEWARE, so that it sees the response last.
 
 Requests to the API (``/bridge/v1/``) do not go through the rest of ``MIDDLEWARE``: a machine
 with a bearer token has no session, no second factor, no language, no CSRF cookie, no

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
-from usmp.audit import tree
+from usmp.audit import chain, tree
 from usmp.crypto.errors import KeyringError
 from usmp.crypto.keyring import get_keyring, parse_keyring
 
@@ -73,10 +74,6 @@ def check_audit_log_name(
     `check --database default`: the compose file's gate stops on a renamed log)."""
     if not databases:
         return []
-    from django.db import DatabaseError
-
-    from usmp.audit import chain
-
     try:
         chain.check_origin()
     except chain.RenamedLog as exc:
@@ -92,7 +89,11 @@ RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
 
 
 def _names_a_unit(origin: str) -> bool:
-    """Whether ORIGIN, as configured, names this unit's log: set, and not on a reserved name."""
+    """Whether ORIGIN, as configured, names this unit's log: set, and not on a reserved name.
+    The development name set explicitly is taken as this log's: a log signed under it before
+    the name had to be set keeps it (usmp.E006 would refuse any other)."""
+    if origin == tree.DEFAULT_ORIGIN:
+        return True
     host = origin.split("/", 1)[0].strip().lower().rstrip(".")
     if not host:
         return False
@@ -120,7 +121,8 @@ def check_deploy_extras(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 "checkpoints would not say which unit's log they are.",
                 hint="Name this unit's log before its first checkpoint, e.g. "
                 "cloison.chu-exemple.fr/audit: the name is signed into every checkpoint and "
-                "cannot change later.",
+                f"cannot change later. A log already signed as {tree.DEFAULT_ORIGIN} keeps "
+                "that name: set it explicitly.",
                 id="usmp.W013",
             )
         )

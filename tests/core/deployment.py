@@ -5,6 +5,7 @@ environment and secrets, and /app laid out from the COPY lines."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -167,4 +168,14 @@ def compose_app_environment(
     for name, value in env.items():
         if value.startswith("/run/secrets/"):
             env[name] = str(secrets_dir / value.removeprefix("/run/secrets/"))
+    return env
+
+
+def container_env(home: Path, *layers: dict[str, str]) -> dict[str, str]:
+    """A process environment as the image gives it: PATH, HOME, the Dockerfile's ENV, then
+    each of LAYERS over the one before; nothing else of this machine's (no secret, keyring
+    or database of its own)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **image_env()}
+    for layer in layers:
+        env |= layer
     return env

@@ -5,20 +5,17 @@ services run is one of the application's."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
 
 from django.core.management import get_commands
 
-from .deployment import COMPOSE, ROOT, compose_app_environment, image_env
+from .deployment import COMPOSE, ROOT, compose_app_environment, container_env
 
 
 def _gate(tmp_path, dotenv):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
-    env.update(image_env())
-    env.update(compose_app_environment(tmp_path / "secrets", dotenv))
+    env = container_env(tmp_path, compose_app_environment(tmp_path / "secrets", dotenv))
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

@@ -10,7 +10,6 @@ health and its login page."""
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 import subprocess
 import sys
@@ -25,8 +24,8 @@ from .deployment import (
     command,
     compiled,
     compose_app_environment,
+    container_env,
     copies,
-    image_env,
     lay_out,
     not_in_image,
     own_packages,
@@ -108,13 +107,7 @@ def image(tmp_path_factory) -> Image:
     # The build's environment: the Dockerfile's ENV and DEBUG=0, nothing of this machine's
     # (no secret, keyring or database is given to the build).
     static_root = root / "staticfiles"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(root),
-        **image_env(),
-        "STATIC_ROOT": str(static_root),
-        "DEBUG": "0",
-    }
+    env = container_env(root, {"STATIC_ROOT": str(static_root), "DEBUG": "0"})
     assert env["DJANGO_SETTINGS_MODULE"] == "usmp.settings"
     build = subprocess.run(
         [sys.executable, "-c", script],
@@ -160,15 +153,15 @@ def test_the_images_command_starts_and_answers(image, tmp_path):
     port = _free_port()
     argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
     argv[argv.index("--workers") + 1] = "1"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        **image_env(),
-        **compose_app_environment(tmp_path / "secrets"),
-        "STATIC_ROOT": str(image.static_root),
-        "USMP_BRIDGE_ADMISSION_FILE": str(tmp_path / "admission"),
-        "USMP_AUDIT_WRITER_STEP_IN": "off",
-    }
+    env = container_env(
+        tmp_path,
+        compose_app_environment(tmp_path / "secrets"),
+        {
+            "STATIC_ROOT": str(image.static_root),
+            "USMP_BRIDGE_ADMISSION_FILE": str(tmp_path / "admission"),
+            "USMP_AUDIT_WRITER_STEP_IN": "off",
+        },
+    )
     host = env["ALLOWED_HOSTS"].split(",")[0]
     # gunicorn imports the application from its working directory, /app.
     server = subprocess.Popen(

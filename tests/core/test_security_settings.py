@@ -47,7 +47,7 @@ def test_production_deploy_check_passes_at_warning_level():
 
 
 @pytest.mark.parametrize(
-    "origin", [None, "", "cloison.invalid/audit", "usmp.example.org/audit", "cloison.test/a"]
+    "origin", [None, "", "x.cloison.invalid/audit", "usmp.example.org/audit", "cloison.test/a"]
 )
 def test_production_without_a_name_for_its_audit_log_is_a_deploy_warning(origin):
     env = {k: v for k, v in PRODUCTION.items() if k != "USMP_AUDIT_LOG_ORIGIN"}
@@ -57,6 +57,14 @@ def test_production_without_a_name_for_its_audit_log_is_a_deploy_warning(origin)
     assert result.returncode != 0
     assert "usmp.W013" in result.stderr
     assert run_manage("check", **env).returncode == 0  # not a start-up refusal
+
+
+def test_a_log_already_signed_under_the_development_name_may_keep_it():
+    """Set explicitly, the name a log got while none had to be set passes the gate: the
+    deployment's checkpoints were signed under it, and E006 refuses any other."""
+    env = {**PRODUCTION, "USMP_AUDIT_LOG_ORIGIN": "cloison.invalid/audit"}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stderr
 
 
 def test_names_that_stand_for_a_unit():
