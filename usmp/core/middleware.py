@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from auditlog.middleware import AuditlogMiddleware as BaseAuditlogMiddleware
+from auditlog.cid import set_cid
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
-from .audit import in_request
+from .audit import RequestAttribution, attribute_requests, request_attribution
 from .language import chosen_language
 from .net import client_ip
 
@@ -56,20 +57,24 @@ class PrivateCacheMiddleware:
         return response
 
 
-class AuditlogMiddleware(BaseAuditlogMiddleware):
-    """django-auditlog's middleware, believing X-Forwarded-For only from trusted proxies."""
+class AuditlogMiddleware:
+    """Attributes the write-history rows (django-auditlog) of a request to its user and
+    source address, as django-auditlog's own middleware does (its correlation id
+    included), with the address read as everywhere else (``client_ip``: X-Forwarded-For
+    only from trusted proxies) and without its per-request signal connection
+    (``usmp.core.audit.request_attribution``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        attribute_requests()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = in_request.set(True)
+        set_cid(request)
+        user = getattr(request, "user", None)
+        actor = user if isinstance(user, get_user_model()) and user.is_authenticated else None
+        remote_addr = None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_ip(request)
+        token = request_attribution.set(RequestAttribution(actor, remote_addr))
         try:
-            return super().__call__(request)  # type: ignore[no-any-return]
+            return self.get_response(request)
         finally:
-            in_request.reset(token)
-
-    @staticmethod
-    def _get_remote_addr(request: HttpRequest) -> str | None:
-        return client_ip(request)
-
-    @staticmethod
-    def _get_remote_port(request: HttpRequest) -> int | None:
-        return None
+            request_attribution.reset(token)
