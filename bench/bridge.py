@@ -13,8 +13,16 @@ sends requests from 16 keep-alive connections to:
 - the same with If-None-Match (304: everything but the rendering);
 - the floor of any pull (in the API's stack too): the token and rate limit alone, then with
   the access event as a remembered client's pull writes it (one INSERT), and as the full
-  path does (in a transaction of its own: BEGIN, INSERT, COMMIT); no feed. The sequencer's linking of the
-  events runs in the workers' background step-in, so its CPU is counted too.
+  path does (in a transaction of its own: BEGIN, INSERT, COMMIT); no feed. The sequencer's
+  linking of the events runs in the workers' background step-in (or, with --sequencer
+  process, in `manage.py audit_sequencer` as docker-compose.yml runs it), so its CPU is
+  counted too.
+
+With --rate R the connections send R requests a second together on a fixed schedule (open
+loop) instead of each sending as soon as it has its answer: a closed loop saturates the two
+cores, so its latencies measure the queue (a request's median is about connections /
+throughput), where an open loop below saturation measures what each step adds to a
+request.
 
 It prints median and p99 latencies, the throughput, the server's CPU time per request
 (gunicorn workers and PostgreSQL backends, from /proc), and the ratios to the bare view.
@@ -115,7 +123,12 @@ def _load(
     seconds: float,
     connections: int,
     tokens: list[str] | None = None,
+    rate: float = 0.0,
 ) -> tuple[list[float], Counter[int]]:
+    """Closed loop (each connection sends as soon as it has its answer), or with RATE
+    (requests per second, all connections together) open loop: each connection sends on a
+    fixed schedule, and a latency counts from the time the request was due, so that a
+    server falling behind shows in the figures (no coordinated omission)."""
     timings: list[float] = []
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
@@ -129,8 +142,16 @@ def _load(
         conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
         local: list[float] = []
         seen: Counter[int] = Counter()
+        interval = connections / rate if rate else 0.0
+        due = time.perf_counter() + interval * index / connections
         while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
+            if interval:
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                t0, due = due, due + interval
+            else:
+                t0 = time.perf_counter()
             conn.request("GET", path, headers=mine)
             response = conn.getresponse()
             response.read()
@@ -165,7 +186,7 @@ def _current_etag(path: str, headers: dict[str, str]) -> str:
     return str(response.getheader("ETag"))
 
 
-def _server_cpu(gunicorn_pid: int) -> tuple[dict[int, float], set[int]]:
+def _server_cpu(gunicorn_pid: int, *others: int) -> tuple[dict[int, float], set[int]]:
     """CPU seconds used so far by the server side, per pid: the gunicorn workers and the
     PostgreSQL backends serving the bench database (Linux /proc; empty elsewhere), and the
     pids of those backends. Unlike latencies, CPU per request hardly moves when other work
@@ -192,7 +213,7 @@ def _server_cpu(gunicorn_pid: int) -> tuple[dict[int, float], set[int]]:
             continue
         pid = int(entry.name)
         # fields[1] is the parent pid; fields[11] and [12] are utime and stime, in ticks.
-        if pid in pids or int(fields[1]) == gunicorn_pid:
+        if pid in pids or pid in others or int(fields[1]) == gunicorn_pid:
             usage[pid] = (int(fields[11]) + int(fields[12])) / tick
     return usage, pids
 
@@ -281,7 +302,23 @@ def main() -> None:
     )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests per second of all connections together, on a fixed schedule (open "
+        "loop), instead of each connection sending as soon as it has its answer: latencies "
+        "below saturation, where a closed loop measures the queue",
+    )
+    parser.add_argument(
         "--debug", action="store_true", help="run gunicorn with DEBUG=1 (query log on)"
+    )
+    parser.add_argument(
+        "--sequencer",
+        choices=("step-in", "process"),
+        default="step-in",
+        help="who links the events: the workers' background step-in (a unit with one "
+        "gunicorn and nothing else), or `manage.py audit_sequencer` as a process of its own "
+        "(docker-compose.yml's sequencer service), its CPU counted with the server's",
     )
     args = parser.parse_args()
 
@@ -335,6 +372,15 @@ def main() -> None:
             SECURE_SSL_REDIRECT="0",
             SECURE_HSTS_SECONDS="0",
         )
+    sequencer = None
+    if args.sequencer == "process":
+        env["USMP_AUDIT_WRITER_STEP_IN"] = "off"
+        sequencer = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "audit_sequencer"],
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),
@@ -346,6 +392,7 @@ def main() -> None:
         cwd=ROOT,
         start_new_session=True,
     )
+    others = (sequencer.pid,) if sequencer is not None else ()
     try:
         _wait_for_server()
         auth_header = {"Authorization": f"Bearer {token}"}
@@ -380,9 +427,11 @@ def main() -> None:
                 headers = headers_of[index]
                 _load(path, headers, 1.0, args.connections, tokens)  # warm-up
                 print(f"bench: measuring {label}", flush=True)
-                before, _ = _server_cpu(server.pid)
-                timings, statuses = _load(path, headers, args.seconds, args.connections, tokens)
-                after, backends = _server_cpu(server.pid)
+                before, _ = _server_cpu(server.pid, *others)
+                timings, statuses = _load(
+                    path, headers, args.seconds, args.connections, tokens, args.rate
+                )
+                after, backends = _server_cpu(server.pid, *others)
                 spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
                 used = sum(spent.values())
                 postgres = sum(cpu for pid, cpu in spent.items() if pid in backends)
@@ -407,7 +456,9 @@ def main() -> None:
         print(
             f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
             f"DEBUG={'1' if args.debug else '0'}, {args.rounds} rounds of {args.seconds:.0f} s "
-            "per case (medians of the rounds)"
+            "per case (medians of the rounds), "
+            + (f"open loop at {args.rate:.0f} req/s" if args.rate else "closed loop")
+            + f", events linked by the {args.sequencer}"
         )
         print(
             "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
@@ -427,6 +478,9 @@ def main() -> None:
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+        if sequencer is not None:
+            os.killpg(sequencer.pid, 15)
+            sequencer.wait(timeout=30)
     on, off = _write_overhead()
     print(
         f"a transaction moving one appointment: median {on:.3f} ms with the facts-version "
