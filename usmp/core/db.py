@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from django.db import connection, migrations
+from django.db import DEFAULT_DB_ALIAS, connections, migrations
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 
@@ -134,18 +134,21 @@ def prepared_one(sql: str, params: dict[str, object]) -> tuple[Any, ...] | None:
     The statement goes to libpq directly (psycopg's cursor, its query parser and its
     prepared-statement cache cost three times the round trip on the bridge's path), with
     psycopg's own adapters and error classes, under the connection's lock."""
+    # The thread's connection itself: each attribute of django.db.connection is a lookup
+    # in a thread-local mapping.
+    wrapper = connections[DEFAULT_DB_ALIAS]
     # As Django's own cursor() does: a connection that fails its once-per-request health
     # check (the server restarted since the last request) is replaced, not used.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    connection.validate_no_broken_transaction()
-    raw = connection.connection
+    wrapper.close_if_health_check_failed()
+    wrapper.ensure_connection()
+    wrapper.validate_thread_sharing()
+    wrapper.validate_no_broken_transaction()
+    raw = wrapper.connection
     started = time.monotonic()
-    with connection.wrap_database_errors:
+    with wrapper.wrap_database_errors:
         row = _through_libpq(raw, _statement(sql), params)
-    if connection.queries_logged:
-        connection.queries_log.append(
+    if wrapper.queries_logged:
+        wrapper.queries_log.append(
             {"sql": f"{sql} -- {sorted(params)}", "time": f"{time.monotonic() - started:.3f}"}
         )
     return row
