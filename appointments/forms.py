@@ -379,15 +379,20 @@ class CareRequestCloseForm(forms.Form):
 class _TodayByDefault:
     """A page whose date comes from the address, today when absent or not a date it can
     show: the page says why it shows today instead. Its date field shows today when the
-    address has none (the page shows today: the picker starts there, not empty)."""
+    address has none, or an empty one (the page shows today: the picker starts there, not
+    empty), as after "Show" with the field cleared or ?by=room alone."""
 
     is_bound: bool
     errors: Any
     initial: MutableMapping[str, Any]
+    data: Any
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.setdefault("date", clock.today())
+        if self.is_bound and not str(self.data.get("date") or "").strip():
+            self.data = self.data.copy()
+            self.data["date"] = clock.today().isoformat()
 
     def date_errors(self) -> list[str]:
         return [str(e) for e in self.errors.get("date", [])] if self.is_bound else []

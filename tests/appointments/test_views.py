@@ -291,6 +291,14 @@ def test_the_day_and_week_pickers_start_on_the_day_shown(persona_client):
     other = (clock.today() + datetime.timedelta(days=3)).isoformat()
     page = client.get(reverse("appointments:day"), {"date": other}).content.decode()
     assert f'value="{other}"' in page and f'value="{today}"' not in page
+    # "Show" with the field cleared, or another parameter alone: today, in the field too.
+    for name in ("appointments:day", "appointments:week"):
+        for params in ({"date": ""}, {"date": "  "}, {"by": "room"}):
+            response = client.get(reverse(name), params)
+            assert response.status_code == 200
+            page = response.content.decode()
+            assert f'type="date" name="date" value="{today}"' in page, (name, params)
+            assert not response.context["date_errors"], (name, params)
 
 
 def test_unknown_setup_kind_is_404(persona_client):
