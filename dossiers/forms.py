@@ -228,6 +228,21 @@ class PatientSearchForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH, required=False)
     birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH, required=False)
 
+    # The home page's one box ("prison number or name"): a term with a digit is a prison
+    # number, any other a last name. It lands in that field, so that the search page
+    # shows it there, with that field's message when it is not valid.
+    ONE_BOX = "term"
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        if data is not None and self.ONE_BOX in data:
+            term = str(data.get(self.ONE_BOX) or "").strip()
+            data = data.copy()
+            del data[self.ONE_BOX]
+            if term and not any(data.get(name) for name in self.base_fields):
+                by_number = any(character.isdigit() for character in term)
+                data["prison_number" if by_number else "last_name"] = term
+        super().__init__(data, *args, **kwargs)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         by_number = data.get("prison_number") or "prison_number" in self.errors

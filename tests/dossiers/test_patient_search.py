@@ -161,3 +161,43 @@ def test_an_altered_kept_search_is_ignored(persona_client, lefevre, kept):
     response = client.get(reverse("dossiers:patient_search"))
     assert response.status_code == 200
     assert "LEFÈVRE" not in response.content.decode()
+
+
+@pytest.mark.parametrize("term", ["2026 123", " 2026123 ", "lefevre le gall", "LEFÈVRE-LE GALL"])
+def test_the_home_page_s_one_box_takes_a_prison_number_or_a_last_name(
+    persona_client, lefevre, term
+):
+    """A tired nurse types a name where a number was asked: the home page's box takes both
+    (a term with a digit is a prison number, any other a last name)."""
+    client = persona_client("nurse")
+    home = client.get("/").content.decode()
+    assert "Numéro d'écrou ou nom" in home and 'name="term"' in home
+    response = client.post(reverse("dossiers:patient_search"), {"term": term}, follow=True)
+    assert response.redirect_chain == [(reverse("dossiers:patient_search"), 302)]
+    assert "LEFÈVRE-LE GALL Jean-Noël" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("term", "field", "message"),
+    [
+        ("12", "prison_number", "4 à 10 chiffres"),
+        ("2026-123", "prison_number", "ressemble à une date"),
+        ("x" * 150, "last_name", "au plus 100 caractères"),
+    ],
+)
+def test_a_wrong_term_in_the_one_box_is_shown_in_its_field(
+    persona_client, lefevre, term, field, message
+):
+    response = persona_client("nurse").post(reverse("dossiers:patient_search"), {"term": term})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert response.context["form"][field].value() == term
+    assert "LEFÈVRE" not in response.content.decode()
+
+
+def test_an_empty_one_box_searches_nothing(persona_client, lefevre):
+    response = persona_client("nurse").post(
+        reverse("dossiers:patient_search"), {"term": "   "}, follow=True
+    )
+    assert response.status_code == 200
+    assert "LEFÈVRE" not in response.content.decode()
