@@ -104,7 +104,7 @@ def _opening_windows(
     ).filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=day))
     if specialty is not None:
         qs = qs.filter(specialty=specialty)
-    return [w for w in qs.order_by("start_time") if w.applies_on(day)]
+    return [w for w in qs.select_related("specialty").order_by("start_time") if w.applies_on(day)]
 
 
 def unavailability_overlapping(
@@ -149,7 +149,11 @@ def check_availability(
             errors.append(
                 ValidationError(
                     messages.outside_opening_hours(
-                        practitioner, specialty, day, windows or _opening_windows(practitioner, day)
+                        practitioner,
+                        specialty,
+                        day,
+                        windows,
+                        () if windows else _opening_windows(practitioner, day),
                     ),
                     code="outside_opening_hours",
                 )

@@ -62,16 +62,35 @@ def patient_unavailable(start: datetime.datetime, end: datetime.datetime) -> str
 
 
 def outside_opening_hours(
-    practitioner: User, specialty: Specialty, on: datetime.date, windows: Iterable[OpeningHours]
+    practitioner: User,
+    specialty: Specialty,
+    on: datetime.date,
+    windows: Iterable[OpeningHours],
+    elsewhere: Iterable[OpeningHours] = (),
 ) -> str:
-    message = _("%(name)s does not consult in %(specialty)s at this time on %(day)s.") % {
-        "name": practitioner_name(practitioner),
-        "specialty": specialty,
-        "day": day(on),
-    }
+    """The booking is outside the practitioner's hours in SPECIALTY on day ON (WINDOWS);
+    when there are none that day, the hours they do keep in other specialties (ELSEWHERE),
+    named as such (they were given as the specialty's own)."""
+    names = {"name": practitioner_name(practitioner), "specialty": specialty, "day": day(on)}
     hours = hours_note(windows)
     if hours:
-        message += " " + _("Opening hours that day: %(hours)s.") % {"hours": hours}
+        return (
+            _("%(name)s does not consult in %(specialty)s at this time on %(day)s.") % names
+            + " "
+            + _("Hours in %(specialty)s that day: %(hours)s.")
+            % {"specialty": specialty, "hours": hours}
+        )
+    message = _("%(name)s does not consult in %(specialty)s on %(day)s.") % names
+    others: dict[str, list[OpeningHours]] = {}
+    for window in elsewhere:
+        others.setdefault(str(window.specialty), []).append(window)
+    if others:
+        message += " " + _("That day: %(hours)s.") % {
+            "hours": "; ".join(
+                _("%(specialty)s (%(hours)s)") % {"specialty": name, "hours": hours_note(w)}
+                for name, w in others.items()
+            )
+        }
     return message
 
 

@@ -228,6 +228,30 @@ def test_bad_booking_input_gives_a_clear_message_and_writes_nothing(
     assert not Appointment.objects.exists()
 
 
+def test_outside_hours_names_the_specialty_of_the_hours_it_gives(persona_client):
+    """A practitioner who only keeps dental hours, booked in general medicine: the refusal
+    does not give those as general medicine's; with hours in the specialty that day, they
+    are given as such."""
+    dentist = f.practitioner(specialty_code="dental", start=datetime.time(9))
+    patient = make_patient()
+    day = f.next_weekday()
+    data = _booking_post(dentist, patient, day)
+    text = unescape(
+        persona_client("nurse").post(reverse("appointments:book"), data).content.decode()
+    )
+    assert "ne consulte pas en Médecine générale le" in text
+    assert "Ce jour-là : Soins dentaires (09:00–18:00)." in text
+    assert "Horaires en" not in text
+    doctor = f.practitioner()
+    data = _booking_post(doctor, patient, day, start="19:00", end="19:30")
+    text = unescape(
+        persona_client("nurse").post(reverse("appointments:book"), data).content.decode()
+    )
+    assert "ne consulte pas en Médecine générale à cette heure-là le" in text
+    assert "Horaires en Médecine générale ce jour-là : 08:00–18:00." in text
+    assert not Appointment.objects.exists()
+
+
 def test_booking_a_released_patient_is_refused(persona_client):
     doctor = f.practitioner()
     patient = make_patient()
