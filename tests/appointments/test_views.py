@@ -240,7 +240,7 @@ def test_outside_hours_names_the_specialty_of_the_hours_it_gives(persona_client)
         persona_client("nurse").post(reverse("appointments:book"), data).content.decode()
     )
     assert "ne consulte pas en Médecine générale le" in text
-    assert "Ce jour-là : Soins dentaires (09:00–18:00)." in text
+    assert "Ce jour-là : Soins dentaires (09:00\u201318:00)." in text
     assert "Horaires en" not in text
     doctor = f.practitioner()
     data = _booking_post(doctor, patient, day, start="19:00", end="19:30")
@@ -248,7 +248,7 @@ def test_outside_hours_names_the_specialty_of_the_hours_it_gives(persona_client)
         persona_client("nurse").post(reverse("appointments:book"), data).content.decode()
     )
     assert "ne consulte pas en Médecine générale à cette heure-là le" in text
-    assert "Horaires en Médecine générale ce jour-là : 08:00–18:00." in text
+    assert "Horaires en Médecine générale ce jour-là : 08:00\u201318:00." in text
     assert not Appointment.objects.exists()
 
 
