@@ -1,6 +1,7 @@
 """Every page of every persona, checked in Chromium: no serious or critical accessibility
-problem (axe-core, "needs review" items included), valid HTML (the Nu Html Checker), and in
-French no English left from the product's own catalogue.
+problem (axe-core, "needs review" items included), valid HTML (the Nu Html Checker), no
+page wider than a phone's screen, and in French no English left from the product's own
+catalogue.
 
 The pages are the authorisation matrix's: each GET address that answers 200 to a persona,
 with data that fills it (a consultation of the day, care requests, notes, a document)."""
@@ -52,6 +53,25 @@ NOT_HTML = {
 # French left on English pages.
 ALWAYS_FRENCH = {"bridge:movements_print", "bridge:movements_print_enrol"}
 DAY = agenda.next_weekday(3)
+# Every page also fits a phone held upright: a wide table scrolls in its own box, the page
+# does not (a nurse on her rounds with a tablet or a phone).
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1280, "height": 720}
+WIDER_THAN_THE_SCREEN = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width + 1) return null;
+  const wide = [];
+  for (const element of document.querySelectorAll("body *")) {
+    const box = element.getBoundingClientRect();
+    const spills = element.scrollWidth > element.clientWidth + 1
+      && getComputedStyle(element).overflowX === "visible";
+    if (box.width > 0 && (box.right > width + 1 || spills)
+        && !element.closest(".table-scroll, .agenda-wide")) {
+      wide.push(`${element.tagName.toLowerCase()}.${element.className} (${Math.round(box.right)} px)`);
+    }
+  }
+  return `${document.documentElement.scrollWidth} px: ${wide.slice(0, 3).join(", ")}`;
+}"""
 
 
 def _tool(path: Path, what: str) -> Path:
@@ -160,7 +180,9 @@ def test_every_page_is_accessible_valid_and_french(
     user = _user(persona, site)
     client = _logged_in(user)
     english = _english_phrases()
-    context = browser.new_context(bypass_csp=True, locale="fr-FR", timezone_id="Europe/Paris")
+    context = browser.new_context(
+        bypass_csp=True, locale="fr-FR", timezone_id="Europe/Paris", viewport=DESK
+    )
     context.add_cookies(
         [
             {
@@ -187,6 +209,11 @@ def test_every_page_is_accessible_valid_and_french(
                     if item.get("impact") in SERIOUS:
                         targets = [n["target"] for n in item["nodes"]][:3]
                         problems.append(f"{name}: axe {kind} {item['id']} {targets}")
+            page.set_viewport_size(PHONE)
+            wider = page.evaluate(WIDER_THAN_THE_SCREEN)
+            if wider:
+                problems.append(f"{name}: wider than a phone ({PHONE['width']} px): {wider}")
+            page.set_viewport_size(DESK)
             html = client.get(url).content.decode()
             path = tmp_path / f"{name.replace(':', '--')}.html"
             path.write_text(html, encoding="utf-8")
