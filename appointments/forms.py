@@ -15,7 +15,7 @@ from dossiers.forms import PrisonNumberField, described_by
 from dossiers.selectors import patient_id_by_prison_number
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
-from usmp.core.forms import NOTHING_CHOSEN, ModelForm
+from usmp.core.forms import NOTHING_CHOSEN, ModelForm, with_nothing_chosen
 
 from . import clock, reports
 from .models import (
@@ -251,7 +251,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
     )
     reason = forms.ChoiceField(
         label=_("Why is it moved?"),
-        choices=[("", NOTHING_CHOSEN), *MoveReason.choices],
+        choices=with_nothing_chosen(MoveReason.choices),
         help_text=_("Kept in the history of the appointment."),
     )
 
@@ -269,7 +269,7 @@ class MoveForm(InlineValidationMixin, SpanMixin, forms.Form):
 
 class _ReasonForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("Cancellation or failure reason"), choices=[("", NOTHING_CHOSEN), *Reason.choices]
+        label=_("Cancellation or failure reason"), choices=with_nothing_chosen(Reason.choices)
     )
     side = forms.ChoiceField(
         label=_("Attributed to"),
@@ -340,9 +340,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
         queryset=Specialty.objects.none(),
         empty_label=NOTHING_CHOSEN,
     )
-    priority = forms.ChoiceField(
-        label=_("Priority"), choices=[("", NOTHING_CHOSEN), *Priority.choices]
-    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=with_nothing_chosen(Priority.choices))
     text = forms.CharField(
         label=_("Text of the request"),
         max_length=TEXT_MAX_LENGTH,
@@ -372,7 +370,7 @@ class CareRequestForm(InlineValidationMixin, forms.Form):
 
 class CareRequestCloseForm(forms.Form):
     reason = forms.ChoiceField(
-        label=_("Reason"), choices=[("", NOTHING_CHOSEN), *CareRequest.CloseReason.choices]
+        label=_("Reason"), choices=with_nothing_chosen(CareRequest.CloseReason.choices)
     )
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
-from usmp.core.forms import NOTHING_CHOSEN, ModelForm
+from usmp.core.forms import NOTHING_CHOSEN, ModelForm, with_nothing_chosen
 
 from .models import (
     SIGNER_CHOICES,
@@ -28,7 +28,7 @@ class RequestForm(forms.Form):
         empty_label=NOTHING_CHOSEN,
     )
     requester = forms.ChoiceField(
-        label=_("Asked by"), choices=[("", NOTHING_CHOSEN), *Requester.choices]
+        label=_("Asked by"), choices=with_nothing_chosen(Requester.choices)
     )
     requester_name = forms.CharField(
         label=_("Name or service of the requester"),

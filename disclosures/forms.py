@@ -15,7 +15,7 @@ from dossiers.documents import MAX_DOCUMENT_BYTES, too_large_message
 from dossiers.models import Compartment
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
-from usmp.core.forms import NOTHING_CHOSEN
+from usmp.core.forms import with_nothing_chosen
 
 from .models import DisclosureRequest
 
@@ -47,14 +47,14 @@ class DisclosureRequestForm(forms.Form):
     )
     heir_ground = forms.ChoiceField(
         label=_("Purpose of an heir's request"),
-        choices=[("", NOTHING_CHOSEN), *DisclosureRequest.HeirGround.choices],
+        choices=with_nothing_chosen(DisclosureRequest.HeirGround.choices),
         required=False,
     )
     received_on = PlausibleDateField(label=_("Received on"), years=RECENT)
     received_time = forms.TimeField(label=_("at"), input_formats=TIME_FORMATS, widget=TimeInput())
     identity_document = forms.ChoiceField(
         label=_("Identity checked on"),
-        choices=[("", NOTHING_CHOSEN), *DisclosureRequest.IdentityDocument.choices],
+        choices=with_nothing_chosen(DisclosureRequest.IdentityDocument.choices),
     )
     somatic = forms.BooleanField(label=_("Somatic dossier"), required=False)
     psychiatric = forms.BooleanField(label=_("Psychiatric dossier"), required=False)
@@ -118,7 +118,7 @@ class SendForm(forms.Form):
 
 class RefuseForm(forms.Form):
     ground = forms.ChoiceField(
-        label=_("Ground"), choices=[("", NOTHING_CHOSEN), *DisclosureRequest.RefusalGround.choices]
+        label=_("Ground"), choices=with_nothing_chosen(DisclosureRequest.RefusalGround.choices)
     )
     reason = forms.CharField(
         label=_("Reason, as told to the requester"),

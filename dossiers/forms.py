@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from usmp.core import dates
 from usmp.core.dates import PlausibleDateField
-from usmp.core.forms import NOTHING_CHOSEN
+from usmp.core.forms import NOTHING_CHOSEN, with_nothing_chosen
 
 from .documents import (
     DOCUMENT_NAME_MAX_LENGTH,
@@ -96,7 +96,7 @@ class PatientForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
     birth_date = PlausibleDateField(label=_("Date of birth"), years=dates.BIRTH)
     # No default: a pre-selected value would be saved unread by a hurried user.
-    sex = forms.ChoiceField(label=_("Sex"), choices=[("", NOTHING_CHOSEN), *Patient.Sex.choices])
+    sex = forms.ChoiceField(label=_("Sex"), choices=with_nothing_chosen(Patient.Sex.choices))
     ins = forms.CharField(
         label=_("INS (national health identifier)"),
         max_length=21,
@@ -259,7 +259,7 @@ class PatientSearchForm(forms.Form):
 
 
 class EntryForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"), choices=[("", NOTHING_CHOSEN), *EntryKind.choices])
+    kind = forms.ChoiceField(label=_("Type"), choices=with_nothing_chosen(EntryKind.choices))
     text = forms.CharField(
         label=_("Note"),
         max_length=ENTRY_MAX_LENGTH,
@@ -385,9 +385,7 @@ class BreakGlassForm(forms.Form):
 
 
 class ConsentForm(forms.Form):
-    kind = forms.ChoiceField(
-        label=_("Subject"), choices=[("", NOTHING_CHOSEN), *Consent.Kind.choices]
-    )
+    kind = forms.ChoiceField(label=_("Subject"), choices=with_nothing_chosen(Consent.Kind.choices))
     decision = forms.ChoiceField(
         label=_("Patient's decision"), choices=Consent.Decision.choices, widget=forms.RadioSelect
     )

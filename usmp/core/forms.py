@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -10,6 +11,12 @@ from django.utils.choices import BlankChoiceIterator
 # Nothing chosen, in every list of the application (Django's default is "---------").
 NOTHING_CHOSEN = "—"
 DJANGO_BLANK = "---------"
+
+
+def with_nothing_chosen(choices: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """CHOICES after the application's "nothing chosen" line, for a list that must be chosen
+    from (a required field refuses the blank choice with its own message)."""
+    return [("", NOTHING_CHOSEN), *choices]
 
 
 class NothingChosenMixin:
