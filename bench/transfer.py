@@ -20,6 +20,7 @@ import os
 import secrets
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -111,6 +112,7 @@ def setup(entries: int, documents: int, doc_kb: int) -> tuple[User, Dossier]:
                 kind="consultation",
                 text=f"{i} {text}",
                 supersedes=previous if i % 10 == 9 else None,
+                reason="Correction de saisie" if i % 10 == 9 else "",
             )
         for i in range(dossier.documents.count(), documents):
             content = b"%PDF-1.4\n" + secrets.token_bytes(doc_kb * 1024) + b"\n%%EOF\n"
@@ -171,6 +173,12 @@ def main() -> None:
                 new_patient={"prison_number": number, "arrival_date": datetime.date(2026, 1, 1)},
             )
         )
+        # Peak Python memory of the check, in a second run (tracemalloc slows what it
+        # watches): what receiving a package costs a worker, against the package's size.
+        tracemalloc.start()
+        services.package_check(built.data)
+        _, check_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     documents_mb = args.documents * args.document_kb / 1024
     print(
         f"patient: {args.entries} entries, {args.documents} documents of {args.document_kb} KB ({documents_mb:.1f} MB)"
@@ -187,6 +195,10 @@ def main() -> None:
     )
     print(
         f"import ({job.applied} records, batches of {services.IMPORT_BATCH}, reconciliation): {import_ms:.0f} ms wall, {import_cpu:.0f} ms CPU, x{import_ms / read_ms:.1f} the read"
+    )
+    print(
+        f"check's peak Python memory: {check_peak / 1024 / 1024:.0f} MB, "
+        f"x{check_peak / len(built.data):.1f} the package"
     )
     print(f"reconciliation identical: {job.reconciliation['matches']}")
 
