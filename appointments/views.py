@@ -226,6 +226,11 @@ def week(request: StaffRequest) -> HttpResponse:
                 "date": the_day,
             }
         )
+    elif view.practitioner is not None and not form.data.get("practitioner"):
+        # No practitioner asked: the page shows the viewer's own week, and so does the list.
+        data = form.data.copy()
+        data["practitioner"] = str(view.practitioner.id)
+        form = agenda_forms.WeekForm(data)
     return render(
         request,
         "appointments/week.html",

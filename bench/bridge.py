@@ -39,6 +39,7 @@ This file is also gunicorn's configuration file for the run (`-c bench/bridge.py
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import os
@@ -48,6 +49,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +146,9 @@ def _load(
         seen: Counter[int] = Counter()
         interval = connections / rate if rate else 0.0
         due = time.perf_counter() + interval * index / connections
-        while time.perf_counter() < deadline:
+        # Open loop: every request due before the deadline is sent, however late (those
+        # are the slow ones), and none due after it.
+        while (due < deadline) if interval else (time.perf_counter() < deadline):
             if interval:
                 pause = due - time.perf_counter()
                 if pause > 0:
@@ -357,7 +361,6 @@ def main() -> None:
         ).token
         for _ in range(args.connections)
     ]
-    token = tokens[0]
     feed = feeds.build_feed()
     print(
         f"appointments: {Appointment.objects.count():,}; movements in the horizon: "
@@ -372,120 +375,146 @@ def main() -> None:
             SECURE_SSL_REDIRECT="0",
             SECURE_HSTS_SECONDS="0",
         )
-    sequencer = None
     if args.sequencer == "process":
         env["USMP_AUDIT_WRITER_STEP_IN"] = "off"
-        sequencer = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "audit_sequencer"],
-            env=env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
-            "-c",
-            str(Path(__file__).resolve()),
-            "usmp.wsgi:application",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    others = (sequencer.pid,) if sequencer is not None else ()
-    try:
-        _wait_for_server()
-        auth_header = {"Authorization": f"Bearer {token}"}
-        movements = "/bridge/v1/movements"
-        cases = [
-            ("bare Django JSON view", BARE_PATH, dict),
-            ("bare JSON view, API middleware stack", API_BARE_PATH, dict),
-            ("token + rate limit only", f"{FLOOR_PATH}?audit=0", lambda: auth_header),
-            ("token + rate limit + audit event (floor)", FLOOR_PATH, lambda: auth_header),
-            (
-                "floor, event in BEGIN/INSERT/COMMIT",
-                f"{FLOOR_PATH}?audit=tx",
-                lambda: auth_header,
-            ),
-            ("GET /bridge/v1/movements (200)", movements, lambda: auth_header),
-            (
-                "GET /bridge/v1/movements, If-None-Match (304)",
-                movements,
-                lambda: {**auth_header, "If-None-Match": _current_etag(movements, auth_header)},
-            ),
-        ]
-        if args.only:
-            # The two bare views stay: every ratio is to them.
-            cases = cases[:2] + [c for c in cases[2:] if args.only in c[0]]
-        # Rounds of every case in turn: a drift of the shared machine hits every case alike,
-        # and each figure is the median of its rounds.
-        rounds: list[list[tuple[float, float, float, float, float]]] = [[] for _ in cases]
-        answered: list[Counter[int]] = [Counter() for _ in cases]
-        headers_of = [make_headers() for _label, _path, make_headers in cases]
-        for _round in range(args.rounds):
-            for index, (label, path, _make) in enumerate(cases):
-                headers = headers_of[index]
-                _load(path, headers, 1.0, args.connections, tokens)  # warm-up
-                print(f"bench: measuring {label}", flush=True)
-                before, _ = _server_cpu(server.pid, *others)
-                timings, statuses = _load(
-                    path, headers, args.seconds, args.connections, tokens, args.rate
-                )
-                after, backends = _server_cpu(server.pid, *others)
-                spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
-                used = sum(spent.values())
-                postgres = sum(cpu for pid, cpu in spent.items() if pid in backends)
-                timings.sort()
-                rounds[index].append(
-                    (
-                        statistics.median(timings),
-                        timings[min(len(timings) - 1, int(len(timings) * 0.99))],
-                        len(timings) / args.seconds,
-                        used * 1000 / len(timings) if after else float("nan"),
-                        postgres * 1000 / len(timings) if after else float("nan"),
-                    )
-                )
-                answered[index].update(statuses)
-        # Per case: the median of each figure over the rounds.
-        medians = [
-            [statistics.median(column) for column in zip(*measured, strict=True)]
-            for measured in rounds
-        ]
-        base_median, base_p99, _rate, base_cpu, _postgres = medians[0]
-        api_cpu = medians[1][3]
-        print(
-            f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
-            f"DEBUG={'1' if args.debug else '0'}, {args.rounds} rounds of {args.seconds:.0f} s "
-            "per case (medians of the rounds), "
-            + (f"open loop at {args.rate:.0f} req/s" if args.rate else "closed loop")
-            + f", events linked by the {args.sequencer}"
-        )
-        print(
-            "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
-            "bare view (whole stack), and of CPU to the bare view in the API's stack"
-        )
-        for (label, _path, _make), figures, statuses in zip(cases, medians, answered, strict=True):
-            median, p99, rate, cpu, pg_cpu = figures
-            answers = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
-            print(
-                f"{label:<44} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:7.1f} req/s  "
-                f"CPU {cpu:6.2f} ms (PostgreSQL {pg_cpu:4.2f})  x{median / base_median:6.1f} median  "
-                f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  "
-                f"x{cpu / api_cpu:6.1f} API-stack CPU  ({answers})"
+    with contextlib.ExitStack() as processes:
+        sequencer = (
+            processes.enter_context(
+                _process([sys.executable, str(ROOT / "manage.py"), "audit_sequencer"], env)
             )
-        peaks = _worker_peaks(server.pid)
-        print(f"worker peak memory (VmHWM): {', '.join(f'{p / 1024:.0f}' for p in peaks)} MiB")
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
-        if sequencer is not None:
-            os.killpg(sequencer.pid, 15)
-            sequencer.wait(timeout=30)
+            if args.sequencer == "process"
+            else None
+        )
+        server = processes.enter_context(
+            _process(
+                [
+                    str(Path(sys.executable).with_name("gunicorn")),
+                    "-c",
+                    str(Path(__file__).resolve()),
+                    "usmp.wsgi:application",
+                ],
+                env,
+            )
+        )
+        _measure(args, server, sequencer, tokens)
     on, off = _write_overhead()
     print(
         f"a transaction moving one appointment: median {on:.3f} ms with the facts-version "
         f"trigger, {off:.3f} ms without ({on - off:+.3f} ms)"
     )
+
+
+@contextlib.contextmanager
+def _process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """COMMAND running in a session of its own, stopped (then killed) however the bench
+    ends."""
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 9)
+            process.wait()
+
+
+def _measure(
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    sequencer: subprocess.Popen[bytes] | None,
+    tokens: list[str],
+) -> None:
+    token = tokens[0]
+    others = (sequencer.pid,) if sequencer is not None else ()
+    _wait_for_server()
+    auth_header = {"Authorization": f"Bearer {token}"}
+    movements = "/bridge/v1/movements"
+    cases = [
+        ("bare Django JSON view", BARE_PATH, dict),
+        ("bare JSON view, API middleware stack", API_BARE_PATH, dict),
+        ("token + rate limit only", f"{FLOOR_PATH}?audit=0", lambda: auth_header),
+        ("token + rate limit + audit event (floor)", FLOOR_PATH, lambda: auth_header),
+        (
+            "floor, event in BEGIN/INSERT/COMMIT",
+            f"{FLOOR_PATH}?audit=tx",
+            lambda: auth_header,
+        ),
+        ("GET /bridge/v1/movements (200)", movements, lambda: auth_header),
+        (
+            "GET /bridge/v1/movements, If-None-Match (304)",
+            movements,
+            lambda: {**auth_header, "If-None-Match": _current_etag(movements, auth_header)},
+        ),
+    ]
+    if args.only:
+        # The two bare views stay: every ratio is to them.
+        cases = cases[:2] + [c for c in cases[2:] if args.only in c[0]]
+    # Rounds of every case in turn: a drift of the shared machine hits every case alike,
+    # and each figure is the median of its rounds.
+    rounds: list[list[tuple[float, float, float, float, float]]] = [[] for _ in cases]
+    answered: list[Counter[int]] = [Counter() for _ in cases]
+    headers_of = [make_headers() for _label, _path, make_headers in cases]
+    for _round in range(args.rounds):
+        for index, (label, path, _make) in enumerate(cases):
+            headers = headers_of[index]
+            _load(path, headers, 1.0, args.connections, tokens, args.rate)  # warm-up
+            if args.rate:
+                # The warm-up's events linked before the count begins, not in it.
+                time.sleep(2.5)
+            if sequencer is not None and sequencer.poll() is not None:
+                raise SystemExit(f"bench: the sequencer stopped ({sequencer.returncode})")
+            print(f"bench: measuring {label}", flush=True)
+            before, _ = _server_cpu(server.pid, *others)
+            timings, statuses = _load(
+                path, headers, args.seconds, args.connections, tokens, args.rate
+            )
+            after, backends = _server_cpu(server.pid, *others)
+            spent = {pid: cpu - before.get(pid, 0.0) for pid, cpu in after.items()}
+            used = sum(spent.values())
+            postgres = sum(cpu for pid, cpu in spent.items() if pid in backends)
+            timings.sort()
+            rounds[index].append(
+                (
+                    statistics.median(timings),
+                    timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+                    len(timings) / args.seconds,
+                    used * 1000 / len(timings) if after else float("nan"),
+                    postgres * 1000 / len(timings) if after else float("nan"),
+                )
+            )
+            answered[index].update(statuses)
+    # Per case: the median of each figure over the rounds.
+    medians = [
+        [statistics.median(column) for column in zip(*measured, strict=True)] for measured in rounds
+    ]
+    base_median, base_p99, _rate, base_cpu, _postgres = medians[0]
+    api_cpu = medians[1][3]
+    print(
+        f"{args.connections} connections, {workers} gunicorn workers x {threads} threads, "
+        f"DEBUG={'1' if args.debug else '0'}, {args.rounds} rounds of {args.seconds:.0f} s "
+        "per case (medians of the rounds), "
+        + (f"open loop at {args.rate:.0f} req/s" if args.rate else "closed loop")
+        + f", events linked by the {args.sequencer}"
+    )
+    print(
+        "server CPU: gunicorn workers + PostgreSQL backends, per request; ratios to the "
+        "bare view (whole stack), and of CPU to the bare view in the API's stack"
+    )
+    for (label, _path, _make), figures, statuses in zip(cases, medians, answered, strict=True):
+        median, p99, rate, cpu, pg_cpu = figures
+        answers = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
+        print(
+            f"{label:<44} median {median:7.2f} ms  p99 {p99:7.2f} ms  {rate:7.1f} req/s  "
+            f"CPU {cpu:6.2f} ms (PostgreSQL {pg_cpu:4.2f})  x{median / base_median:6.1f} median  "
+            f"x{p99 / base_p99:6.1f} p99  x{cpu / base_cpu:6.1f} CPU  "
+            f"x{cpu / api_cpu:6.1f} API-stack CPU  ({answers})"
+        )
+    peaks = _worker_peaks(server.pid)
+    print(f"worker peak memory (VmHWM): {', '.join(f'{p / 1024:.0f}' for p in peaks)} MiB")
 
 
 def datetime_days(n: int) -> Any:

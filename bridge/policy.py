@@ -276,8 +276,14 @@ class Horizon:
 
 
 def horizon_at(now: datetime.datetime, hours: int | None = None) -> Horizon:
+    """The horizon at NOW (aware): its end is NOW plus HOURS of elapsed time, to the minute
+    (whatever the zone NOW is given in, across a change of clocks too)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("horizon_at takes an aware datetime")
     hours = horizon_hours() if hours is None else hours
-    return _horizon(now, hours, settings.TIME_ZONE)
+    # In UTC: two readings of one instant in different zones, or the two readings of the
+    # repeated autumn hour, are equal as keys but not as wall clocks.
+    return _horizon(now.astimezone(UTC), hours, settings.TIME_ZONE)
 
 
 @lru_cache(maxsize=8)

@@ -81,14 +81,15 @@ def outside_opening_hours(
             % {"specialty": specialty, "hours": hours}
         )
     message = _("%(name)s does not consult in %(specialty)s on %(day)s.") % names
-    others: dict[str, list[OpeningHours]] = {}
+    others: dict[int, list[OpeningHours]] = {}
     for window in elsewhere:
-        others.setdefault(str(window.specialty), []).append(window)
+        others.setdefault(window.specialty_id, []).append(window)
     if others:
         message += " " + _("That day: %(hours)s.") % {
             "hours": "; ".join(
-                _("%(specialty)s (%(hours)s)") % {"specialty": name, "hours": hours_note(w)}
-                for name, w in others.items()
+                _("%(specialty)s (%(hours)s)")
+                % {"specialty": w[0].specialty, "hours": hours_note(w)}
+                for w in others.values()
             )
         }
     return message

@@ -325,6 +325,16 @@ def test_the_day_and_week_pickers_start_on_the_day_shown(persona_client):
             assert not response.context["date_errors"], (name, params)
 
 
+def test_the_week_s_practitioner_list_shows_whose_week_it_is(client):
+    """A practitioner's own week without a practitioner in the address: the list names them
+    (it read "—" as soon as the address had a date)."""
+    doctor = f.practitioner()
+    client.force_login(doctor)
+    for params in ({}, {"date": clock.today().isoformat()}, {"date": "", "practitioner": ""}):
+        page = client.get(reverse("appointments:week"), params).content.decode()
+        assert f'<option value="{doctor.pk}" selected>' in page, params
+
+
 def test_unknown_setup_kind_is_404(persona_client):
     client = persona_client("coordinator")
     assert client.get(reverse("appointments:setup_create", kwargs={"kind": "x"})).status_code == 404

@@ -182,6 +182,30 @@ def test_horizon_starts_today_and_ends_n_hours_ahead():
     assert horizon.end == now + datetime.timedelta(hours=48)
 
 
+def test_the_horizon_is_elapsed_hours_whatever_the_zone_it_is_asked_in():
+    """Across the autumn change of clocks, 48 hours are 48 elapsed hours, the same for one
+    instant read in Paris or in UTC, and for the two readings of the repeated hour (the
+    horizon is memoised: equal keys must be equal instants)."""
+    paris = zoneinfo.ZoneInfo("Europe/Paris")
+    utc = datetime.UTC
+    before_change = datetime.datetime(2026, 10, 24, 11, 0, tzinfo=paris)
+    for first, second in (
+        (before_change, before_change.astimezone(utc)),
+        (before_change.astimezone(utc), before_change),
+    ):
+        policy.horizon_at(first, 48)
+        assert policy.horizon_at(second, 48).end == before_change.astimezone(
+            utc
+        ) + datetime.timedelta(hours=48)
+    early = datetime.datetime(2026, 10, 25, 2, 30, fold=0, tzinfo=paris)
+    late = early.replace(fold=1)
+    assert late.astimezone(utc) - early.astimezone(utc) == datetime.timedelta(hours=1)
+    assert policy.horizon_at(early, 1).end == datetime.datetime(2026, 10, 25, 1, 30, tzinfo=utc)
+    assert policy.horizon_at(late, 1).end == datetime.datetime(2026, 10, 25, 2, 30, tzinfo=utc)
+    with pytest.raises(ValueError, match="aware"):
+        policy.horizon_at(datetime.datetime(2026, 10, 24, 11, 0), 48)
+
+
 def test_publish_keeps_only_windows_in_the_horizon():
     now = at(13, 17)
     horizon = policy.horizon_at(now, 24)

@@ -56,6 +56,7 @@ DAY = agenda.next_weekday(3)
 # Every page also fits a phone held upright: a wide table scrolls in its own box, the page
 # does not (a nurse on her rounds with a tablet or a phone).
 PHONE = {"width": 390, "height": 844}
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 DESK = {"width": 1280, "height": 720}
 WIDER_THAN_THE_SCREEN = """() => {
   const width = document.documentElement.clientWidth;
@@ -201,15 +202,25 @@ def test_every_page_is_accessible_valid_and_french(
             response = page.goto(f"{live_server.url}{url}")
             assert response is not None and response.status == 200, (name, url)
             page.add_script_tag(content=axe)
-            results = page.evaluate(
-                "() => axe.run(document, {resultTypes: ['violations', 'incomplete']})"
-            )
-            for kind in ("violations", "incomplete"):
-                for item in results[kind]:
-                    if item.get("impact") in SERIOUS:
-                        targets = [n["target"] for n in item["nodes"]][:3]
-                        problems.append(f"{name}: axe {kind} {item['id']} {targets}")
-            page.set_viewport_size(PHONE)
+            for screen in (DESK, PHONE):
+                # On a phone too: a table that scrolls in its box must be reachable by keyboard.
+                page.set_viewport_size(screen)
+                # The page's scripts see the new width (resize) before axe looks.
+                page.evaluate(NEXT_FRAMES)
+                on = "" if screen is DESK else " (phone)"
+                results = page.evaluate(
+                    "() => axe.run(document, {resultTypes: ['violations', 'incomplete']})"
+                )
+                for kind in ("violations", "incomplete"):
+                    for item in results[kind]:
+                        # Cells scrolled out of their box cannot be measured for contrast
+                        # ("needs review"); the desk's pass measures the same cells.
+                        unmeasured = screen is PHONE and kind == "incomplete"
+                        if item["id"] == "color-contrast" and unmeasured:
+                            continue
+                        if item.get("impact") in SERIOUS:
+                            targets = [n["target"] for n in item["nodes"]][:3]
+                            problems.append(f"{name}{on}: axe {kind} {item['id']} {targets}")
             wider = page.evaluate(WIDER_THAN_THE_SCREEN)
             if wider:
                 problems.append(f"{name}: wider than a phone ({PHONE['width']} px): {wider}")
