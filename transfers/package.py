@@ -66,13 +66,15 @@ def open_package(data: bytes, *, keys: UnitKeys, sender_key: Callable[[str], str
     signature key of a fingerprint (None when unknown). Raises ValidationError (French)."""
     if not data.startswith(MAGIC):
         raise refused(_("This file is not a Cloison transfer package."), "not_a_package")
-    rest = data[len(MAGIC) :]
-    line_end = rest.find(b"\n", 0, MAX_HEADER)
+    # Offsets into DATA, and a view of its ciphertext: a package may be hundreds of MB, and
+    # each slice of bytes would be a copy of it.
+    start = len(MAGIC)
+    line_end = data.find(b"\n", start, start + MAX_HEADER)
     if line_end < 0:
         raise refused(
             _("The package is truncated or damaged: its header is incomplete."), "truncated"
         )
-    header_line = rest[: line_end + 1]
+    header_line = data[start : line_end + 1]
     try:
         header = json.loads(header_line)
         sender = header["sender"]["fingerprint"]
@@ -83,15 +85,17 @@ def open_package(data: bytes, *, keys: UnitKeys, sender_key: Callable[[str], str
         raise refused(
             _("The package's header cannot be read: the file is damaged."), "bad_header"
         ) from None
-    rest = rest[line_end + 1 :]
-    sig_end = rest.find(b"\n", 0, 200)
+    sig_start = line_end + 1
+    sig_end = data.find(b"\n", sig_start, sig_start + 200)
     try:
-        signature = base64.b64decode(rest[:sig_end], validate=True) if sig_end > 0 else b""
+        signature = (
+            base64.b64decode(data[sig_start:sig_end], validate=True) if sig_end > sig_start else b""
+        )
     except (binascii.Error, ValueError):
         signature = b""
     if len(signature) != 64:
         raise refused(_("The package is not signed: it cannot be trusted."), "unsigned")
-    ciphertext = rest[sig_end + 1 :]
+    ciphertext = memoryview(data)[sig_end + 1 :]
     if len(ciphertext) < length:
         raise refused(
             _(
@@ -120,7 +124,7 @@ def open_package(data: bytes, *, keys: UnitKeys, sender_key: Callable[[str], str
             "unknown_sender",
         )
     try:
-        verify_key_bytes(verify).verify(signature, MAGIC + header_line + ciphertext)
+        verify_key_bytes(verify).verify(signature, b"".join((MAGIC, header_line, ciphertext)))
     except (InvalidSignature, ValueError):
         raise refused(
             _(
@@ -132,7 +136,10 @@ def open_package(data: bytes, *, keys: UnitKeys, sender_key: Callable[[str], str
     if len(ciphertext) != length or hashlib.sha256(ciphertext).hexdigest() != expected_sha:
         raise refused(_("The package is damaged."), "damaged")
     try:
-        payload: bytes = pyrage.decrypt(ciphertext, [x25519.Identity.from_str(keys.identity)])
+        # pyrage takes bytes only: the one copy of the ciphertext, freed once decrypted.
+        payload: bytes = pyrage.decrypt(
+            bytes(ciphertext), [x25519.Identity.from_str(keys.identity)]
+        )
     except pyrage.DecryptError:
         raise refused(
             _("The package cannot be decrypted with this unit's key."), "undecryptable"

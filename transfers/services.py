@@ -164,9 +164,9 @@ def package_build(
         recipient={"name": recipient.name, "fingerprint": recipient.fingerprint},
     )
     fhir.validate(bundle)
-    payload = json.dumps(
-        {"format": FORMAT, "manifest": manifest, "bundle": bundle}, ensure_ascii=False
-    ).encode()
+    # ASCII (accents escaped): decoding ASCII costs one copy, where any other character
+    # makes the decoder hold twice the text while it works (the receiver's peak memory).
+    payload = json.dumps({"format": FORMAT, "manifest": manifest, "bundle": bundle}).encode()
     header = {
         "format": FORMAT,
         "package_id": str(package_id),
@@ -221,8 +221,16 @@ def _sender_key(fp: str) -> str | None:
 def package_check(data: bytes) -> CheckedPackage:
     """Open and validate a package addressed to this unit. ValidationError (French)."""
     opened = package.open_package(data, keys=own_keys(), sender_key=_sender_key)
+    header, digest, plaintext = opened.header, opened.digest, opened.payload
+    # The check's peak memory is the parse: the decrypted bytes go once decoded, and the
+    # text once parsed (json.loads of bytes would hold the bytes, their text and the
+    # result at once: three times the package).
+    del opened
     try:
-        payload = json.loads(opened.payload)
+        text = plaintext.decode()
+        del plaintext
+        payload = json.loads(text)
+        del text
         bundle, manifest = payload["bundle"], payload["manifest"]
         if payload.get("format") != FORMAT:
             raise ValueError
@@ -237,14 +245,14 @@ def package_check(data: bytes) -> CheckedPackage:
         )
     except fhir.BundleInvalid as exc:
         raise ValidationError(str(exc), code="invalid_fhir") from None
-    if received.compartment not in Compartment.values or received.compartment != opened.header.get(
+    if received.compartment not in Compartment.values or received.compartment != header.get(
         "compartment"
     ):
         raise ValidationError(_("The package names no valid compartment."), code="bad_compartment")
-    sender = PartnerUnit.objects.get(fingerprint=opened.header["sender"]["fingerprint"])
+    sender = PartnerUnit.objects.get(fingerprint=header["sender"]["fingerprint"])
     return CheckedPackage(
-        digest=opened.digest,
-        header=opened.header,
+        digest=digest,
+        header=header,
         sender=sender,
         manifest=manifest,
         received=received,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import uuid
 
 import pyrage
 import pytest
@@ -257,6 +258,84 @@ def test_a_received_document_is_recognised_from_its_content_not_its_declared_typ
     data = build(world["physician"], world["patient"], world["unit_b"]).data
     monkeypatch.undo()
     _refused(data, "invalid_fhir")
+
+
+@pytest.mark.parametrize("data", ["pas du base64 !", "QUJD", 123, None])
+def test_an_attachment_that_is_not_base64_is_refused(world, monkeypatch, data):
+    """Signed by a known unit, yet a document's content is not base64 (or not a string):
+    refused, nothing written. The models validate the structure with a placeholder in
+    place of each attachment; the content is decoded strictly afterwards."""
+    real = fhir.build_bundle
+
+    def garbled(**kwargs):
+        bundle, manifest = real(**kwargs)
+        for item in bundle["entry"]:
+            for content in item["resource"].get("content", []):
+                content["attachment"]["data"] = data
+        return bundle, manifest
+
+    monkeypatch.setattr(fhir, "build_bundle", garbled)
+    monkeypatch.setattr(fhir, "validate", lambda bundle: None)
+    package = build(world["physician"], world["patient"], world["unit_b"]).data
+    monkeypatch.undo()
+    _refused(package, "invalid_fhir")
+
+
+def test_validation_leaves_the_bundle_it_is_given_untouched(world):
+    bundle, _manifest = fhir.build_bundle(**_bundle_arguments(world))
+    before = json.dumps(bundle, sort_keys=True)
+    fhir.validate(bundle)
+    assert json.dumps(bundle, sort_keys=True) == before
+
+
+def _bundle_arguments(world):
+    from dossiers.access.export import access_dossier_export
+
+    export = access_dossier_export(
+        viewer=Viewer.system(world["physician"]),
+        patient_id=world["patient"].pk,
+        compartment=Compartment.SOMATIC,
+    )
+    return {
+        "export": export,
+        "appointments": (),
+        "package_id": uuid.uuid4(),
+        "created_at": datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
+        "sender": {"name": "Démo", "fingerprint": "a" * 16},
+        "recipient": {"name": "Fictiveville", "fingerprint": "b" * 16},
+    }
+
+
+def test_checking_a_package_holds_about_twice_its_size(world):
+    """The check's peak memory (the package itself aside): one decrypted copy while it is
+    parsed, then the parsed bundle and the decoded documents; no copy of the file per slice,
+    none of the documents inside the validation models (it was three times the package)."""
+    import tracemalloc
+
+    from dossiers.permissions import dossier_access_for
+    from dossiers.services import document_upload
+    from tests.dossiers.conftest import dossier_of
+
+    access = dossier_access_for(world["physician"], dossier_of(world["patient"], "somatic"))
+    for n in range(4):
+        document_upload(
+            acting_user=world["physician"],
+            access=access,
+            title=f"Scan {n}",
+            filename=f"scan{n}.pdf",
+            content=b"%PDF-1.4\n" + bytes([n]) * (2 * 1024 * 1024) + b"\n%%EOF\n",
+        )
+    data = build(world["physician"], world["patient"], world["unit_b"]).data
+    assert len(data) > 8 * 1024 * 1024
+    with as_unit_b():
+        services.package_check(data)  # warm: imports, caches
+        tracemalloc.start()
+        try:
+            services.package_check(data)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 2.3 * len(data), f"{peak / len(data):.2f} x the package"
 
 
 def test_a_psychiatric_opposition_keeps_that_part_out(world):
