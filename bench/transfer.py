@@ -45,6 +45,7 @@ from transfers.keys import own_keys  # noqa: E402
 from transfers.models import PartnerUnit  # noqa: E402
 from usmp.access.viewer import Viewer  # noqa: E402
 from usmp.accounts.models import User  # noqa: E402
+from usmp.crypto.keyring import get_keyring  # noqa: E402
 
 
 def _key(label: str) -> str:
@@ -53,14 +54,24 @@ def _key(label: str) -> str:
     ).decode()
 
 
-UNIT_B = json.dumps(
-    {
-        "active": "b1",
-        "master_keys": {"b1": _key("master")},
-        "blind_index_key": _key("blind"),
-        "audit_key": _key("audit"),
-    }
-)
+def _unit_b() -> str:
+    """Unit B's keyring: its own data and transfer keys, but this database's audit keys.
+    The two units share one database here, so one audit log: rows written as unit B and
+    linked under another audit key would leave the bench database's log unverifiable for
+    every later bench (audit_verify: "the row was altered")."""
+    own = get_keyring()
+    return json.dumps(
+        {
+            "active": "b1",
+            "master_keys": {"b1": _key("master")},
+            "blind_index_key": _key("blind"),
+            "audit_key": base64.b64encode(own.audit_key).decode(),
+            "audit_signing_key": base64.b64encode(own.audit_signing_seed).decode(),
+        }
+    )
+
+
+UNIT_B = _unit_b()
 
 
 def user(name: str, role: str) -> User:
