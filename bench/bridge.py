@@ -408,18 +408,13 @@ def main() -> None:
 def _process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """COMMAND running in a session of its own, stopped (then killed) however the bench
     ends."""
+    from scripts.devenv import stop_process_group
+
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     try:
         yield process
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, 9)
-            process.wait()
+        stop_process_group(process)
 
 
 def _measure(

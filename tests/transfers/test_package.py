@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import uuid
 
 import pyrage
 import pytest
@@ -221,19 +220,30 @@ def test_an_unknown_sender_is_refused(world):
     _refused(data, "unknown_sender")
 
 
-def test_a_bundle_that_fails_fhir_validation_is_refused(world, monkeypatch):
+def _package_with(world, monkeypatch, alter, *, validated=True):
+    """A package signed by unit A for unit B whose bundle ALTER changed in place after it was
+    built; with VALIDATED false, the sender's own FHIR validation is skipped too (a sender
+    that does not validate)."""
     real = fhir.build_bundle
 
-    def broken(**kwargs):
+    def altered(**kwargs):
         bundle, manifest = real(**kwargs)
-        bundle["entry"][1]["resource"]["birthDate"] = "pas une date"
+        alter(bundle)
         return bundle, manifest
 
-    monkeypatch.setattr(fhir, "build_bundle", broken)
-    monkeypatch.setattr(fhir, "validate", lambda bundle: None)
+    monkeypatch.setattr(fhir, "build_bundle", altered)
+    if not validated:
+        monkeypatch.setattr(fhir, "validate", lambda bundle: None)
     data = build(world["physician"], world["patient"], world["unit_b"]).data
     monkeypatch.undo()
-    _refused(data, "invalid_fhir")
+    return data
+
+
+def test_a_bundle_that_fails_fhir_validation_is_refused(world, monkeypatch):
+    def broken(bundle):
+        bundle["entry"][1]["resource"]["birthDate"] = "pas une date"
+
+    _refused(_package_with(world, monkeypatch, broken, validated=False), "invalid_fhir")
 
 
 def test_a_received_document_is_recognised_from_its_content_not_its_declared_type(
@@ -243,21 +253,14 @@ def test_a_received_document_is_recognised_from_its_content_not_its_declared_typ
     upload here: an HTML page declared as a PDF refuses the package, nothing written."""
     import base64
 
-    real = fhir.build_bundle
-
-    def disguised(**kwargs):
-        bundle, manifest = real(**kwargs)
+    def disguised(bundle):
         for item in bundle["entry"]:
             resource = item["resource"]
             attachment = resource.get("content", [{}])[0].get("attachment", {})
             if attachment.get("contentType") == "application/pdf":
                 attachment["data"] = base64.b64encode(b"<html><script>x()</script>").decode()
-        return bundle, manifest
 
-    monkeypatch.setattr(fhir, "build_bundle", disguised)
-    data = build(world["physician"], world["patient"], world["unit_b"]).data
-    monkeypatch.undo()
-    _refused(data, "invalid_fhir")
+    _refused(_package_with(world, monkeypatch, disguised), "invalid_fhir")
 
 
 @pytest.mark.parametrize("data", ["pas du base64 !", "QUJD", 123, None])
@@ -265,45 +268,20 @@ def test_an_attachment_that_is_not_base64_is_refused(world, monkeypatch, data):
     """Signed by a known unit, yet a document's content is not base64 (or not a string):
     refused, nothing written. The models validate the structure with a placeholder in
     place of each attachment; the content is decoded strictly afterwards."""
-    real = fhir.build_bundle
 
-    def garbled(**kwargs):
-        bundle, manifest = real(**kwargs)
+    def garbled(bundle):
         for item in bundle["entry"]:
             for content in item["resource"].get("content", []):
                 content["attachment"]["data"] = data
-        return bundle, manifest
 
-    monkeypatch.setattr(fhir, "build_bundle", garbled)
-    monkeypatch.setattr(fhir, "validate", lambda bundle: None)
-    package = build(world["physician"], world["patient"], world["unit_b"]).data
-    monkeypatch.undo()
-    _refused(package, "invalid_fhir")
+    _refused(_package_with(world, monkeypatch, garbled, validated=False), "invalid_fhir")
 
 
 def test_validation_leaves_the_bundle_it_is_given_untouched(world):
-    bundle, _manifest = fhir.build_bundle(**_bundle_arguments(world))
+    bundle = decrypted(build(world["physician"], world["patient"], world["unit_b"]).data)["bundle"]
     before = json.dumps(bundle, sort_keys=True)
     fhir.validate(bundle)
     assert json.dumps(bundle, sort_keys=True) == before
-
-
-def _bundle_arguments(world):
-    from dossiers.access.export import access_dossier_export
-
-    export = access_dossier_export(
-        viewer=Viewer.system(world["physician"]),
-        patient_id=world["patient"].pk,
-        compartment=Compartment.SOMATIC,
-    )
-    return {
-        "export": export,
-        "appointments": (),
-        "package_id": uuid.uuid4(),
-        "created_at": datetime.datetime(2026, 3, 1, tzinfo=datetime.UTC),
-        "sender": {"name": "Démo", "fingerprint": "a" * 16},
-        "recipient": {"name": "Fictiveville", "fingerprint": "b" * 16},
-    }
 
 
 def test_checking_a_package_holds_about_twice_its_size(world):

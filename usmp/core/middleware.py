@@ -66,12 +66,13 @@ class AuditlogMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.user_model = get_user_model()
         attribute_requests()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         set_cid(request)
         user = getattr(request, "user", None)
-        actor = user if isinstance(user, get_user_model()) and user.is_authenticated else None
+        actor = user if isinstance(user, self.user_model) and user.is_authenticated else None
         remote_addr = None if settings.AUDITLOG_DISABLE_REMOTE_ADDR else client_ip(request)
         token = request_attribution.set(RequestAttribution(actor, remote_addr))
         try:
